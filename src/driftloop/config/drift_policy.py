@@ -1,0 +1,163 @@
+"""``policies/drift.yaml`` (kind: DriftPolicy): when drift becomes a retraining trigger."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from driftloop.config.base import (
+    API_VERSION,
+    Document,
+    Duration,
+    KeyedValueError,
+    Strict,
+    format_duration,
+    load_document,
+)
+
+__all__ = [
+    "DriftPolicy",
+    "DriftSettings",
+    "FeatureOverride",
+    "ModelOverride",
+    "SampleSizeAware",
+    "Threshold",
+    "Thresholds",
+    "load_drift_policy",
+]
+
+RECORDED_WINDOWS = ("5m", "1h", "24h")
+
+
+class Threshold(Strict):
+    """Warn and critical levels of one effect-size statistic."""
+
+    warn: float = Field(ge=0)
+    critical: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Threshold:
+        if self.critical <= self.warn:
+            raise KeyedValueError("critical", "must be > warn")
+        return self
+
+
+class Thresholds(Strict):
+    """Per-statistic thresholds; the Prometheus path records PSI only."""
+
+    psi: Threshold | None = None
+    wasserstein: Threshold | None = None
+    jensenshannon: Threshold | None = None
+    hellinger: Threshold | None = None
+
+    def merged(self, other: Thresholds | FeatureOverride | None) -> Thresholds:
+        if other is None:
+            return self
+        data = self.model_dump(exclude_none=True)
+        data.update(other.model_dump(exclude_none=True, include=set(Thresholds.model_fields)))
+        return Thresholds.model_validate(data)
+
+
+class FeatureOverride(Strict):
+    """Thresholds for one feature, or ``ignore: true`` to leave it out of decisions."""
+
+    ignore: bool = False
+    psi: Threshold | None = None
+    wasserstein: Threshold | None = None
+    jensenshannon: Threshold | None = None
+    hellinger: Threshold | None = None
+
+
+class SampleSizeAware(Strict):
+    """Scale PSI by n*m/(n+m) and compare it with a chi-squared quantile (noise-aware)."""
+
+    enabled: bool = False
+    alpha: float = Field(default=0.01, gt=0, lt=1)
+
+
+class DriftSettings(Strict):
+    window: Duration = Field(
+        default=timedelta(hours=1), description=f"Recorded PSI window; one of {RECORDED_WINDOWS}."
+    )
+    min_samples: int = Field(default=1000, ge=1, description="Rows in the window to judge at all.")
+    sustain: Duration = Field(default=timedelta(hours=6))
+    sustain_fraction: float = Field(
+        default=0.8, gt=0, le=1, description="Share of the sustain period spent critical."
+    )
+    cooldown: Duration = Field(default=timedelta(hours=24))
+    max_triggers_per_week: int = Field(default=2, ge=0)
+    min_drifted_features: int = Field(default=1, ge=1)
+    min_drifted_share: float = Field(default=0.0, ge=0, le=1)
+    sample_size_aware: SampleSizeAware = Field(default_factory=SampleSizeAware)
+    thresholds: Thresholds = Field(
+        default_factory=lambda: Thresholds(psi=Threshold(warn=0.1, critical=0.25))
+    )
+
+
+class ModelOverride(Strict):
+    """Per-model changes to the defaults; unset keys inherit."""
+
+    enabled: bool = True
+    window: Duration | None = None
+    min_samples: int | None = Field(default=None, ge=1)
+    sustain: Duration | None = None
+    sustain_fraction: float | None = Field(default=None, gt=0, le=1)
+    cooldown: Duration | None = None
+    max_triggers_per_week: int | None = Field(default=None, ge=0)
+    min_drifted_features: int | None = Field(default=None, ge=1)
+    min_drifted_share: float | None = Field(default=None, ge=0, le=1)
+    sample_size_aware: SampleSizeAware | None = None
+    thresholds: Thresholds | None = None
+    features: dict[str, FeatureOverride] = Field(default_factory=dict)
+
+
+class DriftPolicy(Document):
+    api_version: Literal["driftloop/v1"] = Field(default=API_VERSION, alias="apiVersion")
+    kind: Literal["DriftPolicy"] = "DriftPolicy"
+    defaults: DriftSettings = Field(default_factory=DriftSettings)
+    models: dict[str, ModelOverride] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _windows_recorded(self) -> DriftPolicy:
+        if format_duration(self.defaults.window) not in RECORDED_WINDOWS:
+            raise KeyedValueError("defaults.window", f"must be one of {', '.join(RECORDED_WINDOWS)}")
+        for name, override in self.models.items():
+            if override.window is not None and format_duration(override.window) not in RECORDED_WINDOWS:
+                raise KeyedValueError(
+                    f"models.{name}.window", f"must be one of {', '.join(RECORDED_WINDOWS)}"
+                )
+        return self
+
+    def settings_for(self, model: str) -> DriftSettings:
+        """The defaults with the model's overrides applied."""
+        override = self.models.get(model)
+        if override is None:
+            return self.defaults
+        data = self.defaults.model_dump()
+        data.update(
+            override.model_dump(exclude_none=True, exclude={"enabled", "features", "thresholds"})
+        )
+        data["thresholds"] = self.defaults.thresholds.merged(override.thresholds).model_dump()
+        return DriftSettings.model_validate(data)
+
+    def thresholds_for(self, model: str, feature: str) -> Thresholds | None:
+        """Effective thresholds for one feature, or None when the feature is ignored."""
+        override = self.models.get(model)
+        thresholds = self.settings_for(model).thresholds
+        if override is None or feature not in override.features:
+            return thresholds
+        feature_override = override.features[feature]
+        if feature_override.ignore:
+            return None
+        return thresholds.merged(feature_override)
+
+    def enabled(self, model: str) -> bool:
+        override = self.models.get(model)
+        return override is None or override.enabled
+
+
+def load_drift_policy(path: Path = Path("policies/drift.yaml")) -> DriftPolicy:
+    return load_document(DriftPolicy, path)

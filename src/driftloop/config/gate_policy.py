@@ -1,0 +1,74 @@
+"""``policies/gates.yaml`` (kind: GatePolicy): what a candidate must show to be proposed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from driftloop.config.base import API_VERSION, Document, Strict, load_document
+
+__all__ = ["GatePolicy", "GateSettings", "load_gate_policy"]
+
+PrimaryMetric = Literal["auto", "roc_auc", "f1_macro", "r2", "rmse", "mae"]
+
+
+class GateSettings(Strict):
+    primary_metric: PrimaryMetric = Field(
+        default="auto",
+        description="auto: roc_auc (binary), f1_macro (multi-class), r2 (regression).",
+    )
+    max_relative_regression: float = Field(default=0.05, ge=0, le=1)
+    bootstrap_samples: int = Field(default=1000, ge=0, le=100_000)
+    confidence: float = Field(default=0.95, gt=0, lt=1)
+    per_class_f1_floor: float = Field(default=0.70, ge=0, le=1)
+    max_latency_increase: float = Field(default=0.20, ge=0)
+    latency_runs: int = Field(default=5, ge=1)
+    latency_requests: int = Field(default=200, ge=10)
+    fairness_max_widening: float = Field(
+        default=0.03, ge=0, le=1, description="Demographic parity and equal opportunity."
+    )
+    min_eval_rows: int = Field(default=500, ge=1)
+    absolute_floors: dict[str, float] = Field(
+        default_factory=lambda: {"roc_auc": 0.70, "f1_macro": 0.60, "r2": 0.30},
+        description="Used when there is no champion to compare with.",
+    )
+    golden_set: str | None = Field(default=None, description="Labelled data every gate also uses.")
+
+
+class GateOverride(Strict):
+    """Per-model changes to the defaults; unset keys inherit."""
+
+    primary_metric: PrimaryMetric | None = None
+    max_relative_regression: float | None = Field(default=None, ge=0, le=1)
+    bootstrap_samples: int | None = Field(default=None, ge=0, le=100_000)
+    confidence: float | None = Field(default=None, gt=0, lt=1)
+    per_class_f1_floor: float | None = Field(default=None, ge=0, le=1)
+    max_latency_increase: float | None = Field(default=None, ge=0)
+    latency_runs: int | None = Field(default=None, ge=1)
+    latency_requests: int | None = Field(default=None, ge=10)
+    fairness_max_widening: float | None = Field(default=None, ge=0, le=1)
+    min_eval_rows: int | None = Field(default=None, ge=1)
+    absolute_floors: dict[str, float] | None = None
+    golden_set: str | None = None
+    reviewers: list[str] | None = None
+
+
+class GatePolicy(Document):
+    api_version: Literal["driftloop/v1"] = Field(default=API_VERSION, alias="apiVersion")
+    kind: Literal["GatePolicy"] = "GatePolicy"
+    defaults: GateSettings = Field(default_factory=GateSettings)
+    models: dict[str, GateOverride] = Field(default_factory=dict)
+
+    def settings_for(self, model: str) -> GateSettings:
+        override = self.models.get(model)
+        if override is None:
+            return self.defaults
+        data = self.defaults.model_dump()
+        data.update(override.model_dump(exclude_none=True, exclude={"reviewers"}))
+        return GateSettings.model_validate(data)
+
+
+def load_gate_policy(path: Path = Path("policies/gates.yaml")) -> GatePolicy:
+    return load_document(GatePolicy, path)

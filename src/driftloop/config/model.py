@@ -1,0 +1,103 @@
+"""``models/<name>/model.yaml`` (kind: Model): what a model is trained on and how."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from driftloop.config.base import API_VERSION, Document, KeyedValueError, Strict, load_document
+from driftloop.errors import ConfigError
+
+__all__ = ["DataSpec", "EstimatorSpec", "FeatureSpec", "ModelSpec", "ProfileSpec", "load_model"]
+
+FeatureType = Literal["numeric", "categorical"]
+Task = Literal["binary_classification", "multiclass_classification", "regression"]
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+
+
+class FeatureSpec(Strict):
+    name: str = Field(min_length=1)
+    type: FeatureType
+    description: str | None = None
+
+
+class DataSpec(Strict):
+    """Where the data lives: local paths, fsspec URIs, or ``demo://<model>/<scenario>``."""
+
+    train: str = Field(min_length=1, description="Labelled, timestamped training data.")
+    reference: str | None = Field(
+        default=None, description="Data the reference profile is built from; train if unset."
+    )
+    golden: str | None = Field(
+        default=None, description="A trusted labelled set every gate evaluation also uses."
+    )
+
+
+class EstimatorSpec(Strict):
+    class_: str = Field(
+        alias="class",
+        pattern=r"^[A-Za-z_][\w.]*\.[A-Za-z_]\w*$",
+        description="Dotted path of a scikit-learn estimator class.",
+    )
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class ProfileSpec(Strict):
+    bins: int = Field(default=10, ge=2, le=100, description="Quantile bins per numeric feature.")
+    top_k: int = Field(default=20, ge=1, le=1000, description="Categories kept before __other__.")
+
+
+class ModelSpec(Document):
+    api_version: Literal["driftloop/v1"] = Field(default=API_VERSION, alias="apiVersion")
+    kind: Literal["Model"] = "Model"
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str | None = None
+    task: Task
+    target: str = Field(min_length=1)
+    timestamp: str | None = Field(default=None, description="Column used for the time split.")
+    features: list[FeatureSpec] = Field(min_length=1)
+    sensitive_attribute: str | None = Field(
+        default=None, description="Column whose groups the fairness gates compare."
+    )
+    data: DataSpec
+    estimator: EstimatorSpec | None = None
+    train_hook: str | None = Field(
+        default=None, description="A train.py beside model.yaml defining build_pipeline(spec)."
+    )
+    profile: ProfileSpec = Field(default_factory=ProfileSpec)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelSpec:
+        seen: set[str] = set()
+        for index, feature in enumerate(self.features):
+            if feature.name in seen:
+                raise KeyedValueError(f"features[{index}].name", f"{feature.name!r} is listed twice")
+            seen.add(feature.name)
+        if self.target in seen:
+            raise KeyedValueError("target", f"{self.target!r} is also listed as a feature")
+        if self.timestamp is not None and self.timestamp in seen:
+            raise KeyedValueError("timestamp", f"{self.timestamp!r} is also listed as a feature")
+        if self.estimator is None and self.train_hook is None:
+            raise KeyedValueError("estimator", "give an estimator or a train_hook")
+        return self
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [feature.name for feature in self.features]
+
+    @property
+    def feature_types(self) -> dict[str, FeatureType]:
+        return {feature.name: feature.type for feature in self.features}
+
+
+def load_model(name_or_path: str | Path, models_dir: Path = Path("models")) -> ModelSpec:
+    """Load a model by name (``models/<name>/model.yaml``) or by the path of its file."""
+    path = Path(name_or_path)
+    if path.suffix not in {".yaml", ".yml"}:
+        path = models_dir / str(name_or_path) / "model.yaml"
+    spec = load_document(ModelSpec, path)
+    if path.name == "model.yaml" and path.parent.name != spec.name:
+        raise ConfigError(str(path), "name", f"{spec.name!r} does not match its folder")
+    return spec

@@ -1,0 +1,1 @@
+"""Synthetic scenarios and (later) the one-command local loop."""

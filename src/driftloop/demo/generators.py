@@ -1,0 +1,140 @@
+"""Generative models of the two demo models' data.
+
+Each generator draws features given a covariate-shift intensity ``shift`` in [0, 1] per row
+and labels given a concept-change intensity ``concept`` in [0, 1] per row. Intensity 0 is the
+world the champion was trained in; 1 is the world after the change.
+
+churn: a subscription business. A marketing push raises ``monthly_charges`` ~18%. After it,
+customers are more price-sensitive and support calls start to *retain* customers (a new
+retention team), so P(churn | x) changes too and a model retrained on post-push data ranks
+customers better than the old one.
+
+taxi: city trips. A new airport route makes trips longer and shifts pickups to the airport
+zone; road works slow central zones, so duration given distance changes too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["GENERATORS", "Churn", "Generator", "Taxi"]
+
+FloatArray = np.ndarray
+
+
+def _mixture_choice(
+    rng: np.random.Generator, levels: list[str], p0: list[float], p1: list[float], mix: FloatArray
+) -> np.ndarray:
+    """Draw one level per row from (1 - mix) * p0 + mix * p1, vectorised."""
+    cum0 = np.cumsum(p0) / np.sum(p0)
+    cum1 = np.cumsum(p1) / np.sum(p1)
+    cum = np.outer(1 - mix, cum0) + np.outer(mix, cum1)
+    u = rng.random(len(mix))
+    index = np.minimum((u[:, None] > cum).sum(axis=1), len(levels) - 1)
+    return np.asarray(levels, dtype=object)[index]
+
+
+class Generator(Protocol):
+    name: str
+    target: str
+    segment: str
+    new_category: tuple[str, str]
+    dropped_column: str
+
+    def features(self, rng: np.random.Generator, shift: FloatArray) -> pd.DataFrame: ...
+
+    def labels(self, rng: np.random.Generator, df: pd.DataFrame, concept: FloatArray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Churn:
+    name: str = "churn"
+    target: str = "churned"
+    segment: str = "contract"
+    new_category: tuple[str, str] = ("contract", "monthly_plus")
+    dropped_column: str = "payment_method"
+
+    contracts = ("month_to_month", "one_year", "two_year")
+    payments = ("electronic_check", "mailed_check", "bank_transfer", "credit_card")
+
+    def features(self, rng: np.random.Generator, shift: FloatArray) -> pd.DataFrame:
+        n = len(shift)
+        contract = _mixture_choice(rng, list(self.contracts), [55, 25, 20], [55, 25, 20], shift)
+        base = 25 + 80 * rng.beta(2.0, 2.2, n) + np.where(contract == "two_year", 5.0, 0.0)
+        return pd.DataFrame(
+            {
+                "tenure_months": np.minimum(rng.gamma(1.6, 15.0, n), 72).round(),
+                "monthly_charges": (base * (1 + 0.18 * shift)).round(2),
+                "contract": contract,
+                "payment_method": _mixture_choice(
+                    rng, list(self.payments), [34, 19, 23, 24], [34, 19, 23, 24], shift
+                ),
+                "support_calls": rng.poisson(1.2, n),
+                "senior_citizen": (rng.random(n) < 0.16).astype(np.int64),
+            }
+        )
+
+    def labels(self, rng: np.random.Generator, df: pd.DataFrame, concept: FloatArray) -> np.ndarray:
+        contract_effect = (
+            df["contract"].map({"month_to_month": 0.9, "one_year": -0.3, "two_year": -1.2}).fillna(0.0)
+        )
+        payment_effect = np.where(df["payment_method"] == "electronic_check", 0.4, 0.0)
+        logit = (
+            -1.0
+            + (0.5 + 1.5 * concept) * (df["monthly_charges"].to_numpy() - 65.0) / 20.0
+            - 0.045 * df["tenure_months"].to_numpy()
+            + contract_effect.to_numpy() * (1 - 0.6 * concept)
+            + (0.35 - 0.8 * concept) * df["support_calls"].to_numpy()
+            + payment_effect
+            + 0.35 * df["senior_citizen"].to_numpy()
+        )
+        probability = 1.0 / (1.0 + np.exp(-logit))
+        return (rng.random(len(df)) < probability).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class Taxi:
+    name: str = "taxi"
+    target: str = "trip_duration_minutes"
+    segment: str = "pickup_zone"
+    new_category: tuple[str, str] = ("pickup_zone", "ferry_terminal")
+    dropped_column: str = "passenger_count"
+
+    zones = (
+        "downtown", "midtown", "airport", "university",
+        "harbor", "suburbs_north", "suburbs_south", "stadium",
+    )  # fmt: skip
+    central = ("downtown", "midtown")
+
+    def features(self, rng: np.random.Generator, shift: FloatArray) -> pd.DataFrame:
+        n = len(shift)
+        zone = _mixture_choice(
+            rng, list(self.zones), [24, 20, 8, 10, 8, 12, 12, 6], [20, 16, 24, 8, 7, 10, 10, 5], shift
+        )
+        hour_weights = np.array([1, 1, 1, 1, 1, 2, 4, 7, 9, 7, 5, 5, 6, 5, 5, 6, 8, 9, 8, 6, 5, 4, 3, 2])
+        distance = rng.lognormal(np.log(3.2), 0.65, n) * (1 + 0.25 * shift)
+        distance = np.where(zone == "airport", distance * 2.5, distance)
+        return pd.DataFrame(
+            {
+                "trip_distance": distance.round(2),
+                "pickup_hour": rng.choice(24, size=n, p=hour_weights / hour_weights.sum()),
+                "passenger_count": rng.choice([1, 2, 3, 4, 5, 6], size=n, p=[0.7, 0.15, 0.06, 0.04, 0.03, 0.02]),
+                "pickup_zone": zone,
+            }
+        )
+
+    def labels(self, rng: np.random.Generator, df: pd.DataFrame, concept: FloatArray) -> np.ndarray:
+        hour = df["pickup_hour"].to_numpy()
+        rush = np.isin(hour, [7, 8, 9, 16, 17, 18])
+        is_central = df["pickup_zone"].isin(self.central).to_numpy()
+        speed = 30.0 * np.where(rush, 0.65, 1.0) * np.where(is_central, 0.75, 1.0)
+        speed = speed * (1 - 0.4 * concept * is_central) * np.where(df["pickup_zone"] == "airport", 1.3, 1.0)
+        minutes = df["trip_distance"].to_numpy() / speed * 60.0 + 3.0
+        return np.asarray((minutes * rng.lognormal(0.0, 0.12, len(df))).round(2))
+
+
+GENERATORS: dict[str, Generator] = {"churn": Churn(), "taxi": Taxi()}
