@@ -1,0 +1,116 @@
+"""``driftloop drift``: compare current data with reference data, exit 1 on drift."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from driftloop.cli.common import emit, emit_json, profile_for
+from driftloop.datasets import read_frame
+from driftloop.drift import DriftOptions, DriftReport, Profile, compare, parse_tests
+from driftloop.drift.result import TEST_NAMES
+from driftloop.errors import ExitCode, UsageError
+
+__all__ = ["register"]
+
+
+def _threshold(text: str) -> tuple[str, float]:
+    name, _, value = text.partition("=")
+    if name not in TEST_NAMES:
+        raise argparse.ArgumentTypeError(f"unknown test {name!r} in {text!r}")
+    try:
+        return name, float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not TEST=NUMBER") from None
+
+
+def register(commands: Any) -> None:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "drift",
+        help="compare current data with reference data",
+        description="Run drift tests per feature. Exit 0 no drift, 1 drift, 2 bad input.",
+    )
+    parser.add_argument("--reference", help="reference data (optional with --profile)")
+    parser.add_argument("--current", required=True, help="current data")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--model", help="use the model's features and binning")
+    source.add_argument("--profile", type=Path, help="use a saved profile's features and bins")
+    parser.add_argument("--models", type=Path, default=Path("models"), help="models directory")
+    parser.add_argument(
+        "--tests",
+        help=f"comma-separated from {','.join(TEST_NAMES)} or 'all' "
+        "(default: psi,ks for numeric, psi,chisquare for categorical)",
+    )
+    parser.add_argument(
+        "--threshold",
+        type=_threshold,
+        action="append",
+        default=[],
+        metavar="TEST=VALUE",
+        help="override a test's threshold (alpha for ks/chisquare); repeatable",
+    )
+    parser.add_argument("--correction", choices=("bh", "bonferroni", "none"), default="bh")
+    parser.add_argument("--min-samples", type=int, default=100, help="rows needed to judge")
+    parser.add_argument(
+        "--psi-binning",
+        choices=("profile", "sturges"),
+        default="profile",
+        help="profile: reference quantile bins (what Prometheus sees); "
+        "sturges: Evidently 0.7's binning, to reproduce its numbers",
+    )
+    parser.add_argument("--bins", type=int, help="numeric quantile bins when profiling")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--html", type=Path, help="write Evidently's HTML report here")
+    parser.set_defaults(handler=run)
+
+
+def _summary(report: DriftReport) -> str:
+    lines = [f"{'feature':<24} {'type':<12} {'status':<18} tests"]
+    for name, feature in report.features.items():
+        tests = "  ".join(
+            f"{t}={r.score:.4g}" + (f"(p={r.p_adjusted:.3g})" if r.p_adjusted is not None else "")
+            + ("*" if r.drifted else "")
+            for t, r in feature.tests.items()
+        )
+        lines.append(f"{name:<24} {feature.type:<12} {feature.status:<18} {tests}")
+    drifted = [n for n, f in report.features.items() if f.drifted]
+    lines.append(
+        f"{report.status}: {len(drifted)} of {len(report.features)} feature(s) drifted"
+        f"{' (' + ', '.join(drifted) + ')' if drifted else ''}; "
+        f"reference {report.n_reference} rows, current {report.n_current} rows"
+    )
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.min_samples < 1:
+        raise UsageError("--min-samples must be at least 1")
+    if args.reference is None and args.profile is None:
+        raise UsageError("give --reference, or --profile to compare with a saved profile")
+    reference = read_frame(args.reference) if args.reference else None
+    current = read_frame(args.current)
+    if args.profile is not None:
+        profile = Profile.load(args.profile)
+    else:
+        assert reference is not None  # checked above
+        profile = profile_for(reference, args.model, args.models, args.bins)
+    options = DriftOptions(
+        tests=parse_tests(args.tests),
+        thresholds=dict(args.threshold),
+        correction=args.correction,
+        min_samples=args.min_samples,
+        psi_binning=args.psi_binning,
+    )
+    report = compare(reference, current, profile, options)
+    if args.html is not None:
+        if reference is None:
+            raise UsageError("--html needs --reference")
+        from driftloop.report import write_html_report
+
+        write_html_report(reference, current, profile.types, args.html)
+    if args.json:
+        emit_json(report.to_dict())
+    else:
+        emit(_summary(report))
+    return ExitCode.FINDING if report.drifted else ExitCode.OK

@@ -1,0 +1,46 @@
+"""``driftloop``: parse arguments, run a command, map errors to exit codes (only here)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from driftloop import __version__
+from driftloop.cli import drift, profile
+from driftloop.errors import DriftloopError, exit_code_for
+
+__all__ = ["build_parser", "main"]
+
+COMMANDS = (profile, drift)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="driftloop",
+        description="Drift-triggered ML retraining with a human in the loop.",
+        epilog="Exit codes: 0 ok, 1 finding (drift, failed gate), 2 usage or bad input, "
+        "3 upstream unavailable.",
+    )
+    parser.add_argument("--version", action="version", version=f"driftloop {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in COMMANDS:
+        command.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except DriftloopError as error:
+        print(f"driftloop {args.command}: error: {error}", file=sys.stderr)  # noqa: T201
+        return int(exit_code_for(error))
+    except KeyboardInterrupt:
+        print(f"driftloop {args.command}: interrupted", file=sys.stderr)  # noqa: T201
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

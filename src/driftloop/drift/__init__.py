@@ -1,0 +1,17 @@
+"""Pure drift math: reference profiles, statistical tests, corrections, comparison."""
+
+from driftloop.drift.engine import DriftOptions, DriftReport, FeatureDrift, compare, parse_tests
+from driftloop.drift.profile import FeatureProfile, Profile, build_profile
+from driftloop.drift.result import TestResult
+
+__all__ = [
+    "DriftOptions",
+    "DriftReport",
+    "FeatureDrift",
+    "FeatureProfile",
+    "Profile",
+    "TestResult",
+    "build_profile",
+    "compare",
+    "parse_tests",
+]

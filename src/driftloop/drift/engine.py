@@ -1,0 +1,276 @@
+"""Compare a current frame with a reference: every requested test on every feature.
+
+The verdict for a feature pairs effect size with significance: it drifts when an effect-size
+test (PSI, Wasserstein, JS, Hellinger) crosses its threshold *and* a significance test (KS,
+chi-squared), after multiple-testing correction across all features, rejects "same
+distribution". Effect size alone misses small, certain shifts; significance alone flags
+trivia at large sample sizes. When only one kind of test is requested, it decides alone.
+Below ``min_samples`` rows on either side the verdict is ``insufficient_data``, never drift.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from driftloop.drift import stats
+from driftloop.drift.columns import numeric_values
+from driftloop.drift.correction import Correction, adjust
+from driftloop.drift.evidently_compat import evidently_psi
+from driftloop.drift.profile import FeatureProfile, Profile
+from driftloop.drift.result import (
+    BINNED_TESTS,
+    DEFAULT_TESTS,
+    EFFECT_TESTS,
+    SIGNIFICANCE_TESTS,
+    TEST_NAMES,
+    TestName,
+    TestResult,
+)
+from driftloop.errors import DataError, UsageError
+
+__all__ = ["DriftOptions", "DriftReport", "FeatureDrift", "compare", "parse_tests"]
+
+Status = Literal["drift", "no_drift", "insufficient_data", "missing_in_current"]
+PsiBinning = Literal["profile", "sturges"]
+RAW_TESTS = frozenset({"ks", "wasserstein"})
+
+
+def parse_tests(text: str | None) -> tuple[TestName, ...] | None:
+    """``psi,ks`` -> ("psi", "ks"); ``all`` -> every test; None -> defaults per type."""
+    if text is None or text.strip() == "":
+        return None
+    if text.strip() == "all":
+        return TEST_NAMES
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in TEST_NAMES]
+    if unknown:
+        raise UsageError(f"unknown test(s) {', '.join(unknown)}; choose from {', '.join(TEST_NAMES)}")
+    return tuple(name for name in TEST_NAMES if name in names)
+
+
+@dataclass(frozen=True)
+class DriftOptions:
+    tests: tuple[TestName, ...] | None = None
+    thresholds: dict[str, float] = field(default_factory=dict)
+    correction: Correction = "bh"
+    min_samples: int = 100
+    psi_binning: PsiBinning = "profile"
+
+    def threshold(self, test: str) -> float:
+        return self.thresholds.get(test, stats.DEFAULT_THRESHOLDS[test])
+
+    def tests_for(self, kind: str) -> tuple[TestName, ...]:
+        if self.tests is None:
+            return DEFAULT_TESTS[kind]
+        if kind == "numeric":
+            return self.tests
+        return tuple(t for t in self.tests if t not in RAW_TESTS)
+
+
+@dataclass(frozen=True)
+class FeatureDrift:
+    name: str
+    type: str
+    status: Status
+    tests: dict[str, TestResult]
+    skipped: dict[str, str] = field(default_factory=dict)
+    n_reference: int = 0
+    n_current: int = 0
+
+    @property
+    def drifted(self) -> bool:
+        return self.status in ("drift", "missing_in_current")
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "type": self.type,
+            "drifted": self.drifted,
+            "status": self.status,
+            "n_reference": self.n_reference,
+            "n_current": self.n_current,
+            "tests": {name: result.to_dict() for name, result in self.tests.items()},
+        }
+        if self.skipped:
+            data["skipped"] = self.skipped
+        return data
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    features: dict[str, FeatureDrift]
+    n_reference: int
+    n_current: int
+    options: DriftOptions
+
+    @property
+    def drifted(self) -> bool:
+        return any(feature.drifted for feature in self.features.values())
+
+    @property
+    def status(self) -> str:
+        if self.drifted:
+            return "drift"
+        statuses = {feature.status for feature in self.features.values()}
+        return "insufficient_data" if statuses == {"insufficient_data"} else "no_drift"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "drifted": self.drifted,
+            "status": self.status,
+            "n_reference": self.n_reference,
+            "n_current": self.n_current,
+            "drifted_features": [n for n, f in self.features.items() if f.drifted],
+            "options": {
+                "correction": self.options.correction,
+                "min_samples": self.options.min_samples,
+                "psi_binning": self.options.psi_binning,
+            },
+            "features": {name: feature.to_dict() for name, feature in self.features.items()},
+        }
+
+
+def _binned(test: str, ref: np.ndarray, cur: np.ndarray, threshold: float) -> TestResult:
+    if test == "psi":
+        return stats.psi(ref, cur, threshold)
+    if test == "chisquare":
+        return stats.chisquare(ref, cur, threshold)
+    if test == "jensenshannon":
+        return stats.jensenshannon(ref, cur, threshold)
+    return stats.hellinger(ref, cur, threshold)
+
+
+def _finite_sorted(values: np.ndarray | None) -> np.ndarray | None:
+    if values is None:
+        return None
+    ordered = np.sort(values)  # NaN sorts last
+    return ordered[: len(ordered) - int(np.count_nonzero(np.isnan(ordered)))]
+
+
+def _feature_tests(
+    feature: FeatureProfile,
+    reference: pd.Series | None,
+    current: pd.Series,
+    options: DriftOptions,
+) -> tuple[dict[str, TestResult], dict[str, str], int]:
+    """Run the requested tests on one feature; returns results, skipped tests, and n_ref."""
+    results: dict[str, TestResult] = {}
+    skipped: dict[str, str] = {}
+    ref_raw = cur_raw = None
+    if feature.type == "numeric":
+        cur_raw = np.sort(numeric_values(current, feature.name, "current"))
+        cur_counts = feature.counts_of_sorted(cur_raw)
+        if reference is not None:
+            ref_raw = np.sort(numeric_values(reference, feature.name, "reference"))
+            ref_counts = feature.counts_of_sorted(ref_raw)
+        else:
+            ref_counts = np.asarray(feature.counts)
+    else:
+        cur_counts = feature.bin_counts(current, "current")
+        ref_counts = (
+            feature.bin_counts(reference, "reference")
+            if reference is not None
+            else np.asarray(feature.counts)
+        )
+    ref_finite, cur_finite = _finite_sorted(ref_raw), _finite_sorted(cur_raw)
+    for test in options.tests_for(feature.type):
+        threshold = options.threshold(test)
+        if test == "psi" and options.psi_binning == "sturges":
+            if reference is None:
+                skipped[test] = "Evidently's binning needs the raw reference"
+                continue
+            results[test] = evidently_psi(reference, current, feature.type == "numeric", threshold)
+        elif test in BINNED_TESTS:
+            results[test] = _binned(test, ref_counts, cur_counts, threshold)
+        elif ref_finite is None or cur_finite is None:
+            skipped[test] = "needs the raw reference sample, not only a profile"
+        elif len(ref_finite) == 0 or len(cur_finite) == 0:
+            skipped[test] = "no non-missing values on one side"
+        elif test == "ks":
+            results[test] = stats.ks(ref_finite, cur_finite, threshold)
+        else:
+            results[test] = stats.wasserstein(ref_finite, cur_finite, threshold)
+    return results, skipped, int(ref_counts.sum())
+
+
+def _verdict(results: dict[str, TestResult]) -> bool:
+    effect = [r.drifted for name, r in results.items() if name in EFFECT_TESTS]
+    significance = [r.drifted for name, r in results.items() if name in SIGNIFICANCE_TESTS]
+    if not effect and not significance:
+        return False
+    return (any(effect) or not effect) and (any(significance) or not significance)
+
+
+def _apply_correction(
+    per_feature: dict[str, dict[str, TestResult]], method: Correction
+) -> dict[str, dict[str, TestResult]]:
+    keys = [
+        (feature, test)
+        for feature, results in per_feature.items()
+        for test, result in results.items()
+        if result.p_value is not None
+    ]
+    if not keys:
+        return per_feature
+    raw = np.array([per_feature[f][t].p_value for f, t in keys], dtype=float)
+    for (feature, test), p_adj in zip(keys, adjust(raw, method), strict=True):
+        result = per_feature[feature][test]
+        per_feature[feature][test] = replace(
+            result, p_adjusted=float(p_adj), drifted=bool(p_adj < result.threshold)
+        )
+    return per_feature
+
+
+def compare(
+    reference: pd.DataFrame | None,
+    current: pd.DataFrame,
+    profile: Profile,
+    options: DriftOptions | None = None,
+    features: Sequence[str] | None = None,
+) -> DriftReport:
+    """Test every profiled feature of ``current`` against ``reference`` (or the profile's
+    counts when ``reference`` is None, in which case raw-sample tests are skipped)."""
+    options = options or DriftOptions()
+    if len(current) == 0:
+        raise DataError("current data has no rows")
+    if reference is not None and len(reference) == 0:
+        raise DataError("reference data has no rows")
+    names = list(features) if features is not None else list(profile.features)
+    if reference is not None:
+        lacking = [name for name in names if name not in reference.columns]
+        if lacking:
+            raise DataError(f"reference data lacks feature column(s): {', '.join(lacking)}")
+    per_feature: dict[str, dict[str, TestResult]] = {}
+    skipped: dict[str, dict[str, str]] = {}
+    n_ref: dict[str, int] = {}
+    absent = [name for name in names if name not in current.columns]
+    for name in names:
+        if name in absent:
+            continue
+        ref_series = reference[name] if reference is not None else None
+        per_feature[name], skipped[name], n_ref[name] = _feature_tests(
+            profile.features[name], ref_series, current[name], options
+        )
+    per_feature = _apply_correction(per_feature, options.correction)
+    n_reference = len(reference) if reference is not None else profile.n_rows
+    result: dict[str, FeatureDrift] = {}
+    for name in names:
+        kind = profile.features[name].type
+        if name in absent:
+            result[name] = FeatureDrift(
+                name, kind, "missing_in_current", {}, {"*": "column absent from current data"}
+            )
+            continue
+        status: Status
+        if min(n_ref[name], len(current)) < options.min_samples:
+            status = "insufficient_data"
+        else:
+            status = "drift" if _verdict(per_feature[name]) else "no_drift"
+        result[name] = FeatureDrift(
+            name, kind, status, per_feature[name], skipped[name], n_ref[name], len(current)
+        )
+    return DriftReport(result, n_reference, len(current), options)

@@ -1,0 +1,201 @@
+"""Reference profiles: the bins of every feature and the reference counts in them.
+
+Numeric bins are right-closed intervals between reference quantiles (ties collapsed), plus
+``missing``. Categorical bins are the reference's top-K categories, ``__other__`` for the
+rest, and ``missing``. The profile is what the model server bins live traffic with, so the
+Prometheus path and the raw-sample path count exactly the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from driftloop.drift.columns import (
+    MISSING,
+    OTHER,
+    FeatureType,
+    category_counts,
+    category_label,
+    numeric_values,
+)
+from driftloop.errors import DataError
+
+__all__ = ["PROFILE_FORMAT", "FeatureProfile", "Profile", "build_profile"]
+
+PROFILE_FORMAT = "driftloop.profile/v1"
+
+
+@dataclass(frozen=True)
+class FeatureProfile:
+    name: str
+    type: FeatureType
+    bins: tuple[str, ...]
+    counts: tuple[int, ...]
+    edges: tuple[float, ...] = ()
+    categories: tuple[str, ...] = ()
+
+    @property
+    def ratios(self) -> np.ndarray:
+        counts = np.asarray(self.counts, dtype=float)
+        total = counts.sum()
+        return counts / total if total > 0 else counts
+
+    def bin_index(self, series: pd.Series, side: str = "current") -> np.ndarray:
+        """The bin of each row (an index into ``bins``), vectorised."""
+        if self.type == "numeric":
+            values = numeric_values(series, self.name, side)
+            index = np.searchsorted(np.asarray(self.edges), values, side="left")
+            index[np.isnan(values)] = len(self.bins) - 1
+            return index
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        lookup = {label: i for i, label in enumerate(self.bins)}
+        other = lookup.get(OTHER, len(self.bins) - 2)
+        mapped = np.array(
+            [lookup.get(category_label(v), other) for v in uniques] + [len(self.bins) - 1],
+            dtype=np.int64,
+        )
+        return mapped[codes]  # code -1 picks the trailing `missing`
+
+    def bin_counts(self, series: pd.Series, side: str = "current") -> np.ndarray:
+        if self.type == "numeric":
+            return self.counts_of_sorted(np.sort(numeric_values(series, self.name, side)))
+        counts = np.zeros(len(self.bins), dtype=np.int64)
+        lookup = {label: i for i, label in enumerate(self.bins)}
+        for label, count in category_counts(series).items():
+            counts[lookup.get(label, lookup[OTHER])] += count
+        return counts
+
+    def counts_of_sorted(self, values: np.ndarray) -> np.ndarray:
+        """Numeric bin counts from values sorted with NaN last (what np.sort gives)."""
+        finite = len(values) - int(np.count_nonzero(np.isnan(values)))
+        cuts = np.searchsorted(values[:finite], np.asarray(self.edges), side="right")
+        counts = np.diff(np.concatenate([[0], cuts, [finite]]))
+        return np.append(counts, len(values) - finite).astype(np.int64)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"type": self.type, "bins": list(self.bins), "counts": list(self.counts)}
+        data["ratios"] = [float(r) for r in self.ratios]
+        if self.type == "numeric":
+            data["edges"] = list(self.edges)
+        else:
+            data["categories"] = list(self.categories)
+        return data
+
+    @classmethod
+    def from_dict(cls, name: str, data: dict[str, Any]) -> FeatureProfile:
+        kind = data["type"]
+        if kind not in ("numeric", "categorical"):
+            raise ValueError(f"type must be numeric or categorical, got {kind!r}")
+        feature = cls(
+            name=name,
+            type=kind,
+            bins=tuple(str(b) for b in data["bins"]),
+            counts=tuple(int(c) for c in data["counts"]),
+            edges=tuple(float(e) for e in data.get("edges", ())),
+            categories=tuple(str(c) for c in data.get("categories", ())),
+        )
+        if len(feature.bins) != len(feature.counts) or feature.bins[-1] != MISSING:
+            raise ValueError("bins and counts must align and end with 'missing'")
+        if kind == "numeric" and len(feature.bins) != len(feature.edges) + 2:
+            raise ValueError("a numeric feature has len(edges) + 2 bins")
+        return feature
+
+
+@dataclass(frozen=True)
+class Profile:
+    features: dict[str, FeatureProfile]
+    n_rows: int
+    model: str | None = None
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    @property
+    def types(self) -> dict[str, FeatureType]:
+        return {name: feature.type for name, feature in self.features.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": PROFILE_FORMAT,
+            "model": self.model,
+            "created_at": self.created_at,
+            "n_rows": self.n_rows,
+            "features": {name: f.to_dict() for name, f in self.features.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: object, source: str = "profile") -> Profile:
+        if not isinstance(data, dict) or data.get("format") != PROFILE_FORMAT:
+            raise DataError(f"{source}: not a driftloop profile (format {PROFILE_FORMAT!r} expected)")
+        try:
+            features = {
+                str(name): FeatureProfile.from_dict(str(name), spec)
+                for name, spec in data["features"].items()
+            }
+            return cls(features, int(data["n_rows"]), data.get("model"), str(data["created_at"]))
+        except (KeyError, TypeError, ValueError) as error:
+            raise DataError(f"{source}: invalid profile: {error}") from None
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> Profile:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise DataError(f"{path}: cannot read profile: {error}") from None
+        return cls.from_dict(data, str(path))
+
+
+def _numeric_feature(name: str, values: np.ndarray, bins: int) -> FeatureProfile:
+    finite = np.sort(values[~np.isnan(values)])
+    if len(finite):
+        edges = np.unique(np.quantile(finite, np.arange(1, bins) / bins))
+    else:
+        edges = np.array([], dtype=float)
+    labels = tuple(str(i) for i in range(len(edges) + 1)) + (MISSING,)
+    partial = FeatureProfile(name, "numeric", labels, (0,) * len(labels), tuple(map(float, edges)))
+    sorted_all = np.concatenate([finite, np.full(len(values) - len(finite), np.nan)])
+    counts = partial.counts_of_sorted(sorted_all)
+    return FeatureProfile(name, "numeric", labels, tuple(int(c) for c in counts), partial.edges)
+
+
+def _categorical_feature(name: str, series: pd.Series, top_k: int) -> FeatureProfile:
+    counts = category_counts(series)
+    missing = counts.pop(MISSING, 0)
+    other = counts.pop(OTHER, 0)
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    kept = ranked[:top_k]
+    other += sum(count for _, count in ranked[top_k:])
+    categories = tuple(label for label, _ in kept)
+    bins = (*categories, OTHER, MISSING)
+    bin_counts = (*(count for _, count in kept), other, missing)
+    return FeatureProfile(name, "categorical", bins, bin_counts, categories=categories)
+
+
+def build_profile(
+    df: pd.DataFrame,
+    types: dict[str, FeatureType],
+    bins: int = 10,
+    top_k: int = 20,
+    model: str | None = None,
+) -> Profile:
+    """Profile the reference frame ``df`` for the features in ``types``."""
+    if len(df) == 0:
+        raise DataError("reference data has no rows")
+    missing = [name for name in types if name not in df.columns]
+    if missing:
+        raise DataError(f"reference data lacks feature column(s): {', '.join(missing)}")
+    features: dict[str, FeatureProfile] = {}
+    for name, kind in types.items():
+        if kind == "numeric":
+            features[name] = _numeric_feature(name, numeric_values(df[name], name, "reference"), bins)
+        else:
+            features[name] = _categorical_feature(name, df[name], top_k)
+    return Profile(features, len(df), model)
