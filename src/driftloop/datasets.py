@@ -66,6 +66,6 @@ def read_frame(uri: str) -> pd.DataFrame:
         frame = pd.read_parquet(uri) if kind == "parquet" else pd.read_csv(uri)
     except (OSError, ValueError, ImportError) as error:
         raise DataError(f"{uri}: cannot read as {kind}: {str(error).splitlines()[0]}") from None
-    except Exception as error:  # noqa: BLE001 - pyarrow and parsers raise many unrelated types
+    except Exception as error:
         raise DataError(f"{uri}: cannot read as {kind}: {type(error).__name__}") from None
     return frame

@@ -19,9 +19,7 @@ def write_html_report(
         from evidently import DataDefinition, Dataset, Report
         from evidently.presets import DataDriftPreset
     except ImportError:
-        raise UsageError(
-            "--html needs Evidently: pip install 'driftloop[report]'"
-        ) from None
+        raise UsageError("--html needs Evidently: pip install 'driftloop[report]'") from None
     columns = [name for name in types if name in current.columns]
     definition = DataDefinition(
         numerical_columns=[n for n in columns if types[n] == "numeric"],

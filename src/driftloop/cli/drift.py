@@ -69,7 +69,8 @@ def _summary(report: DriftReport) -> str:
     lines = [f"{'feature':<24} {'type':<12} {'status':<18} tests"]
     for name, feature in report.features.items():
         tests = "  ".join(
-            f"{t}={r.score:.4g}" + (f"(p={r.p_adjusted:.3g})" if r.p_adjusted is not None else "")
+            f"{t}={r.score:.4g}"
+            + (f"(p={r.p_adjusted:.3g})" if r.p_adjusted is not None else "")
             + ("*" if r.drifted else "")
             for t, r in feature.tests.items()
         )

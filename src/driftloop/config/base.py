@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import (
@@ -30,7 +30,7 @@ __all__ = [
     "parse_duration",
 ]
 
-API_VERSION = "driftloop/v1"
+API_VERSION: Literal["driftloop/v1"] = "driftloop/v1"
 
 _DURATION = re.compile(r"^(\d+)(s|m|h|d|w)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -129,7 +129,9 @@ def parse_document(model: type[D], data: object, source: str) -> D:
         raise ConfigError(source, "", "expected a mapping at the top level")
     kind = model.model_fields["kind"].default
     if data.get("apiVersion") != API_VERSION:
-        raise ConfigError(source, "apiVersion", f"must be {API_VERSION!r}, got {data.get('apiVersion')!r}")
+        raise ConfigError(
+            source, "apiVersion", f"must be {API_VERSION!r}, got {data.get('apiVersion')!r}"
+        )
     if data.get("kind") != kind:
         raise ConfigError(source, "kind", f"must be {kind!r}, got {data.get('kind')!r}")
     try:

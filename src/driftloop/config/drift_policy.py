@@ -123,9 +123,14 @@ class DriftPolicy(Document):
     @model_validator(mode="after")
     def _windows_recorded(self) -> DriftPolicy:
         if format_duration(self.defaults.window) not in RECORDED_WINDOWS:
-            raise KeyedValueError("defaults.window", f"must be one of {', '.join(RECORDED_WINDOWS)}")
+            raise KeyedValueError(
+                "defaults.window", f"must be one of {', '.join(RECORDED_WINDOWS)}"
+            )
         for name, override in self.models.items():
-            if override.window is not None and format_duration(override.window) not in RECORDED_WINDOWS:
+            if (
+                override.window is not None
+                and format_duration(override.window) not in RECORDED_WINDOWS
+            ):
                 raise KeyedValueError(
                     f"models.{name}.window", f"must be one of {', '.join(RECORDED_WINDOWS)}"
                 )

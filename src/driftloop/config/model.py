@@ -73,7 +73,9 @@ class ModelSpec(Document):
         seen: set[str] = set()
         for index, feature in enumerate(self.features):
             if feature.name in seen:
-                raise KeyedValueError(f"features[{index}].name", f"{feature.name!r} is listed twice")
+                raise KeyedValueError(
+                    f"features[{index}].name", f"{feature.name!r} is listed twice"
+                )
             seen.add(feature.name)
         if self.target in seen:
             raise KeyedValueError("target", f"{self.target!r} is also listed as a feature")

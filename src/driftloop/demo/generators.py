@@ -35,19 +35,31 @@ def _mixture_choice(
     cum = np.outer(1 - mix, cum0) + np.outer(mix, cum1)
     u = rng.random(len(mix))
     index = np.minimum((u[:, None] > cum).sum(axis=1), len(levels) - 1)
-    return np.asarray(levels, dtype=object)[index]
+    chosen: np.ndarray = np.asarray(levels, dtype=object)[index]
+    return chosen
 
 
 class Generator(Protocol):
-    name: str
-    target: str
-    segment: str
-    new_category: tuple[str, str]
-    dropped_column: str
+    @property
+    def name(self) -> str: ...
+    @property
+    def target(self) -> str: ...
+    @property
+    def segment(self) -> str:
+        """The column a broken label join shuffles labels within (``degraded``)."""
+
+    @property
+    def new_category(self) -> tuple[str, str]:
+        """(column, unseen value) the ``schema`` scenario introduces."""
+
+    @property
+    def dropped_column(self) -> str: ...
 
     def features(self, rng: np.random.Generator, shift: FloatArray) -> pd.DataFrame: ...
 
-    def labels(self, rng: np.random.Generator, df: pd.DataFrame, concept: FloatArray) -> np.ndarray: ...
+    def labels(
+        self, rng: np.random.Generator, df: pd.DataFrame, concept: FloatArray
+    ) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -80,7 +92,9 @@ class Churn:
 
     def labels(self, rng: np.random.Generator, df: pd.DataFrame, concept: FloatArray) -> np.ndarray:
         contract_effect = (
-            df["contract"].map({"month_to_month": 0.9, "one_year": -0.3, "two_year": -1.2}).fillna(0.0)
+            df["contract"]
+            .map({"month_to_month": 0.9, "one_year": -0.3, "two_year": -1.2})
+            .fillna(0.0)
         )
         payment_effect = np.where(df["payment_method"] == "electronic_check", 0.4, 0.0)
         logit = (
@@ -93,7 +107,8 @@ class Churn:
             + 0.35 * df["senior_citizen"].to_numpy()
         )
         probability = 1.0 / (1.0 + np.exp(-logit))
-        return (rng.random(len(df)) < probability).astype(np.int64)
+        churned: np.ndarray = (rng.random(len(df)) < probability).astype(np.int64)
+        return churned
 
 
 @dataclass(frozen=True)
@@ -113,16 +128,24 @@ class Taxi:
     def features(self, rng: np.random.Generator, shift: FloatArray) -> pd.DataFrame:
         n = len(shift)
         zone = _mixture_choice(
-            rng, list(self.zones), [24, 20, 8, 10, 8, 12, 12, 6], [20, 16, 24, 8, 7, 10, 10, 5], shift
+            rng,
+            list(self.zones),
+            [24, 20, 8, 10, 8, 12, 12, 6],
+            [20, 16, 24, 8, 7, 10, 10, 5],
+            shift,
         )
-        hour_weights = np.array([1, 1, 1, 1, 1, 2, 4, 7, 9, 7, 5, 5, 6, 5, 5, 6, 8, 9, 8, 6, 5, 4, 3, 2])
+        hour_weights = np.array(
+            [1, 1, 1, 1, 1, 2, 4, 7, 9, 7, 5, 5, 6, 5, 5, 6, 8, 9, 8, 6, 5, 4, 3, 2]
+        )
         distance = rng.lognormal(np.log(3.2), 0.65, n) * (1 + 0.25 * shift)
         distance = np.where(zone == "airport", distance * 2.5, distance)
         return pd.DataFrame(
             {
                 "trip_distance": distance.round(2),
                 "pickup_hour": rng.choice(24, size=n, p=hour_weights / hour_weights.sum()),
-                "passenger_count": rng.choice([1, 2, 3, 4, 5, 6], size=n, p=[0.7, 0.15, 0.06, 0.04, 0.03, 0.02]),
+                "passenger_count": rng.choice(
+                    [1, 2, 3, 4, 5, 6], size=n, p=[0.7, 0.15, 0.06, 0.04, 0.03, 0.02]
+                ),
                 "pickup_zone": zone,
             }
         )
@@ -132,9 +155,14 @@ class Taxi:
         rush = np.isin(hour, [7, 8, 9, 16, 17, 18])
         is_central = df["pickup_zone"].isin(self.central).to_numpy()
         speed = 30.0 * np.where(rush, 0.65, 1.0) * np.where(is_central, 0.75, 1.0)
-        speed = speed * (1 - 0.4 * concept * is_central) * np.where(df["pickup_zone"] == "airport", 1.3, 1.0)
+        speed = (
+            speed
+            * (1 - 0.4 * concept * is_central)
+            * np.where(df["pickup_zone"] == "airport", 1.3, 1.0)
+        )
         minutes = df["trip_distance"].to_numpy() / speed * 60.0 + 3.0
-        return np.asarray((minutes * rng.lognormal(0.0, 0.12, len(df))).round(2))
+        duration: np.ndarray = (minutes * rng.lognormal(0.0, 0.12, len(df))).round(2)
+        return duration
 
 
 GENERATORS: dict[str, Generator] = {"churn": Churn(), "taxi": Taxi()}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -81,11 +81,17 @@ SCENARIOS: dict[str, Scenario] = {
             _step,
             _step,
         ),
-        Scenario("transient", "The same change for 2 hours from hour 12, then back.", _pulse, _pulse),
+        Scenario(
+            "transient", "The same change for 2 hours from hour 12, then back.", _pulse, _pulse
+        ),
         Scenario("gradual", "The change ramps in over 24 hours from hour 12.", _ramp, _ramp),
         Scenario("concept", "P(y|x) changes from hour 12; the features do not.", _off, _step),
         Scenario(
-            "low_traffic", "The persistent change at 10 rows an hour.", _step, _step, rows_per_hour=10
+            "low_traffic",
+            "The persistent change at 10 rows an hour.",
+            _step,
+            _step,
+            rows_per_hour=10,
         ),
         Scenario(
             "schema",
@@ -107,7 +113,9 @@ def _generator(model: str) -> Generator:
     try:
         return GENERATORS[model]
     except KeyError:
-        raise UsageError(f"unknown demo model {model!r}; choose from {sorted(GENERATORS)}") from None
+        raise UsageError(
+            f"unknown demo model {model!r}; choose from {sorted(GENERATORS)}"
+        ) from None
 
 
 def _scenario(name: str) -> Scenario:
@@ -141,6 +149,7 @@ def reference(model: str, rows: int = 20_000, seed: int = 0) -> pd.DataFrame:
 def stream(
     model: str,
     scenario: str,
+    *,
     hours: int = 48,
     rows_per_hour: int | None = None,
     seed: int = 1,

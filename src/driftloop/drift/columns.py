@@ -33,9 +33,7 @@ def infer_types(df: pd.DataFrame) -> dict[str, FeatureType]:
 
 def numeric_values(series: pd.Series, feature: str, side: str) -> np.ndarray:
     """Float values with NaN for missing; +/-inf count as missing too (documented)."""
-    if ptypes.is_bool_dtype(series.dtype):
-        values = series.to_numpy(dtype=float, na_value=np.nan)
-    elif ptypes.is_numeric_dtype(series.dtype):
+    if ptypes.is_bool_dtype(series.dtype) or ptypes.is_numeric_dtype(series.dtype):
         values = series.to_numpy(dtype=float, na_value=np.nan)
     else:
         converted = pd.to_numeric(series, errors="coerce")

@@ -13,7 +13,8 @@ Correction = Literal["bh", "bonferroni", "none"]
 
 def bonferroni(p_values: np.ndarray) -> np.ndarray:
     p = np.asarray(p_values, dtype=float)
-    return np.minimum(p * len(p), 1.0)
+    adjusted: np.ndarray = np.minimum(p * len(p), 1.0)
+    return adjusted
 
 
 def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:

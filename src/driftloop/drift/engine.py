@@ -49,7 +49,9 @@ def parse_tests(text: str | None) -> tuple[TestName, ...] | None:
     names = [name.strip() for name in text.split(",") if name.strip()]
     unknown = [name for name in names if name not in TEST_NAMES]
     if unknown:
-        raise UsageError(f"unknown test(s) {', '.join(unknown)}; choose from {', '.join(TEST_NAMES)}")
+        raise UsageError(
+            f"unknown test(s) {', '.join(unknown)}; choose from {', '.join(TEST_NAMES)}"
+        )
     return tuple(name for name in TEST_NAMES if name in names)
 
 

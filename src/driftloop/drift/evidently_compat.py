@@ -48,4 +48,6 @@ def evidently_psi(
         cur_pct = np.array([cur_counts.get(k, 0) for k in keys], dtype=float) / len(cur)
     ref_pct, cur_pct = _fill_zeroes(ref_pct), _fill_zeroes(cur_pct)
     score = float(np.sum((ref_pct - cur_pct) * np.log(ref_pct / cur_pct)))
-    return TestResult("psi", score, threshold, score >= threshold, extra={"bins": float(len(ref_pct))})
+    return TestResult(
+        "psi", score, threshold, score >= threshold, extra={"bins": float(len(ref_pct))}
+    )

@@ -80,7 +80,11 @@ class FeatureProfile:
         return np.append(counts, len(values) - finite).astype(np.int64)
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"type": self.type, "bins": list(self.bins), "counts": list(self.counts)}
+        data: dict[str, Any] = {
+            "type": self.type,
+            "bins": list(self.bins),
+            "counts": list(self.counts),
+        }
         data["ratios"] = [float(r) for r in self.ratios]
         if self.type == "numeric":
             data["edges"] = list(self.edges)
@@ -131,7 +135,9 @@ class Profile:
     @classmethod
     def from_dict(cls, data: object, source: str = "profile") -> Profile:
         if not isinstance(data, dict) or data.get("format") != PROFILE_FORMAT:
-            raise DataError(f"{source}: not a driftloop profile (format {PROFILE_FORMAT!r} expected)")
+            raise DataError(
+                f"{source}: not a driftloop profile (format {PROFILE_FORMAT!r} expected)"
+            )
         try:
             features = {
                 str(name): FeatureProfile.from_dict(str(name), spec)
@@ -156,10 +162,11 @@ class Profile:
 def _numeric_feature(name: str, values: np.ndarray, bins: int) -> FeatureProfile:
     finite = np.sort(values[~np.isnan(values)])
     if len(finite):
-        edges = np.unique(np.quantile(finite, np.arange(1, bins) / bins))
+        # Observed values as edges (inverted CDF), so discrete data gets no empty bins.
+        edges = np.unique(np.quantile(finite, np.arange(1, bins) / bins, method="inverted_cdf"))
     else:
         edges = np.array([], dtype=float)
-    labels = tuple(str(i) for i in range(len(edges) + 1)) + (MISSING,)
+    labels = (*(str(i) for i in range(len(edges) + 1)), MISSING)
     partial = FeatureProfile(name, "numeric", labels, (0,) * len(labels), tuple(map(float, edges)))
     sorted_all = np.concatenate([finite, np.full(len(values) - len(finite), np.nan)])
     counts = partial.counts_of_sorted(sorted_all)
@@ -195,7 +202,9 @@ def build_profile(
     features: dict[str, FeatureProfile] = {}
     for name, kind in types.items():
         if kind == "numeric":
-            features[name] = _numeric_feature(name, numeric_values(df[name], name, "reference"), bins)
+            features[name] = _numeric_feature(
+                name, numeric_values(df[name], name, "reference"), bins
+            )
         else:
             features[name] = _categorical_feature(name, df[name], top_k)
     return Profile(features, len(df), model)

@@ -7,7 +7,15 @@ from driftloop.drift.stats.ks import ks
 from driftloop.drift.stats.psi import psi
 from driftloop.drift.stats.wasserstein import wasserstein
 
-__all__ = ["DEFAULT_THRESHOLDS", "chisquare", "hellinger", "jensenshannon", "ks", "psi", "wasserstein"]
+__all__ = [
+    "DEFAULT_THRESHOLDS",
+    "chisquare",
+    "hellinger",
+    "jensenshannon",
+    "ks",
+    "psi",
+    "wasserstein",
+]
 
 DEFAULT_THRESHOLDS: dict[str, float] = {
     "psi": 0.1,

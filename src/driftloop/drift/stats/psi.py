@@ -21,7 +21,8 @@ def _proportions(counts: np.ndarray) -> np.ndarray:
     total = counts.sum()
     if total <= 0:
         raise ValueError("PSI needs at least one counted value on each side")
-    return np.maximum(counts / total, FLOOR)
+    floored: np.ndarray = np.maximum(counts / total, FLOOR)
+    return floored
 
 
 def psi(

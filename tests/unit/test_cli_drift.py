@@ -1,0 +1,226 @@
+"""`driftloop drift` and `driftloop profile` end to end: files in, exit codes and JSON out."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from driftloop.cli.main import main
+from driftloop.demo import scenarios
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> dict[str, Path]:
+    ref = scenarios.reference("churn", rows=5000)
+    same = scenarios.reference("churn", rows=5000, seed=3)
+    shifted = scenarios.stream("churn", "persistent", hours=48)
+    shifted = shifted[shifted["event_time"] >= shifted["event_time"].min() + pd.Timedelta(hours=12)]
+    paths = {
+        "ref": tmp_path / "ref.parquet",
+        "same": tmp_path / "same.csv",
+        "shifted": tmp_path / "shifted.parquet",
+    }
+    ref.to_parquet(paths["ref"])
+    same.to_csv(paths["same"], index=False)
+    shifted.to_parquet(paths["shifted"])
+    return paths
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+    code = main(["drift", *args, "--json"])
+    out = capsys.readouterr().out
+    return code, json.loads(out)
+
+
+def test_no_drift_exits_zero_with_the_contract_shape(
+    data: dict[str, Path], capsys: pytest.CaptureFixture[str], repo_cwd: Path
+) -> None:
+    code, result = run_json(
+        capsys, "--reference", str(data["ref"]), "--current", str(data["same"]), "--model", "churn"
+    )
+    assert code == 0
+    assert result["drifted"] is False
+    assert result["n_reference"] == 5000
+    assert result["n_current"] == 5000
+    assert set(result["features"]) == set(scenarios.reference("churn", 10).columns) - {
+        "event_time",
+        "churned",
+    }
+    numeric = result["features"]["monthly_charges"]
+    assert numeric["type"] == "numeric"
+    assert isinstance(numeric["drifted"], bool)
+    assert set(numeric["tests"]["psi"]) >= {"score", "threshold", "drifted"}
+    assert set(numeric["tests"]["ks"]) >= {"score", "p_value", "threshold", "drifted"}
+    assert result["features"]["contract"]["type"] == "categorical"
+
+
+def test_drift_exits_one_and_names_the_feature(
+    data: dict[str, Path], capsys: pytest.CaptureFixture[str], repo_cwd: Path
+) -> None:
+    code, result = run_json(
+        capsys,
+        "--reference", str(data["ref"]),
+        "--current", str(data["shifted"]),
+        "--model", "churn",
+        "--tests", "all",
+    )  # fmt: skip
+    assert code == 1
+    assert result["drifted"] is True
+    assert result["drifted_features"] == ["monthly_charges"]
+    assert set(result["features"]["monthly_charges"]["tests"]) == {
+        "psi", "ks", "chisquare", "jensenshannon", "wasserstein", "hellinger",
+    }  # fmt: skip
+    assert result["features"]["monthly_charges"]["tests"]["psi"]["score"] > 0.25
+
+
+def test_inferred_types_without_a_model(
+    data: dict[str, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, result = run_json(
+        capsys, "--reference", str(data["ref"]), "--current", str(data["shifted"])
+    )
+    assert code == 1
+    assert result["features"]["senior_citizen"]["type"] == "numeric"  # inferred from int dtype
+    assert result["features"]["contract"]["type"] == "categorical"
+    assert "event_time" not in result["features"]
+    assert "churned" in result["features"]  # without a model every column is monitored
+
+
+def test_profile_then_drift_against_the_profile(
+    data: dict[str, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path, repo_cwd: Path
+) -> None:
+    out = tmp_path / "profile.json"
+    assert main(["profile", "--model", "churn", "--data", str(data["ref"]), "--out", str(out)]) == 0
+    profile = json.loads(out.read_text())
+    assert profile["format"] == "driftloop.profile/v1"
+    assert profile["features"]["monthly_charges"]["bins"][-1] == "missing"
+    capsys.readouterr()
+    code, result = run_json(capsys, "--profile", str(out), "--current", str(data["shifted"]))
+    assert code == 1
+    assert "ks" in result["features"]["monthly_charges"]["skipped"]
+
+
+def test_html_report(
+    data: dict[str, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path, repo_cwd: Path
+) -> None:
+    html = tmp_path / "report.html"
+    code = main(
+        ["drift", "--reference", str(data["ref"]), "--current", str(data["same"]),
+         "--model", "churn", "--html", str(html)]
+    )  # fmt: skip
+    assert code == 0
+    text = html.read_text()
+    assert text.lstrip().lower().startswith("<!doctype html") or "<html" in text[:500].lower()
+    assert "monthly_charges" in text
+
+
+BAD_INPUT = {
+    "missing file": (
+        ["--reference", "{tmp}/nope.parquet", "--current", "{same}"],
+        "file not found",
+    ),
+    "unknown format": (
+        ["--reference", "{tmp}/x.txt", "--current", "{same}"],
+        "unknown format .txt",
+    ),
+    "empty csv": (["--reference", "{ref}", "--current", "{tmp}/empty.csv"], "cannot read as csv"),
+    "garbage parquet": (
+        ["--reference", "{ref}", "--current", "{tmp}/garbage.parquet"],
+        "cannot read as parquet",
+    ),
+    "header only": (
+        ["--reference", "{tmp}/header.csv", "--current", "{same}"],
+        "reference data has no rows",
+    ),
+    "unknown model": (
+        ["--reference", "{ref}", "--current", "{same}", "--model", "fraud"],
+        "models/fraud/model.yaml: file not found",
+    ),
+    "no reference": (["--current", "{same}"], "give --reference"),
+    "unknown test": (
+        ["--reference", "{ref}", "--current", "{same}", "--tests", "psi,foo"],
+        "unknown test(s) foo",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUT))
+def test_bad_input_is_one_line_and_exit_two(
+    data: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    repo_cwd: Path,
+    case: str,
+) -> None:
+    template, message = BAD_INPUT[case]
+    values = {"tmp": str(tmp_path), "ref": str(data["ref"]), "same": str(data["same"])}
+    (tmp_path / "x.txt").write_text("a,b\n1,2\n")
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "garbage.parquet").write_bytes(b"not parquet at all")
+    (tmp_path / "header.csv").write_text("monthly_charges,contract\n")
+    code = main(["drift", *(arg.format(**values) for arg in template)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+def test_missing_feature_in_current_is_drift(
+    data: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], repo_cwd: Path
+) -> None:
+    current = pd.read_csv(data["same"]).drop(columns=["payment_method"])
+    current.to_csv(tmp_path / "cut.csv", index=False)
+    code, result = run_json(
+        capsys,
+        "--reference",
+        str(data["ref"]),
+        "--current",
+        str(tmp_path / "cut.csv"),
+        "--model",
+        "churn",
+    )
+    assert code == 1
+    assert result["features"]["payment_method"]["status"] == "missing_in_current"
+
+
+def test_infinities_are_counted_as_missing(
+    data: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], repo_cwd: Path
+) -> None:
+    current = pd.read_csv(data["same"])
+    current.loc[:10, "monthly_charges"] = np.inf
+    current.to_csv(tmp_path / "odd.csv", index=False)  # written as "inf", read back as inf
+    code, result = run_json(
+        capsys,
+        "--reference",
+        str(data["ref"]),
+        "--current",
+        str(tmp_path / "odd.csv"),
+        "--model",
+        "churn",
+    )
+    assert code == 0
+    assert result["features"]["monthly_charges"]["status"] == "no_drift"
+
+
+def test_console_script_runs_on_demo_uris(repo_cwd: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "driftloop.cli.main", "drift", "--model", "taxi",
+         "--reference", "demo://taxi/reference?rows=3000",
+         "--current", "demo://taxi/none?hours=3"],
+        capture_output=True, text=True, check=False, cwd=repo_cwd,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "no_drift: 0 of 4 feature(s) drifted" in result.stdout
+
+
+def test_usage_without_command_exits_two() -> None:
+    with pytest.raises(SystemExit) as caught:
+        main([])
+    assert caught.value.code == 2
