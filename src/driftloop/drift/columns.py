@@ -45,9 +45,9 @@ def numeric_values(series: pd.Series, feature: str, side: str) -> np.ndarray:
                 f"(e.g. {example!r} in {int(bad.sum())} row(s))"
             )
         values = converted.to_numpy(dtype=float, na_value=np.nan)
-    values = values.copy() if not values.flags.writeable else values
-    values[~np.isfinite(values)] = np.nan
-    return values
+    finite = np.isfinite(values)
+    # A new array only when needed: to_numpy() may be a view of the caller's frame.
+    return values if finite.all() else np.where(finite, values, np.nan)
 
 
 def category_label(value: object) -> str:

@@ -10,7 +10,9 @@ Below ``min_samples`` rows on either side the verdict is ``insufficient_data``, 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -31,6 +33,7 @@ from driftloop.drift.result import (
     TestName,
     TestResult,
 )
+from driftloop.drift.stats.ecdf import ecdf_pair
 from driftloop.errors import DataError, UsageError
 
 __all__ = ["DriftOptions", "DriftReport", "FeatureDrift", "compare", "parse_tests"]
@@ -146,10 +149,10 @@ def _binned(test: str, ref: np.ndarray, cur: np.ndarray, threshold: float) -> Te
     return stats.hellinger(ref, cur, threshold)
 
 
-def _finite_sorted(values: np.ndarray | None) -> np.ndarray | None:
-    if values is None:
+def _finite_sorted(ordered: np.ndarray | None) -> np.ndarray | None:
+    """The finite prefix of a sorted array (np.sort puts NaN last)."""
+    if ordered is None:
         return None
-    ordered = np.sort(values)  # NaN sorts last
     return ordered[: len(ordered) - int(np.count_nonzero(np.isnan(ordered)))]
 
 
@@ -179,6 +182,7 @@ def _feature_tests(
             else np.asarray(feature.counts)
         )
     ref_finite, cur_finite = _finite_sorted(ref_raw), _finite_sorted(cur_raw)
+    ecdf = None
     for test in options.tests_for(feature.type):
         threshold = options.threshold(test)
         if test == "psi" and options.psi_binning == "sturges":
@@ -192,10 +196,10 @@ def _feature_tests(
             skipped[test] = "needs the raw reference sample, not only a profile"
         elif len(ref_finite) == 0 or len(cur_finite) == 0:
             skipped[test] = "no non-missing values on one side"
-        elif test == "ks":
-            results[test] = stats.ks(ref_finite, cur_finite, threshold)
         else:
-            results[test] = stats.wasserstein(ref_finite, cur_finite, threshold)
+            ecdf = ecdf or ecdf_pair(ref_finite, cur_finite)
+            test_fn = stats.ks if test == "ks" else stats.wasserstein
+            results[test] = test_fn(ref_finite, cur_finite, threshold, ecdf)
     return results, skipped, int(ref_counts.sum())
 
 
@@ -250,13 +254,16 @@ def compare(
     skipped: dict[str, dict[str, str]] = {}
     n_ref: dict[str, int] = {}
     absent = [name for name in names if name not in current.columns]
-    for name in names:
-        if name in absent:
-            continue
+    present = [name for name in names if name not in absent]
+
+    def run(name: str) -> tuple[dict[str, TestResult], dict[str, str], int]:
         ref_series = reference[name] if reference is not None else None
-        per_feature[name], skipped[name], n_ref[name] = _feature_tests(
-            profile.features[name], ref_series, current[name], options
-        )
+        return _feature_tests(profile.features[name], ref_series, current[name], options)
+
+    # Sorting and merging release the GIL, so features run side by side on all cores.
+    with ThreadPoolExecutor(max_workers=min(len(present), os.cpu_count() or 1) or 1) as pool:
+        for name, (results, skip, count) in zip(present, pool.map(run, present), strict=True):
+            per_feature[name], skipped[name], n_ref[name] = results, skip, count
     per_feature = _apply_correction(per_feature, options.correction)
     n_reference = len(reference) if reference is not None else profile.n_rows
     result: dict[str, FeatureDrift] = {}

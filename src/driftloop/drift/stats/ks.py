@@ -1,6 +1,7 @@
 """Two-sample Kolmogorov-Smirnov test, two-sided, with scipy's p-value.
 
-Takes sorted samples. The statistic is computed here from the sorted arrays; the p-value is
+Takes sorted samples (and optionally their merged CDFs, shared with Wasserstein). The
+statistic is computed here from the merged CDFs; the p-value is
 scipy's: the exact distribution up to 10,000 rows a side (``ks_2samp(method="auto")``), above
 that ``kstwo.sf(D, round(n*m/(n+m)))``. When the limiting distribution already puts the
 p-value below ``TINY_P`` we report that value instead of evaluating kstwo, which takes
@@ -15,6 +16,7 @@ import numpy as np
 from scipy import stats
 
 from driftloop.drift.result import TestResult
+from driftloop.drift.stats.ecdf import EcdfPair, ecdf_pair
 
 __all__ = ["DEFAULT_ALPHA", "EXACT_MAX_N", "ks"]
 
@@ -23,15 +25,11 @@ EXACT_MAX_N = 10_000
 TINY_P = 1e-12
 
 
-def _statistic(reference_sorted: np.ndarray, current_sorted: np.ndarray) -> float:
-    merged = np.concatenate([reference_sorted, current_sorted])
-    ref_cdf = np.searchsorted(reference_sorted, merged, side="right") / len(reference_sorted)
-    cur_cdf = np.searchsorted(current_sorted, merged, side="right") / len(current_sorted)
-    return float(np.max(np.abs(ref_cdf - cur_cdf)))
-
-
 def ks(
-    reference_sorted: np.ndarray, current_sorted: np.ndarray, alpha: float = DEFAULT_ALPHA
+    reference_sorted: np.ndarray,
+    current_sorted: np.ndarray,
+    alpha: float = DEFAULT_ALPHA,
+    ecdf: EcdfPair | None = None,
 ) -> TestResult:
     n, m = len(reference_sorted), len(current_sorted)
     if n == 0 or m == 0:
@@ -43,7 +41,8 @@ def ks(
             result = stats.ks_2samp(reference_sorted, current_sorted, method="auto")
         statistic, p_value = float(result.statistic), float(result.pvalue)
     else:
-        statistic = _statistic(reference_sorted, current_sorted)
+        pair = ecdf or ecdf_pair(reference_sorted, current_sorted)
+        statistic = float(np.max(np.abs(pair.reference - pair.current)[pair.group_end]))
         big, small = max(n, m), min(n, m)
         effective_n = float(np.round(big * small / (big + small)))
         p_value = float(stats.kstwobign.sf(statistic * np.sqrt(effective_n)))
