@@ -7,12 +7,12 @@ import sys
 from collections.abc import Sequence
 
 from driftloop import __version__
-from driftloop.cli import drift, profile
+from driftloop.cli import drift, profile, serve
 from driftloop.errors import DriftloopError, exit_code_for
 
 __all__ = ["build_parser", "main"]
 
-COMMANDS = (profile, drift)
+COMMANDS = (profile, drift, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -27,7 +27,7 @@ from driftloop.drift.columns import (
 )
 from driftloop.errors import DataError
 
-__all__ = ["PROFILE_FORMAT", "FeatureProfile", "Profile", "build_profile"]
+__all__ = ["PROFILE_FORMAT", "FeatureProfile", "Profile", "build_profile", "profile_values"]
 
 PROFILE_FORMAT = "driftloop.profile/v1"
 
@@ -118,6 +118,8 @@ class Profile:
     n_rows: int
     model: str | None = None
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    # The model's output on the reference data (score, class or value), when profiled.
+    prediction: FeatureProfile | None = None
 
     @property
     def types(self) -> dict[str, FeatureType]:
@@ -130,6 +132,7 @@ class Profile:
             "created_at": self.created_at,
             "n_rows": self.n_rows,
             "features": {name: f.to_dict() for name, f in self.features.items()},
+            **({"prediction": self.prediction.to_dict()} if self.prediction else {}),
         }
 
     @classmethod
@@ -143,7 +146,14 @@ class Profile:
                 str(name): FeatureProfile.from_dict(str(name), spec)
                 for name, spec in data["features"].items()
             }
-            return cls(features, int(data["n_rows"]), data.get("model"), str(data["created_at"]))
+            prediction = data.get("prediction")
+            return cls(
+                features,
+                int(data["n_rows"]),
+                data.get("model"),
+                str(data["created_at"]),
+                FeatureProfile.from_dict("prediction", prediction) if prediction else None,
+            )
         except (KeyError, TypeError, ValueError) as error:
             raise DataError(f"{source}: invalid profile: {error}") from None
 
@@ -186,6 +196,15 @@ def _categorical_feature(name: str, series: pd.Series, top_k: int) -> FeaturePro
     return FeatureProfile(name, "categorical", bins, bin_counts, categories=categories)
 
 
+def profile_values(
+    name: str, values: pd.Series, kind: FeatureType, bins: int = 10, top_k: int = 20
+) -> FeatureProfile:
+    """Profile one series (e.g. the model's predictions on the reference data)."""
+    if kind == "numeric":
+        return _numeric_feature(name, numeric_values(values, name, "reference"), bins)
+    return _categorical_feature(name, values, top_k)
+
+
 def build_profile(
     df: pd.DataFrame,
     types: dict[str, FeatureType],
@@ -199,12 +218,7 @@ def build_profile(
     missing = [name for name in types if name not in df.columns]
     if missing:
         raise DataError(f"reference data lacks feature column(s): {', '.join(missing)}")
-    features: dict[str, FeatureProfile] = {}
-    for name, kind in types.items():
-        if kind == "numeric":
-            features[name] = _numeric_feature(
-                name, numeric_values(df[name], name, "reference"), bins
-            )
-        else:
-            features[name] = _categorical_feature(name, df[name], top_k)
+    features = {
+        name: profile_values(name, df[name], kind, bins, top_k) for name, kind in types.items()
+    }
     return Profile(features, len(df), model)

@@ -1,0 +1,1 @@
+"""The model server: MLflow's scoring protocol plus drift telemetry for Prometheus."""

@@ -1,0 +1,125 @@
+"""The ASGI application: /invocations, /feedback, /metrics, /healthz, /readyz."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from driftloop.bundle import ModelBundle
+from driftloop.serve.payload import RequestError, parse_feedback, parse_scoring
+from driftloop.serve.telemetry import Telemetry
+from driftloop.train.data import prepare_features
+
+__all__ = ["ServerState", "Settings", "create_app"]
+
+log = logging.getLogger("driftloop.serve")
+
+ERROR_CODES = {400: "BAD_REQUEST", 413: "REQUEST_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    max_body_bytes: int = 5 * 2**20
+    max_rows: int = 10_000
+    telemetry: bool = True
+
+
+@dataclass
+class ServerState:
+    bundle: ModelBundle
+    telemetry: Telemetry
+    draining: bool = False
+    ready: bool = True
+    loaded_at: float = field(default_factory=time.time)
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise RequestError(415, f"content type {content_type or '(none)'!r}; send application/json")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise RequestError(413, f"body of {declared} bytes; at most {limit}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RequestError(413, f"body over {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _error(error: RequestError) -> JSONResponse:
+    code = ERROR_CODES.get(error.status, "INVALID_PARAMETER_VALUE")
+    return JSONResponse({"error_code": code, "message": error.message}, status_code=error.status)
+
+
+def create_app(bundle: ModelBundle, settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings()
+    state = ServerState(bundle, Telemetry(bundle))
+
+    async def invocations(request: Request) -> Response:
+        started = time.perf_counter()
+        telemetry = state.telemetry
+        try:
+            body = await _body(request, settings.max_body_bytes)
+            frame = parse_scoring(body, state.bundle.spec, settings.max_rows)
+            features = prepare_features(frame, state.bundle.spec)
+            try:
+                predictions, outputs = state.bundle.outputs(features)
+            except Exception:  # the model itself failed: a server error, logged
+                log.exception("prediction failed")
+                raise RequestError(500, "the model failed to score this batch") from None
+            if settings.telemetry:
+                telemetry.observe(features, outputs)
+            response: Response = JSONResponse({"predictions": predictions.tolist()})
+        except RequestError as error:
+            response = _error(error)
+        telemetry.count_request(response.status_code)
+        telemetry.latency_child.observe(time.perf_counter() - started)
+        return response
+
+    async def feedback(request: Request) -> Response:
+        try:
+            body = await _body(request, settings.max_body_bytes)
+            numeric = state.bundle.spec.task == "regression"
+            predictions, labels = parse_feedback(body, settings.max_rows, numeric)
+            state.telemetry.observe_feedback(predictions, labels)
+        except RequestError as error:
+            return _error(error)
+        return JSONResponse({"accepted": len(labels)})
+
+    async def metrics(_: Request) -> Response:
+        return Response(generate_latest(state.telemetry.registry), media_type=CONTENT_TYPE_LATEST)
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> Response:
+        if state.draining or not state.ready:
+            return JSONResponse(
+                {"status": "draining" if state.draining else "loading"}, status_code=503
+            )
+        return JSONResponse(
+            {"status": "ready", "model": state.bundle.name, "version": state.bundle.version}
+        )
+
+    app = Starlette(
+        routes=[
+            Route("/invocations", invocations, methods=["POST"]),
+            Route("/feedback", feedback, methods=["POST"]),
+            Route("/metrics", metrics, methods=["GET"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/ping", healthz, methods=["GET"]),  # mlflow models serve's health check
+        ]
+    )
+    app.state.driftloop = state
+    return app

@@ -1,0 +1,136 @@
+"""MLflow's scoring protocol in, validated rows out; every problem is a RequestError.
+
+Accepted bodies (``application/json``), as ``mlflow models serve`` accepts them:
+``{"dataframe_split": {"columns": [...], "data": [[...], ...]}}``,
+``{"dataframe_records": [{...}, ...]}`` and ``{"instances": [{...}, ...]}`` (or ``inputs``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pandas as pd
+
+from driftloop.config import ModelSpec
+
+__all__ = ["RequestError", "parse_feedback", "parse_scoring"]
+
+
+class RequestError(Exception):
+    """A request the server refuses: ``status`` is the HTTP code, ``message`` says why."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        self.message = message
+        super().__init__(message)
+
+
+def _reject_constant(token: str) -> float:
+    raise RequestError(422, f"non-finite number {token} is not allowed; send null for missing")
+
+
+def decode_json(body: bytes) -> Any:
+    try:
+        return json.loads(body, parse_constant=_reject_constant)
+    except RequestError:
+        raise
+    except (ValueError, UnicodeDecodeError) as error:
+        raise RequestError(400, f"malformed JSON: {error}") from None
+
+
+def _records(payload: Any) -> list[dict[str, Any]]:
+    if not isinstance(payload, dict):
+        raise RequestError(
+            422, "expected a JSON object with dataframe_split, dataframe_records or instances"
+        )
+    keys = [
+        k for k in ("dataframe_split", "dataframe_records", "instances", "inputs") if k in payload
+    ]
+    if len(keys) != 1:
+        raise RequestError(
+            422, "give exactly one of dataframe_split, dataframe_records, instances, inputs"
+        )
+    body = payload[keys[0]]
+    if keys[0] == "dataframe_split":
+        if (
+            not isinstance(body, dict)
+            or not isinstance(body.get("columns"), list)
+            or not isinstance(body.get("data"), list)
+        ):
+            raise RequestError(
+                422, "dataframe_split needs 'columns' (list) and 'data' (list of rows)"
+            )
+        columns = body["columns"]
+        rows = []
+        for index, row in enumerate(body["data"]):
+            if not isinstance(row, list) or len(row) != len(columns):
+                raise RequestError(422, f"row {index}: expected a list of {len(columns)} values")
+            rows.append(dict(zip(columns, row, strict=True)))
+        return rows
+    if not isinstance(body, list) or not all(isinstance(row, dict) for row in body):
+        raise RequestError(422, f"{keys[0]} must be a list of objects (one per row)")
+    return body
+
+
+def _check_number(value: Any, row: int, name: str) -> None:
+    """Numbers or null (missing); booleans, text and non-finite values are refused."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise RequestError(422, f"row {row}, field {name!r}: expected a number, got {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise RequestError(422, f"row {row}, field {name!r}: non-finite number")
+
+
+def parse_scoring(body: bytes, spec: ModelSpec, max_rows: int) -> pd.DataFrame:
+    """Rows validated against the model's features, as a DataFrame in feature order."""
+    rows = _records(decode_json(body))
+    if not rows:
+        raise RequestError(422, "empty batch: send at least one row")
+    if len(rows) > max_rows:
+        raise RequestError(413, f"{len(rows)} rows in one request; at most {max_rows}")
+    names = spec.feature_names
+    expected = set(names)
+    numeric = {f.name for f in spec.features if f.type == "numeric"}
+    for index, row in enumerate(rows):
+        if row.keys() != expected:
+            unknown = sorted(set(map(str, row)) - expected)
+            if unknown:
+                raise RequestError(422, f"row {index}: unknown field(s) {', '.join(unknown)}")
+            missing = [name for name in names if name not in row]
+            raise RequestError(422, f"row {index}: missing field(s) {', '.join(missing)}")
+        for name in numeric:
+            _check_number(row[name], index, name)
+        for name in expected - numeric:
+            value = row[name]
+            if isinstance(value, dict | list):
+                raise RequestError(
+                    422, f"row {index}, field {name!r}: expected a category, got {value!r}"
+                )
+    return pd.DataFrame.from_records(rows, columns=names)
+
+
+def parse_feedback(body: bytes, max_rows: int, numeric: bool) -> tuple[list[Any], list[Any]]:
+    """``{"records": [{"prediction": p, "label": y}, ...]}`` -> (predictions, labels);
+    ``numeric`` (regression) requires numbers."""
+    payload = decode_json(body)
+    records = payload.get("records") if isinstance(payload, dict) else None
+    if not isinstance(records, list) or not records:
+        raise RequestError(422, 'expected {"records": [{"prediction": ..., "label": ...}, ...]}')
+    if len(records) > max_rows:
+        raise RequestError(413, f"{len(records)} records in one request; at most {max_rows}")
+    predictions, labels = [], []
+    for index, record in enumerate(records):
+        if not isinstance(record, dict) or "prediction" not in record or "label" not in record:
+            raise RequestError(422, f"record {index}: needs 'prediction' and 'label'")
+        for key in ("prediction", "label"):
+            value = record[key]
+            if value is None or isinstance(value, dict | list):
+                raise RequestError(422, f"record {index}, field {key!r}: got {value!r}")
+            if numeric:
+                _check_number(value, index, key)
+        predictions.append(record["prediction"])
+        labels.append(record["label"])
+    return predictions, labels

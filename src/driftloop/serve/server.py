@@ -1,0 +1,55 @@
+"""Running the app under uvicorn, with a drain delay on SIGTERM.
+
+On SIGTERM the server first reports not-ready on /readyz for ``drain_seconds`` while still
+serving, so Kubernetes removes the pod from its Service endpoints before connections stop;
+then uvicorn stops accepting and finishes in-flight requests (up to ``grace_seconds``).
+A second SIGTERM or SIGINT stops at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from types import FrameType
+
+import uvicorn
+
+from driftloop.bundle import ModelBundle
+from driftloop.serve.app import ServerState, Settings, create_app
+
+__all__ = ["DrainingServer", "serve"]
+
+
+class DrainingServer(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, state: ServerState, drain_seconds: float) -> None:
+        super().__init__(config)
+        self.state = state
+        self.drain_seconds = drain_seconds
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.state.draining or self.drain_seconds <= 0:
+            super().handle_exit(sig, frame)
+            return
+        self.state.draining = True
+        timer = threading.Timer(self.drain_seconds, super().handle_exit, args=(sig, frame))
+        timer.daemon = True
+        timer.start()
+
+
+def serve(
+    bundle: ModelBundle,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    settings: Settings | None = None,
+    drain_seconds: float = 5.0,
+    grace_seconds: float = 20.0,
+) -> None:
+    app = create_app(bundle, settings)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=int(grace_seconds),
+    )
+    DrainingServer(config, app.state.driftloop, drain_seconds).run()

@@ -1,0 +1,182 @@
+"""Drift telemetry: per-feature bin counters kept as numpy arrays, exported on scrape.
+
+Counting a batch is one vectorised binning per feature and one ``np.add`` into an array, so
+telemetry stays small next to model latency. Every bin series exists from start-up (zeros), so
+a bin that never fills still reads 0 in Prometheus, not "absent".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from driftloop.bundle import ModelBundle
+from driftloop.drift.profile import FeatureProfile
+
+__all__ = ["LATENCY_BUCKETS", "Telemetry"]
+
+# `_created` series double the exposition and nothing here reads them.
+disable_created_metrics()  # type: ignore[no-untyped-call]
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0)
+BINARY_OUTCOMES = ("tp", "fp", "tn", "fn")
+
+
+class _BinCollector(Collector):
+    def __init__(self, telemetry: Telemetry) -> None:
+        self.telemetry = telemetry
+
+    def collect(self) -> Iterator[Metric]:
+        t = self.telemetry
+        labels = [t.bundle.name, t.bundle.version]
+        counts = CounterMetricFamily(
+            "driftloop_feature_bin",
+            "Scored rows per feature bin (bins from the reference profile).",
+            labels=["model", "version", "feature", "bin"],
+        )
+        ratios = GaugeMetricFamily(
+            "driftloop_feature_reference_ratio",
+            "Reference share of each feature bin.",
+            labels=["model", "version", "feature", "bin"],
+        )
+        for name, feature in t.features.items():
+            for label, count, ratio in zip(
+                feature.bins, t.counts[name], feature.ratios, strict=True
+            ):
+                counts.add_metric([*labels, name, label], float(count))
+                ratios.add_metric([*labels, name, label], float(ratio))
+        yield counts
+        yield ratios
+        prediction = t.bundle.profile.prediction
+        assert prediction is not None
+        p_counts = CounterMetricFamily(
+            "driftloop_prediction_bin",
+            "Scored rows per model-output bin (score deciles, classes or value bins).",
+            labels=["model", "version", "bin"],
+        )
+        p_ratios = GaugeMetricFamily(
+            "driftloop_prediction_reference_ratio",
+            "Reference share of each model-output bin.",
+            labels=["model", "version", "bin"],
+        )
+        for label, count, ratio in zip(
+            prediction.bins, t.prediction_counts, prediction.ratios, strict=True
+        ):
+            p_counts.add_metric([*labels, label], float(count))
+            p_ratios.add_metric([*labels, label], float(ratio))
+        yield p_counts
+        yield p_ratios
+        reference = GaugeMetricFamily(
+            "driftloop_reference_metric",
+            "The model's evaluation metrics at training time.",
+            labels=["model", "version", "metric"],
+        )
+        for metric, value in sorted(t.bundle.metrics.items()):
+            reference.add_metric([*labels, metric], value)
+        yield reference
+
+
+class Telemetry:
+    """All metrics of one served model version, in a registry of its own."""
+
+    def __init__(self, bundle: ModelBundle) -> None:
+        self.bundle = bundle
+        self.features: dict[str, FeatureProfile] = {
+            f.name: bundle.profile.features[f.name] for f in bundle.spec.features
+        }
+        self.counts = {
+            name: np.zeros(len(f.bins), dtype=np.int64) for name, f in self.features.items()
+        }
+        assert bundle.profile.prediction is not None
+        self.prediction = bundle.profile.prediction
+        self.prediction_counts = np.zeros(len(self.prediction.bins), dtype=np.int64)
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.registry.register(_BinCollector(self))
+        labels = ("model", "version")
+        self.requests = Counter(
+            "driftloop_requests",
+            "Requests by HTTP status code.",
+            [*labels, "code"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "driftloop_request_duration_seconds",
+            "Time to answer /invocations, parsing to response.",
+            labels,
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.feedback = Counter(
+            "driftloop_feedback",
+            "Labelled outcomes received on /feedback.",
+            [*labels, "outcome"],
+            registry=self.registry,
+        )
+        self.absolute_error = Counter(
+            "driftloop_feedback_absolute_error",
+            "Sum of |prediction - label| received on /feedback (regression).",
+            labels,
+            registry=self.registry,
+        )
+        self.squared_error = Counter(
+            "driftloop_feedback_squared_error",
+            "Sum of (prediction - label)^2 received on /feedback (regression).",
+            labels,
+            registry=self.registry,
+        )
+        self._ids = (bundle.name, bundle.version)
+        self.latency_child = self.latency.labels(*self._ids)
+        self._init_series()
+
+    def _init_series(self) -> None:
+        for code in ("200", "400", "413", "415", "422", "500"):
+            self.requests.labels(*self._ids, code)
+        outcomes = (
+            ("observed",)
+            if self.bundle.spec.task == "regression"
+            else BINARY_OUTCOMES
+            if self.bundle.spec.task == "binary_classification"
+            else ("correct", "incorrect")
+        )
+        for outcome in outcomes:
+            self.feedback.labels(*self._ids, outcome)
+        self.absolute_error.labels(*self._ids)
+        self.squared_error.labels(*self._ids)
+
+    def count_request(self, code: int) -> None:
+        self.requests.labels(*self._ids, str(code)).inc()
+
+    def observe(self, features: pd.DataFrame, outputs: np.ndarray) -> None:
+        """Count one accepted batch (call only after the batch was scored)."""
+        for name, feature in self.features.items():
+            index = feature.bin_index(features[name])
+            self.counts[name] += np.bincount(index, minlength=len(feature.bins))
+        index = self.prediction.bin_index(pd.Series(outputs))
+        self.prediction_counts += np.bincount(index, minlength=len(self.prediction.bins))
+
+    def observe_feedback(self, predictions: list[object], labels: list[object]) -> None:
+        task = self.bundle.spec.task
+        if task == "regression":
+            errors = np.asarray(predictions, dtype=float) - np.asarray(labels, dtype=float)
+            self.absolute_error.labels(*self._ids).inc(float(np.abs(errors).sum()))
+            self.squared_error.labels(*self._ids).inc(float((errors**2).sum()))
+            self.feedback.labels(*self._ids, "observed").inc(len(errors))
+            return
+        tally: dict[str, int] = {}
+        if task == "binary_classification":
+            positive = str(self.bundle.pipeline.classes_[-1])
+            for predicted, actual in zip(predictions, labels, strict=True):
+                hit = str(predicted) == str(actual)
+                kind = ("t" if hit else "f") + ("p" if str(predicted) == positive else "n")
+                tally[kind] = tally.get(kind, 0) + 1
+        else:
+            for predicted, actual in zip(predictions, labels, strict=True):
+                kind = "correct" if str(predicted) == str(actual) else "incorrect"
+                tally[kind] = tally.get(kind, 0) + 1
+        for outcome, count in tally.items():
+            self.feedback.labels(*self._ids, outcome).inc(count)

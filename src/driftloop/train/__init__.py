@@ -1,0 +1,1 @@
+"""Training driven by model.yaml: data loading and validation, pipelines, evaluation."""

@@ -1,0 +1,77 @@
+"""Fit a model from its spec: validate, split by time, fit, evaluate, profile."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from driftloop.config import ModelSpec
+from driftloop.drift import Profile, build_profile
+from driftloop.drift.columns import FeatureType
+from driftloop.drift.profile import profile_values
+from driftloop.train.data import data_digest, prepare_features, time_split, validate
+from driftloop.train.evaluate import evaluate
+from driftloop.train.pipeline import build_pipeline
+
+__all__ = ["FitResult", "fit_model", "model_outputs"]
+
+
+@dataclass(frozen=True)
+class FitResult:
+    pipeline: Pipeline
+    metrics: dict[str, float]
+    profile: Profile
+    data_digest: str
+    n_train: int
+    n_eval: int
+
+
+def model_outputs(
+    pipeline: Pipeline, features: pd.DataFrame, spec: ModelSpec
+) -> tuple[np.ndarray, np.ndarray]:
+    """(predictions, telemetry values): labels and positive-class score for binary
+    classification, labels twice for multi-class, values twice for regression."""
+    if spec.task == "regression":
+        predicted = np.asarray(pipeline.predict(features), dtype=float)
+        return predicted, predicted
+    probabilities = pipeline.predict_proba(features)
+    classes = pipeline.classes_
+    labels = classes[np.argmax(probabilities, axis=1)]
+    if spec.task == "binary_classification":
+        return labels, probabilities[:, 1]
+    return labels, labels
+
+
+def prediction_kind(spec: ModelSpec) -> FeatureType:
+    return "categorical" if spec.task == "multiclass_classification" else "numeric"
+
+
+def fit_model(
+    spec: ModelSpec, df: pd.DataFrame, model_dir: Path | None = None, eval_fraction: float = 0.2
+) -> FitResult:
+    validate(df, spec)
+    train, test = time_split(df, spec, eval_fraction)
+    x_train = prepare_features(train, spec)
+    pipeline = build_pipeline(spec, model_dir)
+    pipeline.fit(x_train, train[spec.target].to_numpy())
+    predicted, scores = model_outputs(pipeline, prepare_features(test, spec), spec)
+    metrics = evaluate(spec.task, test[spec.target].to_numpy(), predicted, scores)
+    profile = build_profile(
+        train, spec.feature_types, spec.profile.bins, spec.profile.top_k, model=spec.name
+    )
+    _, reference_scores = model_outputs(pipeline, x_train, spec)
+    prediction = profile_values(
+        "prediction", pd.Series(reference_scores), prediction_kind(spec), spec.profile.bins
+    )
+    return FitResult(
+        pipeline=pipeline,
+        metrics=metrics,
+        profile=replace(profile, prediction=prediction),
+        data_digest=data_digest(df),
+        n_train=len(train),
+        n_eval=len(test),
+    )
