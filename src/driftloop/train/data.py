@@ -84,7 +84,7 @@ def time_split(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Oldest rows to train, newest ``eval_fraction`` to evaluate (by timestamp if any)."""
     ordered = df.sort_values(spec.timestamp, kind="stable") if spec.timestamp else df
-    cut = int(round(len(ordered) * (1 - eval_fraction)))
+    cut = round(len(ordered) * (1 - eval_fraction))
     return ordered.iloc[:cut], ordered.iloc[cut:]
 
 
