@@ -1,5 +1,5 @@
 # Developer shortcuts; CI and the README call the same scripts.
-.PHONY: setup test lint schema bench demo
+.PHONY: setup test lint schema rules bench demo
 
 setup:
 	bash scripts/setup.sh
@@ -11,6 +11,9 @@ lint:
 	.venv/bin/ruff check src tests benchmarks scripts
 	.venv/bin/ruff format --check src tests benchmarks scripts
 	.venv/bin/mypy
+
+rules:
+	.venv/bin/python -m driftloop.rules > k8s/base/prometheus-rule.yaml
 
 schema:
 	.venv/bin/python -m driftloop.config.schema policies/schema
