@@ -40,7 +40,11 @@ def test_rule_file_is_generated_from_the_policy() -> None:
 
 def test_promtool_check_rules(rules_dir: Path) -> None:
     result = subprocess.run(
-        [promtool(), "check", "rules", "rules.yaml"], cwd=rules_dir, capture_output=True, text=True, check=False
+        [promtool(), "check", "rules", "rules.yaml"],
+        cwd=rules_dir,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -3,7 +3,8 @@
 On SIGTERM the server first reports not-ready on /readyz for ``drain_seconds`` while still
 serving, so Kubernetes removes the pod from its Service endpoints before connections stop;
 then uvicorn stops accepting and finishes in-flight requests (up to ``grace_seconds``).
-A second SIGTERM or SIGINT stops at once.
+A second signal skips the rest of the drain; a third stops without waiting. The process
+exits 0 after a graceful stop.
 """
 
 from __future__ import annotations
@@ -26,13 +27,17 @@ class DrainingServer(uvicorn.Server):
         self.drain_seconds = drain_seconds
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        if self.state.draining or self.drain_seconds <= 0:
-            super().handle_exit(sig, frame)
-            return
-        self.state.draining = True
-        timer = threading.Timer(self.drain_seconds, super().handle_exit, args=(sig, frame))
-        timer.daemon = True
-        timer.start()
+        # Not uvicorn's handler: it re-raises the signal after shutdown, so a clean drain
+        # would end with "killed by SIGTERM"; driftloop exits 0 after a graceful stop.
+        if self.should_exit:
+            self.force_exit = True
+        elif self.state.draining or self.drain_seconds <= 0:
+            self.should_exit = True
+        else:
+            self.state.draining = True
+            timer = threading.Timer(self.drain_seconds, setattr, args=(self, "should_exit", True))
+            timer.daemon = True
+            timer.start()
 
 
 def serve(

@@ -1,0 +1,131 @@
+"""A real Prometheus scraping the real model server: PSI recorded in PromQL equals the drift
+engine's PSI on the same bin counts, and the drift alert goes from inactive to firing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+from tests.support.bundles import train_bundle
+from tests.support.processes import model_server, prometheus
+
+from driftloop.bundle import load_bundle
+from driftloop.demo import scenarios
+from driftloop.drift import stats
+from driftloop.rules import RuleSettings, build_groups
+
+pytestmark = pytest.mark.integration
+CRITICAL = 0.12
+
+FEATURES = [
+    "tenure_months", "monthly_charges", "contract", "payment_method", "support_calls", "senior_citizen",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return train_bundle("churn", tmp_path_factory.mktemp("bundle") / "churn")
+
+
+@pytest.fixture
+def stack(bundle_dir: Path, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    # The shipped rules, with every group evaluated each second, a 5s `for:` on the 5m window
+    # and thresholds that the calm-then-shifted mix in one 5m window crosses (its PSI is
+    # ~0.14); the queries themselves are unchanged.
+    settings = replace(
+        RuleSettings(),
+        psi_warn=0.06,
+        psi_critical=CRITICAL,
+        min_samples=500,
+        drift_for="5s",
+        alert_window="5m",
+        intervals=(("5m", "1s"), ("1h", "1s"), ("24h", "1s")),
+    )
+    with (
+        model_server(bundle_dir, tmp_path / "server.log") as server,
+        prometheus(tmp_path, [server], build_groups(settings)) as prom,
+    ):
+        yield server, prom
+
+
+def send(server: str, frame: pd.DataFrame, batch: int = 200) -> None:
+    with httpx.Client(timeout=10.0) as client:
+        for start in range(0, len(frame), batch):
+            rows = frame.iloc[start : start + batch][FEATURES].to_dict(orient="records")
+            response = client.post(f"{server}/invocations", json={"dataframe_records": rows})
+            response.raise_for_status()
+
+
+def query(prom: str, expr: str, at: float | None = None) -> list[dict]:  # type: ignore[type-arg]
+    params: dict[str, str | float] = {"query": expr}
+    if at is not None:
+        params["time"] = at
+    body = httpx.get(f"{prom}/api/v1/query", params=params, timeout=5.0).json()
+    assert body["status"] == "success", body
+    return body["data"]["result"]  # type: ignore[no-any-return]
+
+
+def wait_until(predicate, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.5)
+    raise TimeoutError("condition not met in time")
+
+
+def alert_state(prom: str, name: str, feature: str) -> str:
+    alerts = httpx.get(f"{prom}/api/v1/alerts", timeout=5.0).json()["data"]["alerts"]
+    states = [
+        a["state"]
+        for a in alerts
+        if a["labels"]["alertname"] == name and a["labels"].get("feature") == feature
+    ]
+    return states[0] if states else "inactive"
+
+
+def test_recorded_psi_equals_engine_psi_and_alert_fires(
+    stack: tuple[str, str], bundle_dir: Path
+) -> None:
+    server, prom = stack
+    profile = load_bundle(bundle_dir).profile
+    # increase() needs a sample from before the traffic: wait for the first scrape.
+    wait_until(lambda: bool(query(prom, "driftloop_feature_bin_total")))
+
+    send(server, scenarios.reference("churn", rows=2000, seed=42))
+    wait_until(lambda: bool(query(prom, 'driftloop:feature_psi:5m{feature="monthly_charges"}')))
+    calm = float(query(prom, 'driftloop:feature_psi:5m{feature="monthly_charges"}')[0]["value"][1])
+    assert calm < 0.05
+    assert alert_state(prom, "FeatureDriftCritical", "monthly_charges") == "inactive"
+
+    stream = scenarios.stream("churn", "persistent", hours=24, rows_per_hour=400)
+    shifted = stream[
+        stream["event_time"] >= pd.Timestamp(scenarios.STREAM_START) + pd.Timedelta(hours=12)
+    ]
+    send(server, shifted.head(4000))
+
+    def drifted() -> bool:
+        result = query(prom, 'driftloop:feature_psi:5m{feature="monthly_charges"}')
+        return bool(result) and float(result[0]["value"][1]) > CRITICAL
+
+    wait_until(drifted)
+    at = time.time()
+    for feature in FEATURES:
+        recorded = query(prom, f'driftloop:feature_psi:5m{{feature="{feature}"}}', at)
+        counts = query(prom, f'driftloop:feature_bin_increase:5m{{feature="{feature}"}}', at)
+        assert len(recorded) == 1
+        by_bin = {sample["metric"]["bin"]: float(sample["value"][1]) for sample in counts}
+        bins = profile.features[feature].bins
+        assert set(by_bin) == set(bins)  # every bin, filled or not, is a series
+        current = np.array([by_bin[b] for b in bins])
+        expected = stats.psi(np.asarray(profile.features[feature].counts), current).score
+        assert float(recorded[0]["value"][1]) == pytest.approx(expected, abs=1e-6), feature
+
+    wait_until(lambda: alert_state(prom, "FeatureDriftCritical", "monthly_charges") == "firing")
+    assert alert_state(prom, "FeatureDriftCritical", "tenure_months") == "inactive"
