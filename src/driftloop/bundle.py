@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import pickle
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from driftloop.config import ModelSpec
 from driftloop.config.base import parse_document
 from driftloop.drift import Profile
 from driftloop.errors import ConfigError, DataError
+from driftloop.serve.fastpath import FastPath, compile_fast_path
 from driftloop.train.fit import model_outputs
 
 __all__ = ["BUNDLE_FILE", "ModelBundle", "load_bundle", "save_bundle"]
@@ -43,6 +44,7 @@ class ModelBundle:
     profile: Profile
     version: str
     metrics: dict[str, float]
+    fast_path: FastPath | None = field(default=None, compare=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -51,6 +53,12 @@ class ModelBundle:
     def outputs(self, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """(predictions, telemetry values) for prepared features."""
         return model_outputs(self.pipeline, features, self.spec)
+
+    def outputs_of_columns(self, columns: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """The same for prepared columns, through the fast path when the pipeline has one."""
+        if self.fast_path is None:
+            return self.outputs(pd.DataFrame(columns, columns=self.spec.feature_names))
+        return model_outputs(self.fast_path.model, self.fast_path.matrix(columns), self.spec)
 
 
 def _signature_and_example(bundle: ModelBundle, example: pd.DataFrame) -> tuple[Any, pd.DataFrame]:
@@ -130,4 +138,5 @@ def load_bundle(path: Path, version: str | None = None) -> ModelBundle:
         profile=profile,
         version=str(version or meta.get("version", "0")),
         metrics={str(k): float(v) for k, v in meta.get("metrics", {}).items()},
+        fast_path=compile_fast_path(pipeline, spec),
     )

@@ -8,6 +8,7 @@ Prometheus path and the raw-sample path count exactly the same way.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -50,10 +51,7 @@ class FeatureProfile:
     def bin_index(self, series: pd.Series, side: str = "current") -> np.ndarray:
         """The bin of each row (an index into ``bins``), vectorised."""
         if self.type == "numeric":
-            values = numeric_values(series, self.name, side)
-            index = np.searchsorted(np.asarray(self.edges), values, side="left")
-            index[np.isnan(values)] = len(self.bins) - 1
-            return index
+            return self.index_of_prepared(numeric_values(series, self.name, side))
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
         lookup = {label: i for i, label in enumerate(self.bins)}
         other = lookup.get(OTHER, len(self.bins) - 2)
@@ -62,6 +60,24 @@ class FeatureProfile:
             dtype=np.int64,
         )
         return mapped[codes]  # code -1 picks the trailing `missing`
+
+    def index_of_prepared(self, values: np.ndarray) -> np.ndarray:
+        """Bins of already prepared values: floats with NaN for missing (numeric), or
+        category labels with None for missing (categorical). Cheap for small batches."""
+        missing = len(self.bins) - 1
+        if self.type == "numeric":
+            index = np.searchsorted(np.asarray(self.edges), values, side="left")
+            index[np.isnan(values)] = missing
+            return index
+        lookup = self._lookup
+        other = lookup[OTHER]
+        return np.fromiter(
+            (missing if v is None else lookup.get(v, other) for v in values), np.int64, len(values)
+        )
+
+    @functools.cached_property
+    def _lookup(self) -> dict[str, int]:
+        return {label: i for i, label in enumerate(self.bins[:-1])}
 
     def bin_counts(self, series: pd.Series, side: str = "current") -> np.ndarray:
         if self.type == "numeric":

@@ -15,7 +15,6 @@ from starlette.routing import Route
 from driftloop.bundle import ModelBundle
 from driftloop.serve.payload import RequestError, parse_feedback, parse_scoring
 from driftloop.serve.telemetry import Telemetry
-from driftloop.train.data import prepare_features
 
 __all__ = ["ServerState", "Settings", "create_app"]
 
@@ -70,15 +69,14 @@ def create_app(bundle: ModelBundle, settings: Settings | None = None) -> Starlet
         telemetry = state.telemetry
         try:
             body = await _body(request, settings.max_body_bytes)
-            frame = parse_scoring(body, state.bundle.spec, settings.max_rows)
-            features = prepare_features(frame, state.bundle.spec)
+            columns = parse_scoring(body, state.bundle.spec, settings.max_rows)
             try:
-                predictions, outputs = state.bundle.outputs(features)
+                predictions, outputs = state.bundle.outputs_of_columns(columns)
             except Exception:  # the model itself failed: a server error, logged
                 log.exception("prediction failed")
                 raise RequestError(500, "the model failed to score this batch") from None
             if settings.telemetry:
-                telemetry.observe(features, outputs)
+                telemetry.observe(columns, outputs)
             response: Response = JSONResponse({"predictions": predictions.tolist()})
         except RequestError as error:
             response = _error(error)

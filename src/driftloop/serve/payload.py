@@ -11,9 +11,10 @@ import json
 import math
 from typing import Any
 
-import pandas as pd
+import numpy as np
 
 from driftloop.config import ModelSpec
+from driftloop.drift.columns import MISSING, category_label
 
 __all__ = ["RequestError", "parse_feedback", "parse_scoring"]
 
@@ -84,8 +85,26 @@ def _check_number(value: Any, row: int, name: str) -> None:
         raise RequestError(422, f"row {row}, field {name!r}: non-finite number")
 
 
-def parse_scoring(body: bytes, spec: ModelSpec, max_rows: int) -> pd.DataFrame:
-    """Rows validated against the model's features, as a DataFrame in feature order."""
+def _columns(rows: list[dict[str, Any]], spec: ModelSpec) -> dict[str, np.ndarray]:
+    """Prepared columns, as ``train.data.prepare_features`` makes them from a frame: floats
+    with NaN for missing, category labels with None for missing."""
+    columns: dict[str, np.ndarray] = {}
+    for feature in spec.features:
+        values = [row[feature.name] for row in rows]
+        if feature.type == "numeric":
+            columns[feature.name] = np.array(
+                [np.nan if v is None else v for v in values], dtype=float
+            )
+        else:
+            labels = [None if v is None else category_label(v) for v in values]
+            columns[feature.name] = np.array(
+                [None if v == MISSING else v for v in labels], dtype=object
+            )
+    return columns
+
+
+def parse_scoring(body: bytes, spec: ModelSpec, max_rows: int) -> dict[str, np.ndarray]:
+    """Rows validated against the model's features, as prepared columns in feature order."""
     rows = _records(decode_json(body))
     if not rows:
         raise RequestError(422, "empty batch: send at least one row")
@@ -109,7 +128,7 @@ def parse_scoring(body: bytes, spec: ModelSpec, max_rows: int) -> pd.DataFrame:
                 raise RequestError(
                     422, f"row {index}, field {name!r}: expected a category, got {value!r}"
                 )
-    return pd.DataFrame.from_records(rows, columns=names)
+    return _columns(rows, spec)
 
 
 def parse_feedback(body: bytes, max_rows: int, numeric: bool) -> tuple[list[Any], list[Any]]:

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
-import pandas as pd
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from driftloop.bundle import ModelBundle
+from driftloop.drift.columns import category_label
 from driftloop.drift.profile import FeatureProfile
 
 __all__ = ["LATENCY_BUCKETS", "Telemetry"]
@@ -151,12 +151,14 @@ class Telemetry:
     def count_request(self, code: int) -> None:
         self.requests.labels(*self._ids, str(code)).inc()
 
-    def observe(self, features: pd.DataFrame, outputs: np.ndarray) -> None:
-        """Count one accepted batch (call only after the batch was scored)."""
+    def observe(self, columns: dict[str, np.ndarray], outputs: np.ndarray) -> None:
+        """Count one accepted batch of prepared columns (only after it was scored)."""
         for name, feature in self.features.items():
-            index = feature.bin_index(features[name])
+            index = feature.index_of_prepared(columns[name])
             self.counts[name] += np.bincount(index, minlength=len(feature.bins))
-        index = self.prediction.bin_index(pd.Series(outputs))
+        if self.prediction.type == "categorical":
+            outputs = np.array([category_label(v) for v in outputs], dtype=object)
+        index = self.prediction.index_of_prepared(outputs)
         self.prediction_counts += np.bincount(index, minlength=len(self.prediction.bins))
 
     def observe_feedback(self, predictions: list[object], labels: list[object]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,10 +31,9 @@ class FitResult:
     n_eval: int
 
 
-def model_outputs(
-    pipeline: Pipeline, features: pd.DataFrame, spec: ModelSpec
-) -> tuple[np.ndarray, np.ndarray]:
-    """(predictions, telemetry values): labels and positive-class score for binary
+def model_outputs(pipeline: Any, features: Any, spec: ModelSpec) -> tuple[np.ndarray, np.ndarray]:
+    """(predictions, telemetry values) of a fitted pipeline or estimator: labels and
+    positive-class score for binary
     classification, labels twice for multi-class, values twice for regression."""
     if spec.task == "regression":
         predicted = np.asarray(pipeline.predict(features), dtype=float)

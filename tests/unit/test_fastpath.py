@@ -1,0 +1,70 @@
+"""The serving fast path gives exactly what the scikit-learn pipeline gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from tests.support.bundles import ROOT, train_bundle
+
+from driftloop.bundle import load_bundle
+from driftloop.config import load_model
+from driftloop.demo import scenarios
+from driftloop.serve.fastpath import compile_fast_path
+from driftloop.serve.payload import parse_scoring
+from driftloop.train.data import prepare_features
+from driftloop.train.fit import fit_model
+from driftloop.train.pipeline import build_pipeline
+
+
+@pytest.mark.parametrize("model", ["churn", "taxi"])
+def test_fast_path_matches_the_pipeline(model: str, tmp_path: Path) -> None:
+    bundle = load_bundle(train_bundle(model, tmp_path / model, rows=3000))
+    assert bundle.fast_path is not None
+    frame = scenarios.stream(model, "schema", hours=20, rows_per_hour=20)  # unseen categories
+    frame = frame.reindex(columns=bundle.spec.feature_names)  # the dropped column: all missing
+    frame.iloc[::7, 0] = np.nan
+    columns = {
+        name: prepare_features(frame, bundle.spec)[name].to_numpy()
+        for name in bundle.spec.feature_names
+    }
+    expected = bundle.pipeline[:-1].transform(prepare_features(frame, bundle.spec))
+    np.testing.assert_array_equal(bundle.fast_path.matrix(columns), expected)
+    fast = bundle.outputs_of_columns(columns)
+    slow = bundle.outputs(prepare_features(frame, bundle.spec))
+    np.testing.assert_array_equal(fast[0], slow[0])
+    np.testing.assert_array_equal(fast[1], slow[1])
+
+
+def test_parsed_columns_equal_prepared_frame(tmp_path: Path) -> None:
+    spec = load_model("churn", ROOT / "models")
+    rows = scenarios.stream("churn", "schema", hours=14, rows_per_hour=5).reindex(
+        columns=spec.feature_names
+    )
+    rows = rows.astype(object).where(rows.notna(), None)
+    body = pd.Series({"dataframe_records": rows.to_dict(orient="records")}).to_json().encode()
+    columns = parse_scoring(body, spec, 1000)
+    prepared = prepare_features(rows, spec)
+    for name in spec.feature_names:
+        expected = prepared[name].to_numpy()
+        if prepared[name].dtype == object:
+            assert list(columns[name]) == list(expected)
+        else:
+            np.testing.assert_array_equal(columns[name], expected.astype(float))
+
+
+def test_other_pipelines_have_no_fast_path() -> None:
+    spec = load_model("churn", ROOT / "models")
+    linear = spec.model_copy(
+        update={
+            "estimator": spec.estimator.model_copy(
+                update={"class_": "sklearn.linear_model.LogisticRegression", "params": {}}
+            )
+        }  # type: ignore[union-attr]
+    )
+    data = scenarios.reference("churn", rows=1000)
+    fitted = fit_model(linear, data)
+    assert compile_fast_path(fitted.pipeline, linear) is None
+    assert compile_fast_path(build_pipeline(spec), spec) is None  # not fitted yet
