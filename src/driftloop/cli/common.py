@@ -9,11 +9,12 @@ from typing import Any
 
 import pandas as pd
 
+from driftloop.adapters.registry import ModelRegistry
 from driftloop.config import load_model
 from driftloop.drift import Profile, build_profile
 from driftloop.drift.columns import infer_types
 
-__all__ = ["emit", "emit_json", "profile_for"]
+__all__ = ["emit", "emit_json", "profile_for", "registry_from_environment"]
 
 
 def emit(text: str) -> None:
@@ -43,3 +44,10 @@ def profile_for(
             model=spec.name,
         )
     return build_profile(reference, infer_types(reference), bins=bins or 10, top_k=top_k or 20)
+
+
+def registry_from_environment() -> ModelRegistry:
+    """The MLflow registry named by MLFLOW_TRACKING_URI (SQLite under .driftloop/ if unset)."""
+    from driftloop.adapters.mlflow import MlflowRegistry
+
+    return MlflowRegistry.from_environment()

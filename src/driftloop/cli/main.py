@@ -7,12 +7,12 @@ import sys
 from collections.abc import Sequence
 
 from driftloop import __version__
-from driftloop.cli import drift, profile, serve
+from driftloop.cli import drift, gate, profile, retrain, serve
 from driftloop.errors import DriftloopError, exit_code_for
 
 __all__ = ["build_parser", "main"]
 
-COMMANDS = (profile, drift, serve)
+COMMANDS = (profile, drift, serve, retrain, gate)
 
 
 def build_parser() -> argparse.ArgumentParser:

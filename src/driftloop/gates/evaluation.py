@@ -1,0 +1,34 @@
+"""What a model did on one labelled dataset: the arrays every gate is computed from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Evaluation"]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One model on one dataset. ``score`` is the positive-class probability (binary) or the
+    prediction (regression); ``groups`` the sensitive attribute per row, if any;
+    ``latency_p95`` seconds per single-row prediction (median of repeated runs)."""
+
+    dataset: str
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    score: np.ndarray
+    groups: np.ndarray | None = None
+    latency_p95: float | None = None
+
+    def __post_init__(self) -> None:
+        n = len(self.y_true)
+        if len(self.y_pred) != n or len(self.score) != n:
+            raise ValueError("y_true, y_pred and score must have the same length")
+        if self.groups is not None and len(self.groups) != n:
+            raise ValueError("groups must have one value per row")
+
+    @property
+    def rows(self) -> int:
+        return len(self.y_true)
