@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from driftloop.adapters.registry import ModelRegistry
-from driftloop.config import load_model
+from driftloop.config import load_model, parse_duration
 from driftloop.drift import Profile, build_profile
 from driftloop.drift.columns import infer_types
+from driftloop.errors import UsageError
 
-__all__ = ["emit", "emit_json", "profile_for", "registry_from_environment"]
+__all__ = [
+    "emit",
+    "emit_json",
+    "model_names",
+    "parse_time",
+    "profile_for",
+    "prometheus_url",
+    "registry_from_environment",
+]
 
 
 def emit(text: str) -> None:
@@ -51,3 +62,44 @@ def registry_from_environment() -> ModelRegistry:
     from driftloop.adapters.mlflow import MlflowRegistry
 
     return MlflowRegistry.from_environment()
+
+
+def parse_time(text: str, now: datetime | None = None) -> datetime:
+    """``now``, ``-90d``/``-6h``/``-30m`` (before now), ISO 8601, or Unix seconds; UTC."""
+    now = now or datetime.now(UTC)
+    value = text.strip()
+    if value == "now":
+        return now
+    if value.startswith("-"):
+        try:
+            return now - parse_duration(value[1:])
+        except ValueError:
+            raise UsageError(
+                f"{text!r} is not a time (now, -90d, ISO 8601 or Unix seconds)"
+            ) from None
+    try:
+        return datetime.fromtimestamp(float(value), UTC)
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"{text!r} is not a time (now, -90d, ISO 8601 or Unix seconds)") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def model_names(models_dir: Path) -> list[str]:
+    """Every model with a models/<name>/model.yaml, each validated."""
+    if not models_dir.is_dir():
+        raise UsageError(f"{models_dir}: no models directory")
+    names = sorted(p.parent.name for p in models_dir.glob("*/model.yaml"))
+    for name in names:
+        load_model(name, models_dir)
+    return names
+
+
+def prometheus_url(flag: str | None) -> str:
+    url = flag or os.environ.get("DRIFTLOOP_PROMETHEUS_URL")
+    if not url:
+        raise UsageError("give --prometheus URL or set DRIFTLOOP_PROMETHEUS_URL")
+    return url

@@ -71,6 +71,13 @@ class _BinCollector(Collector):
             p_ratios.add_metric([*labels, label], float(ratio))
         yield p_counts
         yield p_ratios
+        rows = GaugeMetricFamily(
+            "driftloop_reference_rows",
+            "Rows the reference profile was built from (for noise-aware drift thresholds).",
+            labels=["model", "version"],
+        )
+        rows.add_metric(labels, float(t.bundle.profile.n_rows))
+        yield rows
         reference = GaugeMetricFamily(
             "driftloop_reference_metric",
             "The model's evaluation metrics at training time.",

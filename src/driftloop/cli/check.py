@@ -1,0 +1,107 @@
+"""``driftloop check``: the CronJob. Query Prometheus, apply the policy, dispatch retrains."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from driftloop.adapters.prometheus import PrometheusSource
+from driftloop.adapters.repohost import RepoHost
+from driftloop.check import CheckRun, run_check
+from driftloop.cli.common import emit, emit_json, model_names, parse_time, prometheus_url
+from driftloop.config import load_drift_policy, parse_duration
+from driftloop.errors import ExitCode
+
+__all__ = ["add_repo_host_arguments", "register", "repo_host"]
+
+
+def add_repo_host_arguments(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument(
+        "--dispatch",
+        choices=("local", "none"),
+        default=default,
+        help="where retrains are dispatched: the local repo host (records under "
+        "REPO/.driftloop/) or nowhere",
+    )
+    parser.add_argument("--repo", type=Path, default=Path(), help="the local repo host's root")
+
+
+def repo_host(args: argparse.Namespace) -> RepoHost | None:
+    if args.dispatch == "local":
+        from driftloop.adapters.localhost import LocalRepoHost
+
+        return LocalRepoHost(args.repo)
+    return None
+
+
+def register(commands: Any) -> None:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "check",
+        help="decide per model whether drift warrants a retrain, and dispatch it",
+        description="Stateless: reads recorded PSI from Prometheus and dispatch history from "
+        "the repo host. One decision per model (trigger, warn, ok, insufficient_data, "
+        "suppressed). Exit 0 when the check ran, whatever it decided; 3 when Prometheus "
+        "or the repo host could not be read (then nothing is dispatched).",
+    )
+    parser.add_argument("--prometheus", help="Prometheus URL (default: $DRIFTLOOP_PROMETHEUS_URL)")
+    parser.add_argument("--policy", type=Path, default=Path("policies/drift.yaml"))
+    parser.add_argument("--models", type=Path, default=Path("models"))
+    parser.add_argument("--model", action="append", help="check only this model (repeatable)")
+    add_repo_host_arguments(parser, default="local")
+    parser.add_argument("--dry-run", action="store_true", help="decide, dispatch nothing")
+    parser.add_argument("--json", action="store_true", help="one JSON line per model")
+    parser.add_argument(
+        "--step", default="5m", help="spacing of history points (the CronJob interval)"
+    )
+    parser.add_argument("--at", default="now", help="decide as of this time (ISO 8601, -6h, now)")
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per Prometheus query")
+    parser.add_argument("--pushgateway", help="push decisions and a last-success time here")
+    parser.set_defaults(handler=run)
+
+
+def push(url: str, run: CheckRun, now: datetime) -> None:
+    from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
+
+    registry = CollectorRegistry()
+    decision = Gauge("driftloop_check_decision", "1 for the decision taken per model.",
+                     ["model", "decision"], registry=registry)  # fmt: skip
+    for d in run.decisions:
+        for kind in ("trigger", "warn", "ok", "insufficient_data", "suppressed"):
+            decision.labels(d.model, kind).set(1.0 if d.decision == kind else 0.0)
+    success = Gauge("driftloop_check_last_success_timestamp_seconds", "When the check last ran.",
+                    registry=registry)  # fmt: skip
+    success.set(now.timestamp())
+    try:
+        push_to_gateway(url, job="driftloop-check", registry=registry, timeout=10)
+    except OSError as error:
+        from driftloop.errors import UpstreamError
+
+        raise UpstreamError("Pushgateway", f"{url}: {error}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    policy = load_drift_policy(args.policy)
+    models = args.model or model_names(args.models)
+    source = PrometheusSource(prometheus_url(args.prometheus), timeout=args.timeout)
+    now = parse_time(args.at)
+    result = run_check(
+        models, source, repo_host(args), policy, now, parse_duration(args.step), args.dry_run
+    )
+    for decision in result.decisions:
+        if args.json:
+            data = decision.to_dict()
+            if decision.model in result.dispatched:
+                data["dispatched"] = result.dispatched[decision.model]
+            emit_json(data)
+        else:
+            where = (
+                f" -> dispatched ({result.dispatched[decision.model]})"
+                if decision.model in result.dispatched
+                else ""
+            )
+            emit(f"{decision.model}: {decision.decision}{where}: {'; '.join(decision.reasons)}")
+    if args.pushgateway:
+        push(args.pushgateway, result, now)
+    return ExitCode.OK
