@@ -171,8 +171,10 @@ def suppression(
         ),
         (
             enforce_limits and last is not None and now - last < settings.cooldown,
-            f"cooldown: last dispatch {last.isoformat() if last else ''}, next allowed after "
-            f"{(last + settings.cooldown).isoformat() if last else ''}",
+            (
+                f"cooldown: last dispatch {last.isoformat() if last else ''}, next allowed "
+                f"after {(last + settings.cooldown).isoformat() if last else ''}"
+            ),
         ),
         (
             enforce_limits and len(week) >= cap,
