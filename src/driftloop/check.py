@@ -17,9 +17,12 @@ __all__ = ["CheckRun", "lookback", "run_check"]
 
 
 def lookback(policy: DriftPolicy, model: str) -> timedelta:
-    """How much history a decision reads: twice the sustain period, so the start of a drift
-    episode (its trigger id) stays the same over the check runs that follow."""
-    return 2 * policy.settings_for(model).sustain
+    """How much history a decision reads: the sustain period plus the longer of sustain and
+    cooldown. While a drift episode's start lies within it, the episode keeps its trigger id,
+    so a lasting shift is dispatched once, not again when the cooldown ends; an episode
+    still unaddressed after that long is dispatched again (within the weekly cap)."""
+    settings = policy.settings_for(model)
+    return settings.sustain + max(settings.sustain, settings.cooldown)
 
 
 @dataclass

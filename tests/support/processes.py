@@ -68,30 +68,36 @@ def model_server(bundle_dir: Path, log: Path, *extra: str) -> Iterator[str]:
 
 @contextmanager
 def prometheus(
-    workdir: Path, targets: list[str], rule_groups: list[dict[str, object]]
+    workdir: Path,
+    targets: list[str],
+    rule_groups: list[dict[str, object]],
+    tsdb: Path | None = None,
 ) -> Iterator[str]:
+    """Prometheus scraping ``targets`` every second with ``rule_groups``; ``tsdb`` may hold
+    backfilled history (kept: retention is set far beyond any test data)."""
     binary = shutil.which("prometheus")
     if binary is None:
         pytest.fail("prometheus not found: install Debian's prometheus package (scripts/setup.sh)")
     port = free_port()
     (workdir / "rules.yaml").write_text(yaml.safe_dump({"groups": rule_groups}))
+    hosts = [t.split("//")[1] for t in targets]
     config = {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(workdir / "rules.yaml")],
-        "scrape_configs": [
-            {
-                "job_name": "model-server",
-                "static_configs": [{"targets": [t.split("//")[1] for t in targets]}],
-            }
-        ],
+        "scrape_configs": [{"job_name": "model-server", "static_configs": [{"targets": hosts}]}]
+        if hosts
+        else [],
     }
     (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
+    command = [
+        binary,
+        f"--config.file={workdir / 'prometheus.yml'}",
+        f"--storage.tsdb.path={tsdb or workdir / 'tsdb'}",
+        "--storage.tsdb.retention.time=100y",
+        f"--web.listen-address=127.0.0.1:{port}",
+    ]
     with (workdir / "prometheus.log").open("wb") as out:
-        process = subprocess.Popen(
-            [binary, f"--config.file={workdir / 'prometheus.yml'}",
-             f"--storage.tsdb.path={workdir / 'tsdb'}", f"--web.listen-address=127.0.0.1:{port}"],
-            stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
         try:
             wait_for(f"http://127.0.0.1:{port}/-/ready", process)
             yield f"http://127.0.0.1:{port}"

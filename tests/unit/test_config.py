@@ -48,11 +48,11 @@ def test_shipped_models_load(name: str) -> None:
 
 def test_shipped_policies_load() -> None:
     drift = load_drift_policy(ROOT / "policies/drift.yaml")
-    churn = drift.thresholds_for("churn", "monthly_charges")
-    assert churn is not None
-    assert churn.psi is not None
-    assert (churn.psi.warn, churn.psi.critical) == (0.15, 0.3)
-    default = drift.thresholds_for("churn", "tenure_months")
+    taxi = drift.thresholds_for("taxi", "passenger_count")
+    assert taxi is not None
+    assert taxi.psi is not None
+    assert (taxi.psi.warn, taxi.psi.critical) == (0.2, 0.4)
+    default = drift.thresholds_for("taxi", "trip_distance")
     assert default is not None
     assert default.psi is not None
     assert default.psi.critical == 0.25

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import requests
 from prometheus_api_client import PrometheusConnect
 from prometheus_api_client.exceptions import PrometheusApiClientException
+from urllib3.util.retry import Retry
 
 from driftloop.errors import UpstreamError
 from driftloop.policy.signals import FeatureSignal, Snapshot
@@ -41,6 +42,8 @@ def _upstream(url: str) -> Iterator[None]:
         raise UpstreamError("Prometheus", f"{url} refused the query: {str(error)[:200]}") from None
     except requests.Timeout:
         raise UpstreamError("Prometheus", f"{url} did not answer in time") from None
+    except requests.exceptions.RetryError:
+        raise UpstreamError("Prometheus", f"{url} kept answering 5xx (2 retries)") from None
     except requests.RequestException as error:
         raise UpstreamError("Prometheus", f"{url} unreachable: {type(error).__name__}") from None
     except (KeyError, TypeError, ValueError) as error:
@@ -59,7 +62,22 @@ def _selector(model: str) -> str:
 class PrometheusSource(MetricsSource):
     def __init__(self, url: str, timeout: float = 10.0) -> None:
         self.url = url.rstrip("/")
-        self.client = PrometheusConnect(url=self.url, disable_ssl=False, timeout=timeout)
+        # Bounded retries on 5xx, then an error; never minutes of waiting in a CronJob.
+        retry = Retry(
+            total=2, read=False, backoff_factor=0.5, status_forcelist=(500, 502, 503, 504)
+        )
+        self.client = PrometheusConnect(
+            url=self.url, disable_ssl=False, timeout=timeout, retry=retry
+        )
+
+    def close(self) -> None:
+        self.client._session.close()
+
+    def __enter__(self) -> PrometheusSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _instant(self, query: str, at: datetime) -> list[dict[str, Any]]:
         with _upstream(self.url):

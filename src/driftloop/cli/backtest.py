@@ -62,13 +62,13 @@ def run(args: argparse.Namespace) -> int:
     start, end, step = parse_time(args.start), parse_time(args.end), parse_duration(args.step)
     if end <= start:
         raise UsageError("--end must be after --start")
-    source = PrometheusSource(prometheus_url(args.prometheus))
     results = []
-    for model in args.model or model_names(args.models):
-        window = format_duration(policy.settings_for(model).window)
-        span = lookback(policy, model)
-        snapshots = source.timeline(model, window, start - span, end, step)
-        results.append(replay(model, snapshots, policy, start, end, step, span))
+    with PrometheusSource(prometheus_url(args.prometheus)) as source:
+        for model in args.model or model_names(args.models):
+            window = format_duration(policy.settings_for(model).window)
+            span = lookback(policy, model)
+            snapshots = source.timeline(model, window, start - span, end, step)
+            results.append(replay(model, snapshots, policy, start, end, step, span))
     if args.json:
         emit_json({"start": start.isoformat(), "end": end.isoformat(), "step": args.step,
                    "models": {r.model: r.to_dict() for r in results}})  # fmt: skip

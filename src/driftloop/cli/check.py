@@ -84,11 +84,9 @@ def push(url: str, run: CheckRun, now: datetime) -> None:
 def run(args: argparse.Namespace) -> int:
     policy = load_drift_policy(args.policy)
     models = args.model or model_names(args.models)
-    source = PrometheusSource(prometheus_url(args.prometheus), timeout=args.timeout)
-    now = parse_time(args.at)
-    result = run_check(
-        models, source, repo_host(args), policy, now, parse_duration(args.step), args.dry_run
-    )
+    now, step = parse_time(args.at), parse_duration(args.step)
+    with PrometheusSource(prometheus_url(args.prometheus), timeout=args.timeout) as source:
+        result = run_check(models, source, repo_host(args), policy, now, step, args.dry_run)
     for decision in result.decisions:
         if args.json:
             data = decision.to_dict()

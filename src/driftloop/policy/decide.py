@@ -149,18 +149,23 @@ def suppression(
     history: History,
     settings: DriftSettings,
     enforce_limits: bool = True,
+    since: datetime | None = None,
 ) -> str | None:
     """Why a dispatch must not happen now, or None. Deduplication always applies; cooldown
-    and the weekly cap unless ``enforce_limits`` is False (a forced manual trigger)."""
+    and the weekly cap unless ``enforce_limits`` is False (a forced manual trigger).
+
+    ``since`` is when the current critical run began; a run that began before the history
+    the check reads is open-ended, and counts as the episode of any dispatch in the last
+    seven days: a lasting shift nobody acted on is re-dispatched at most once a week."""
     past = [d.at for d in history.dispatches if d.at <= now]
     last = max(past) if past else None
     week = [at for at in past if now - at < timedelta(days=7)]
     cap = settings.max_triggers_per_week
+    same_episode = any(d.trigger_id == episode for d in history.dispatches) or (
+        since is not None and any(at >= since for at in past)
+    )
     reasons = [
-        (
-            any(d.trigger_id == episode for d in history.dispatches),
-            f"already dispatched for this drift episode ({episode})",
-        ),
+        (same_episode, f"already dispatched for this drift episode ({episode})"),
         (
             history.open_pull_request is not None,
             f"a driftloop pull request for {model} is open ({history.open_pull_request})",
@@ -239,13 +244,15 @@ def decide(
     if classified.state != "critical" or fraction < settings.sustain_fraction or since is None:
         return _not_sustained(model, now, classified, fraction, evidence, settings)
 
+    open_ended = since == timeline[0].at
     episode = trigger_id(model, since)
     sustain = format_duration(settings.sustain)
     reasons = [
         f"critical: {', '.join(s.feature for s in classified.critical)}",
         f"sustained: critical for {fraction:.0%} of {sustain} since {since.isoformat()}",
     ]
-    suppressed = suppression(model, now, episode, history, settings)
+    continuing_from = now - timedelta(days=7) if open_ended else since
+    suppressed = suppression(model, now, episode, history, settings, since=continuing_from)
     if suppressed is not None:
         return Decision(model, "suppressed", [*reasons, suppressed], evidence, episode, now)
     return Decision(model, "trigger", reasons, evidence, episode, now)

@@ -1,0 +1,205 @@
+"""driftloop check and backtest against a real Prometheus holding backfilled drift history.
+
+History: the series the recording rules would have written (PSI and rows per feature, 1h
+window, every 5 minutes) for two days of each scenario, computed with the drift engine and
+backfilled with `promtool tsdb create-blocks-from openmetrics`. Onset is at hour 12.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from tests.support.history import backfill, recorded_series
+from tests.support.processes import prometheus
+
+from driftloop.adapters.localhost import LocalRepoHost
+from driftloop.adapters.prometheus import PrometheusSource
+from driftloop.check import lookback, run_check
+from driftloop.config import load_drift_policy
+from driftloop.demo import scenarios
+from driftloop.policy.backtest import replay
+
+pytestmark = pytest.mark.integration
+
+T0 = scenarios.STREAM_START
+STEP = timedelta(minutes=5)
+POLICY = """\
+apiVersion: driftloop/v1
+kind: DriftPolicy
+defaults:
+  window: 1h
+  min_samples: 500
+  sustain: 6h
+  sustain_fraction: 0.8
+  cooldown: 24h
+  max_triggers_per_week: 2
+  thresholds:
+    psi: {warn: 0.1, critical: 0.25}
+"""
+SCENARIOS = ("persistent", "transient", "gradual", "low_traffic", "none")
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    work = tmp_path_factory.mktemp("history")
+    series = [s for name in SCENARIOS for s in recorded_series("churn", name, label=name)]
+    backfill(series, work / "tsdb")
+    (work / "drift.yaml").write_text(POLICY)
+    with prometheus(work, [], [], tsdb=work / "tsdb") as url:
+        yield url, work / "drift.yaml"
+
+
+def cli(
+    *args: str, cwd: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "driftloop.cli.main", *args],
+        capture_output=True, text=True, check=False, cwd=cwd, timeout=timeout,
+    )  # fmt: skip
+
+
+def hour(h: float) -> str:
+    return (T0 + timedelta(hours=h)).isoformat()
+
+
+def test_backtest_over_the_scenarios(history: tuple[str, Path]) -> None:
+    url, policy = history
+    models = [arg for name in SCENARIOS for arg in ("--model", name)]
+    result = cli("backtest", "--prometheus", url, "--policy", str(policy), "--start", hour(1),
+                 "--end", hour(48), "--json", *models)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)["models"]
+    persistent = report["persistent"]
+    assert persistent["trigger_count"] == 1
+    fired = datetime.fromisoformat(persistent["triggers"][0]["at"])
+    onset = T0 + timedelta(hours=scenarios.ONSET_HOURS)
+    # detection latency: at most the sustain period + one CronJob interval (+ the 1h window)
+    assert timedelta(hours=4.8) <= fired - onset <= timedelta(hours=6, minutes=5)
+    assert persistent["triggers"][0]["top_features"][0]["feature"] == "monthly_charges"
+    assert report["transient"]["trigger_count"] == 0
+    assert report["transient"]["decisions"]["warn"] > 0
+    assert report["gradual"]["trigger_count"] == 1
+    assert report["low_traffic"]["trigger_count"] == 0
+    assert set(report["low_traffic"]["decisions"]) == {"insufficient_data"}
+    assert report["none"]["trigger_count"] == 0
+    table = cli("backtest", "--prometheus", url, "--policy", str(policy), "--start", hour(1),
+                "--end", hour(48), "--model", "persistent")  # fmt: skip
+    assert "persistent" in table.stdout
+    assert "trigger at" in table.stdout
+
+
+def test_live_check_dispatches_once(history: tuple[str, Path], tmp_path: Path) -> None:
+    url, policy = history
+    args = ["check", "--prometheus", url, "--policy", str(policy), "--json", "--dispatch", "local",
+            "--repo", str(tmp_path), "--at", hour(20)]  # fmt: skip
+    first = cli(*args, "--model", "persistent", "--model", "transient", "--model", "low_traffic")
+    assert first.returncode == 0, first.stderr
+    lines = [json.loads(line) for line in first.stdout.splitlines()]
+    by_model = {line["model"]: line for line in lines}
+    assert set(by_model) == {"persistent", "transient", "low_traffic"}
+    assert by_model["persistent"]["decision"] == "trigger"
+    assert by_model["persistent"]["evidence"]["top_features"][0]["feature"] == "monthly_charges"
+    assert by_model["persistent"]["evidence"]["since"] is not None
+    assert "dispatched" in by_model["persistent"]
+    assert by_model["transient"]["decision"] == "warn"
+    assert any("a trigger needs 80% of 6h" in r for r in by_model["transient"]["reasons"])
+    assert by_model["low_traffic"]["decision"] == "insufficient_data"
+    for line in lines:
+        assert set(line) >= {"model", "decision", "reasons", "evidence"}
+
+    again = cli(*args, "--model", "persistent")
+    decision = json.loads(again.stdout)
+    assert decision["decision"] == "suppressed"
+    assert len(LocalRepoHost(tmp_path).dispatches("persistent")) == 1
+    record = LocalRepoHost(tmp_path).dispatches("persistent")[0]
+    assert record["trigger_id"] == by_model["persistent"]["trigger_id"]
+    assert json.loads(record["evidence"])["top_features"][0]["feature"] == "monthly_charges"
+
+
+def test_backtest_matches_live_checks(
+    history: tuple[str, Path], tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url, policy_path = history
+    policy = load_drift_policy(policy_path)
+    source = PrometheusSource(url)
+    request.addfinalizer(source.close)
+    start, end = T0 + timedelta(hours=10), T0 + timedelta(hours=44)
+    for model in ("persistent", "gradual", "transient"):
+        host = LocalRepoHost(tmp_path / model, runner=lambda record: None)  # each retrain completes
+        live = []
+        at = start
+        while at <= end:
+            run = run_check([model], source, host, policy, at, STEP)
+            live += [(d.at, d.trigger_id) for d in run.decisions if d.decision == "trigger"]
+            at += STEP
+        span = lookback(policy, model)
+        snapshots = source.timeline(model, "1h", start - span, end, STEP)
+        replayed = replay(model, snapshots, policy, start, end, STEP, span)
+        assert [(d.at, d.trigger_id) for d in replayed.triggers] == live
+        assert len(live) == (0 if model == "transient" else 1)
+
+
+class _Failing(BaseHTTPRequestHandler):
+    delay = 0.0
+
+    def do_GET(self) -> None:
+        time.sleep(self.delay)
+        self.send_response(503)
+        self.end_headers()
+        self.wfile.write(b"overloaded")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("delay", "timeout", "message"),
+    [(0.0, "5", "kept answering 5xx"), (3.0, "1", "did not answer in time")],
+)
+def test_prometheus_failures_are_exit_three_and_dispatch_nothing(
+    tmp_path: Path, delay: float, timeout: str, message: str
+) -> None:
+    handler = type("Handler", (_Failing,), {"delay": delay})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        result = cli("check", "--prometheus", url, "--model", "churn", "--dispatch", "local",
+                     "--repo", str(tmp_path), "--timeout", timeout)  # fmt: skip
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 3
+    assert message in result.stderr
+    assert result.stderr.strip().count("\n") == 0
+    assert not (tmp_path / ".driftloop").exists()
+
+
+def test_prometheus_down_is_exit_three(tmp_path: Path) -> None:
+    from tests.support.processes import free_port
+
+    result = cli("check", "--prometheus", f"http://127.0.0.1:{free_port()}", "--model", "churn",
+                 "--repo", str(tmp_path))  # fmt: skip
+    assert result.returncode == 3
+    assert "Prometheus" in result.stderr
+    assert "unreachable" in result.stderr
+
+
+def test_malformed_policy_is_exit_two(tmp_path: Path) -> None:
+    bad = tmp_path / "drift.yaml"
+    bad.write_text(POLICY.replace("critical: 0.25", "critical: 0.05"))
+    result = cli(
+        "check", "--prometheus", "http://127.0.0.1:1", "--policy", str(bad), "--model", "churn"
+    )
+    assert result.returncode == 2
+    assert "defaults.thresholds.psi.critical: must be > warn" in result.stderr

@@ -1,0 +1,90 @@
+"""Recorded drift history for a real Prometheus: the series the recording rules would have
+written for a scenario, computed with the drift engine and backfilled with promtool."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tests.support.bundles import ROOT
+
+from driftloop.config import load_model
+from driftloop.demo import scenarios
+from driftloop.drift import build_profile, stats
+
+STEP_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    labels: dict[str, str]
+    points: list[tuple[int, float]]
+
+
+def recorded_series(
+    model: str, scenario: str, label: str, hours: int = 48, window_hours: int = 1, **stream: object
+) -> list[Series]:
+    """driftloop:feature_psi:1h and driftloop:feature_samples:1h every 5 minutes, for the
+    scenario's stream against a profile of the reference data, labelled model=``label``."""
+    spec = load_model(model, ROOT / "models")
+    profile = build_profile(scenarios.reference(model), spec.feature_types, model=model)
+    frame = scenarios.stream(model, scenario, hours=hours, **stream)  # type: ignore[arg-type]
+    seconds = (
+        (frame["event_time"] - pd.Timestamp(scenarios.STREAM_START)).dt.total_seconds().to_numpy()
+    )
+    start = int(pd.Timestamp(scenarios.STREAM_START).timestamp())
+    ends = np.arange(window_hours * 3600, hours * 3600 + 1, STEP_SECONDS)
+    series: list[Series] = []
+    for name, feature in profile.features.items():
+        if name not in frame.columns:
+            continue
+        index = feature.bin_index(frame[name])
+        one_hot = np.zeros((len(frame), len(feature.bins)))
+        one_hot[np.arange(len(frame)), index] = 1
+        cumulative = np.vstack([np.zeros(len(feature.bins)), np.cumsum(one_hot, axis=0)])
+        upper = np.searchsorted(seconds, ends, side="right")
+        lower = np.searchsorted(seconds, ends - window_hours * 3600, side="right")
+        psi_points, sample_points = [], []
+        for end, hi, lo in zip(ends, upper, lower, strict=True):
+            counts = cumulative[hi] - cumulative[lo]
+            total = counts.sum()
+            if total == 0:
+                continue
+            psi = stats.psi(np.asarray(feature.counts), counts).score
+            psi_points.append((start + int(end), psi))
+            sample_points.append((start + int(end), float(total)))
+        labels = {"model": label, "version": "1", "feature": name}
+        series.append(Series(f"driftloop:feature_psi:{window_hours}h", labels, psi_points))
+        series.append(Series(f"driftloop:feature_samples:{window_hours}h", labels, sample_points))
+    return series
+
+
+def openmetrics(series: Iterable[Series]) -> str:
+    by_name: dict[str, list[Series]] = {}
+    for s in series:
+        by_name.setdefault(s.name, []).append(s)
+    lines = []
+    for name, items in by_name.items():
+        lines.append(f"# TYPE {name} gauge")
+        for s in items:
+            labels = ",".join(f'{k}="{v}"' for k, v in sorted(s.labels.items()))
+            lines += [f"{name}{{{labels}}} {value!r} {ts}" for ts, value in s.points]
+    lines.append("# EOF")
+    return "\n".join(lines) + "\n"
+
+
+def backfill(series: Iterable[Series], tsdb: Path) -> None:
+    promtool = shutil.which("promtool")
+    assert promtool is not None, "promtool not found (scripts/setup.sh installs prometheus)"
+    source = tsdb.parent / "history.om"
+    source.write_text(openmetrics(series))
+    subprocess.run(
+        [promtool, "tsdb", "create-blocks-from", "openmetrics", str(source), str(tsdb)],
+        check=True, capture_output=True,
+    )  # fmt: skip
