@@ -7,12 +7,12 @@ import sys
 from collections.abc import Sequence
 
 from driftloop import __version__
-from driftloop.cli import backtest, check, drift, gate, profile, retrain, serve, trigger
+from driftloop.cli import backtest, check, drift, gate, profile, propose, retrain, serve, trigger
 from driftloop.errors import DriftloopError, exit_code_for
 
 __all__ = ["build_parser", "main"]
 
-COMMANDS = (profile, drift, serve, check, trigger, backtest, retrain, gate)
+COMMANDS = (profile, drift, serve, check, trigger, backtest, retrain, gate, propose)
 
 
 def build_parser() -> argparse.ArgumentParser:

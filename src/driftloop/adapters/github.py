@@ -1,0 +1,266 @@
+"""GitHub as the repo host, through PyGithub: dispatches, history, pull requests, issues.
+
+Writes look before they create (PyGithub retries a POST after a 5xx, and the first attempt
+may have succeeded): the dispatch for a drift episode, the PR for a branch and the issue for
+a model are searched for first, and a "already exists" answer is resolved by reading again.
+Errors become UpstreamError naming the permission a token lacks; the token itself is never
+part of a message.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from github import Auth, Github, GithubException, GithubRetry
+from github.PullRequest import PullRequest as GhPull
+from github.Repository import Repository
+
+from driftloop.adapters.repohost import Edits, Issue, PullRequest, RepoHost, proposal_marker
+from driftloop.errors import UpstreamError, UsageError
+from driftloop.policy.signals import Dispatch, History
+
+__all__ = ["WORKFLOW", "GitHubHost"]
+
+WORKFLOW = "retrain.yml"
+PERMISSIONS = (
+    "the token needs actions: write (dispatch) and contents, pull-requests, issues: write (propose)"
+)
+_TITLE = re.compile(r"^retrain (?P<model>\S+) \((?P<trigger>[^)]*)\)$")
+
+
+@contextmanager
+def _upstream(action: str) -> Iterator[None]:
+    try:
+        yield
+    except GithubException as error:
+        message = error.data.get("message") if isinstance(error.data, dict) else None
+        if error.status == 401:
+            raise UpstreamError(
+                "GitHub", f"{action}: 401 {message or 'Bad credentials'}; {PERMISSIONS}"
+            ) from None
+        if error.status == 403:
+            raise UpstreamError(
+                "GitHub", f"{action}: 403 {message or 'forbidden'}; {PERMISSIONS}"
+            ) from None
+        raise UpstreamError("GitHub", f"{action}: {error.status} {message or ''}".strip()) from None
+    except OSError as error:
+        raise UpstreamError("GitHub", f"{action}: unreachable ({type(error).__name__})") from None
+
+
+def _auth() -> Auth.Auth:
+    token = os.environ.get("GITHUB_TOKEN")
+    if token:
+        return Auth.Token(token)
+    folder = os.environ.get("GITHUB_APP_CREDENTIALS_DIR")
+    if folder:
+        path = Path(folder)
+        app = Auth.AppAuth(
+            int((path / "app-id").read_text().strip()), (path / "private-key").read_text()
+        )
+        return app.get_installation_auth(int((path / "installation-id").read_text().strip()))
+    raise UsageError(
+        "GitHub needs GITHUB_TOKEN or GITHUB_APP_CREDENTIALS_DIR (app-id, installation-id, private-key)"
+    )
+
+
+class GitHubHost(RepoHost):
+    def __init__(self, repository: str, api_url: str = "https://api.github.com", auth: Auth.Auth | None = None,
+                 retries: int = 3, timeout: float = 15.0) -> None:  # fmt: skip
+        retry = GithubRetry(total=retries, backoff_factor=0.2)
+        self.client = Github(
+            base_url=api_url, auth=auth or _auth(), retry=retry, timeout=int(timeout)
+        )
+        self.repository = repository
+        self._repo: Repository | None = None
+
+    @classmethod
+    def from_environment(cls) -> GitHubHost:
+        repository = os.environ.get("GITHUB_REPOSITORY")
+        if not repository:
+            raise UsageError("set GITHUB_REPOSITORY (owner/name) to use GitHub")
+        return cls(repository, os.environ.get("GITHUB_API_URL", "https://api.github.com"))
+
+    def close(self) -> None:
+        self.client.close()
+
+    @property
+    def repo(self) -> Repository:
+        if self._repo is None:
+            with _upstream(f"reading {self.repository}"):
+                self._repo = self.client.get_repo(self.repository)
+        return self._repo
+
+    @property
+    def default_branch(self) -> str:
+        return str(self.repo.default_branch)
+
+    # ---- dispatch ------------------------------------------------------------------------
+    def _runs(self, status: str | None = None) -> list[Any]:
+        with _upstream(f"listing {WORKFLOW} runs"):
+            workflow = self.repo.get_workflow(WORKFLOW)
+            runs = workflow.get_runs(status=status) if status else workflow.get_runs()
+            return list(runs[:100])
+
+    def retrain_history(self, model: str, now: datetime) -> History:
+        dispatches, active = [], None
+        for run in self._runs():
+            match = _TITLE.match(run.display_title or "")
+            if match is None or match.group("model") != model or run.created_at > now:
+                continue
+            dispatches.append(
+                Dispatch(run.created_at, match.group("trigger"), "manual" in match.group("trigger"))
+            )
+            if (
+                run.status in ("queued", "in_progress", "waiting", "requested", "pending")
+                and active is None
+            ):
+                active = f"{match.group('trigger')} ({run.status})"
+        pull = self.find_open_pull(model)
+        return History(tuple(dispatches), f"#{pull.number}" if pull else None, active)
+
+    def dispatch_retrain(
+        self, model: str, reason: str, trigger_id: str, evidence: str, now: datetime, manual: bool
+    ) -> str:
+        title = f"retrain {model} ({trigger_id})"
+        for run in self._runs():
+            if run.display_title == title:  # a retried CronJob: it is dispatched already
+                return str(run.html_url)
+        inputs = {
+            "model": model,
+            "reason": reason[:1000],
+            "trigger_id": trigger_id,
+            "evidence": evidence,
+        }
+        with _upstream(f"dispatching {WORKFLOW} on {self.default_branch}"):
+            workflow = self.repo.get_workflow(WORKFLOW)
+            workflow.create_dispatch(self.default_branch, inputs, throw=True)
+        return f"{WORKFLOW} dispatched on {self.repository}@{self.default_branch} ({title})"
+
+    # ---- proposals -----------------------------------------------------------------------
+    def read_file(self, path: str, ref: str) -> str:
+        with _upstream(f"reading {path}@{ref}"):
+            content = self.repo.get_contents(path, ref=ref)
+            assert not isinstance(content, list)
+            return content.decoded_content.decode()
+
+    def _pull(self, pull: GhPull, approvals: tuple[str, ...] = ()) -> PullRequest:
+        return PullRequest(
+            number=pull.number, url=pull.html_url, branch=pull.head.ref, title=pull.title, state=pull.state,
+            author=pull.user.login if pull.user else "", merged=bool(pull.merged),
+            merged_by=pull.merged_by.login if pull.merged_by else None, merge_commit=pull.merge_commit_sha,
+            approvals=approvals,
+        )  # fmt: skip
+
+    def find_open_pull(self, model: str) -> PullRequest | None:
+        prefix = f"driftloop/{model}-v"
+        with _upstream(f"listing pull requests for {model}"):
+            for pull in self.repo.get_pulls(state="open", base=self.default_branch):
+                if pull.head.ref.startswith(prefix):
+                    return self._pull(pull)
+        return None
+
+    def _commit_files(self, branch: str, files: Edits, message: str) -> None:
+        for path, edit in files.items():
+            for attempt in range(2):  # a 409: the file moved between read and write; re-read once
+                with _upstream(f"updating {path} on {branch}"):
+                    current = self.repo.get_contents(path, ref=branch)
+                    assert not isinstance(current, list)
+                    before = current.decoded_content.decode()
+                    text = edit(before)
+                    if text == before:
+                        break
+                    try:
+                        self.repo.update_file(path, message, text, current.sha, branch=branch)
+                        break
+                    except GithubException as error:
+                        if error.status != 409 or attempt == 1:
+                            raise
+
+    def _ensure_branch(self, branch: str) -> None:
+        with _upstream(f"creating branch {branch}"):
+            base = self.repo.get_git_ref(f"heads/{self.default_branch}").object.sha
+            try:
+                self.repo.create_git_ref(f"refs/heads/{branch}", base)
+            except GithubException as error:
+                if error.status != 422:  # 422: it exists (an earlier attempt made it)
+                    raise
+
+    def _find_pull(self, branch: str) -> GhPull | None:
+        owner = self.repository.split("/")[0]
+        pulls = self.repo.get_pulls(
+            state="open", head=f"{owner}:{branch}", base=self.default_branch
+        )
+        return next(iter(pulls), None)
+
+    def open_pull(
+        self, model: str, branch: str, title: str, body: str, files: Edits, message: str,
+        labels: list[str], reviewers: list[str],
+    ) -> PullRequest:  # fmt: skip
+        self._ensure_branch(branch)
+        self._commit_files(branch, files, message)
+        with _upstream(f"opening the pull request for {branch}"):
+            pull = self._find_pull(branch)
+            if pull is None:
+                try:
+                    pull = self.repo.create_pull(
+                        base=self.default_branch, head=branch, title=title, body=body
+                    )
+                except GithubException as error:
+                    pull = self._find_pull(branch) if error.status == 422 else None
+                    if pull is None:
+                        raise
+            pull.add_to_labels(*labels)
+            if reviewers:
+                pull.create_review_request(reviewers=reviewers)
+            return self._pull(pull)
+
+    def update_pull(
+        self, pull: PullRequest, title: str, body: str, files: Edits, message: str
+    ) -> PullRequest:
+        self._commit_files(pull.branch, files, message)
+        with _upstream(f"updating pull request #{pull.number}"):
+            gh = self.repo.get_pull(pull.number)
+            gh.edit(title=title, body=body)
+            return self._pull(gh)
+
+    def find_open_issue(self, model: str) -> Issue | None:
+        with _upstream(f"listing gate-failed issues for {model}"):
+            for issue in self.repo.get_issues(
+                state="open", labels=["driftloop", "gate-failed", f"model:{model}"]
+            ):
+                if issue.pull_request is None:
+                    return Issue(issue.number, issue.html_url, issue.title)
+        return None
+
+    def open_issue(self, title: str, body: str, labels: list[str]) -> Issue:
+        with _upstream("opening an issue"):
+            issue = self.repo.create_issue(title=title, body=body, labels=labels)
+            return Issue(issue.number, issue.html_url, issue.title)
+
+    def comment(self, issue: Issue, body: str) -> None:
+        with _upstream(f"commenting on issue #{issue.number}"):
+            self.repo.get_issue(issue.number).create_comment(body)
+
+    def merged_pull_for(self, model: str, version: str) -> PullRequest | None:
+        marker = proposal_marker(model, version)
+        with _upstream(f"finding the merged pull request for {model} v{version}"):
+            for pull in self.repo.get_pulls(state="closed", base=self.default_branch):
+                if not (pull.merged and pull.head.ref.startswith(f"driftloop/{model}-v")):
+                    continue
+                if marker not in (pull.body or ""):
+                    continue
+                author = pull.user.login if pull.user else ""
+                approvers = {
+                    r.user.login
+                    for r in pull.get_reviews()
+                    if r.state == "APPROVED" and r.user and r.user.login != author
+                }
+                approvals = tuple(sorted(approvers))
+                return self._pull(pull, approvals)
+        return None

@@ -1,0 +1,110 @@
+"""`propose`: turn a gated candidate into a pull request (passed) or an issue (failed).
+
+Idempotent: an open driftloop PR for the model is updated rather than duplicated, the same
+version twice changes nothing, and a second failure comments on the open gate-failed issue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from driftloop.adapters.repohost import ProposalHost, proposal_branch
+from driftloop.config import ModelSpec
+from driftloop.gitops.body import render_issue, render_pull_request
+from driftloop.gitops.overlay import OVERLAY_FILE, served_version, set_version
+
+__all__ = ["Proposal", "propose"]
+
+Action = Literal["created", "updated", "unchanged", "commented"]
+
+
+@dataclass(frozen=True)
+class Proposal:
+    kind: Literal["pull_request", "issue"]
+    action: Action
+    number: int | None
+    url: str | None
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "action": self.action, "number": self.number, "url": self.url,
+                "reason": self.reason}  # fmt: skip
+
+
+def _context(spec: ModelSpec, candidate: dict[str, Any], gate: dict[str, Any], evidence: dict[str, Any],
+             critical: float, links: dict[str, str | None]) -> dict[str, Any]:  # fmt: skip
+    version = str(candidate["version"])
+    top = (
+        ", ".join(f"`{f['feature']}`" for f in evidence.get("top_features", [])[:3])
+        or "no recorded drift"
+    )
+    summary = (
+        f"Retrained `{spec.name}` as v{version} ({candidate.get('reason') or 'manual'}); it passed every gate "
+        f"against {('v' + str(gate['champion_version'])) if gate.get('champion_version') else 'the absolute floors'}. "
+        f"Drift evidence: {top}. Merging this PR deploys it to production through a canary."
+    )
+    return {
+        "model": spec.name, "version": version, "summary": summary, "gate": gate, "evidence": evidence,
+        "critical": critical, "trigger_id": candidate.get("trigger_id") or "", "reason": candidate.get("reason") or "manual",
+        "run_id": candidate.get("run_id", ""), "model_uri": candidate.get("model_uri", ""), "run_url": links.get("run_url"),
+        "workflow_run_url": links.get("workflow_run_url"), "description": spec.description, "task": spec.task,
+        "target": spec.target, "sensitive": spec.sensitive_attribute, "data_uri": candidate.get("data_uri", ""),
+        "n_train": candidate.get("n_train", "?"), "n_eval": candidate.get("n_eval", "?"),
+        "data_digest": candidate.get("data_digest", ""), "metrics": candidate.get("metrics", {}),
+        "failed": gate.get("failed", []),
+    }  # fmt: skip
+
+
+def propose(
+    spec: ModelSpec,
+    candidate: dict[str, Any],
+    gate: dict[str, Any],
+    evidence: dict[str, Any],
+    host: ProposalHost,
+    reviewers: list[str],
+    critical: float = 0.25,
+    links: dict[str, str | None] | None = None,
+) -> Proposal:
+    version = str(candidate["version"])
+    context = _context(spec, candidate, gate, evidence, critical, links or {})
+    if not gate.get("passed"):
+        body = render_issue(context)
+        issue = host.find_open_issue(spec.name)
+        if issue is not None:
+            host.comment(issue, body)
+            return Proposal(
+                "issue", "commented", issue.number, issue.url, "an issue for this model is open"
+            )
+        title = (
+            f"driftloop: {spec.name} v{version} failed its gates ({', '.join(context['failed'])})"
+        )
+        created = host.open_issue(title, body, ["driftloop", "gate-failed", f"model:{spec.name}"])
+        return Proposal("issue", "created", created.number, created.url)
+
+    current = host.read_file(OVERLAY_FILE, host.default_branch)
+    if served_version(current) == (spec.name, version):
+        return Proposal(
+            "pull_request", "unchanged", None, None, f"production already serves v{version}"
+        )
+    branch = proposal_branch(spec.name, version)
+    title = f"Deploy {spec.name} v{version}" + (
+        f" (drift {candidate['trigger_id']})" if candidate.get("trigger_id") else ""
+    )
+    message = f"{spec.name}: serve model version {version}\n\nTrigger: {candidate.get('trigger_id') or 'manual'}; reason: {context['reason']}"
+    body = render_pull_request(context)
+    existing = host.find_open_pull(spec.name)
+    if existing is not None and existing.branch == branch:
+        return Proposal(
+            "pull_request", "unchanged", existing.number, existing.url, f"PR for v{version} is open"
+        )
+    files = {OVERLAY_FILE: lambda text: set_version(text, spec.name, version)}
+    if existing is not None:  # a newer candidate replaces the one under review
+        updated = host.update_pull(existing, title, body, files, message)
+        return Proposal(
+            "pull_request", "updated", updated.number, updated.url, f"replaced {existing.branch}"
+        )
+    set_version(current, spec.name, version)  # fail early if the overlay serves another model
+    labels = ["driftloop", f"model:{spec.name}"]
+    pull = host.open_pull(spec.name, branch, title, body, files, message, labels, reviewers)
+    return Proposal("pull_request", "created", pull.number, pull.url)
