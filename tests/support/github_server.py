@@ -54,7 +54,9 @@ def _sha(*parts: str) -> str:
 
 
 class FakeGitHub:
-    def __init__(self, token: str = "test-token", owner: str = "acme", repo: str = "models") -> None:
+    def __init__(
+        self, token: str = "test-token", owner: str = "acme", repo: str = "models"
+    ) -> None:
         self.token = token
         self.owner, self.repo = owner, repo
         self.lock = threading.RLock()
@@ -174,7 +176,9 @@ class FakeGitHub:
         return 200, self._repository()
 
     def get_workflow(self, workflow: str, **_: Any) -> tuple[int, Any]:
-        workflow_id = self.workflows.get(workflow) or (int(workflow) if workflow.isdigit() else None)
+        workflow_id = self.workflows.get(workflow) or (
+            int(workflow) if workflow.isdigit() else None
+        )
         if workflow_id not in self.workflows.values():
             return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com"}
         return 200, self.instances.of(
@@ -215,7 +219,10 @@ class FakeGitHub:
     def create_pull(self, body: JSON, **_: Any) -> tuple[int, Any]:
         head, base = body["head"].split(":")[-1], body["base"]
         if head not in self.branches:
-            return 422, {"message": "Validation Failed", "errors": [{"resource": "PullRequest", "field": "head", "code": "invalid"}]}
+            return 422, {
+                "message": "Validation Failed",
+                "errors": [{"resource": "PullRequest", "field": "head", "code": "invalid"}],
+            }
         if any(p["head"]["ref"] == head and p["state"] == "open" for p in self.pulls.values()):
             return 422, {"message": "Validation Failed",
                          "errors": [{"resource": "PullRequest", "code": "custom",
@@ -230,7 +237,9 @@ class FakeGitHub:
             labels=[], requested_reviewers=[], created_at=_now(), updated_at=_now(), draft=False,
         )  # fmt: skip
         self.pulls[number] = pull
-        self.issues[number] = self._new_issue(number, body["title"], body.get("body"), [], pull_request=True)
+        self.issues[number] = self._new_issue(
+            number, body["title"], body.get("body"), [], pull_request=True
+        )
         return 201, pull
 
     def get_pull(self, number: str, **_: Any) -> tuple[int, Any]:
@@ -255,10 +264,22 @@ class FakeGitHub:
         pull["requested_reviewers"] = [self._user(login) for login in body.get("reviewers", [])]
         return 201, pull
 
-    def _new_issue(self, number: int, title: str, body: str | None, labels: list[str], pull_request: bool = False) -> JSON:
+    def _new_issue(
+        self,
+        number: int,
+        title: str,
+        body: str | None,
+        labels: list[str],
+        pull_request: bool = False,
+    ) -> JSON:
         extra: JSON = {}
         if pull_request:
-            extra["pull_request"] = {"url": f"{self._repo_url()}/pulls/{number}", "html_url": None, "diff_url": None, "patch_url": None}
+            extra["pull_request"] = {
+                "url": f"{self._repo_url()}/pulls/{number}",
+                "html_url": None,
+                "diff_url": None,
+                "patch_url": None,
+            }
         return self.instances.of(
             "issue", id=next(self.ids), number=number, title=title, body=body, state="open",
             labels=self._labels(labels), user=self._user("driftloop[bot]"), url=f"{self._repo_url()}/issues/{number}",
@@ -278,7 +299,9 @@ class FakeGitHub:
 
     def create_issue(self, body: JSON, **_: Any) -> tuple[int, Any]:
         number = next(self.numbers)
-        labels = [label if isinstance(label, str) else label["name"] for label in body.get("labels", [])]
+        labels = [
+            label if isinstance(label, str) else label["name"] for label in body.get("labels", [])
+        ]
         self.issues[number] = self._new_issue(number, body["title"], body.get("body"), labels)
         return 201, self.issues[number]
 
@@ -361,7 +384,9 @@ class FakeGitHub:
         return 200, self.protection
 
     # ---- HTTP ------------------------------------------------------------------------------
-    def handle(self, method: str, raw_path: str, headers: dict[str, str], payload: bytes) -> tuple[int, dict[str, str], bytes]:
+    def handle(
+        self, method: str, raw_path: str, headers: dict[str, str], payload: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
         parsed = urlparse(raw_path)
         path = unquote(parsed.path)
         query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
@@ -369,14 +394,26 @@ class FakeGitHub:
         self._validate_request(method, parsed.path, query, headers, payload)
         auth = headers.get("authorization", "")
         if auth not in (f"token {self.token}", f"Bearer {self.token}"):
-            return self._reply(method, parsed.path, query, 401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"})
-        fault = next((f for f in self.faults if f.method == method and re.fullmatch(f.pattern, path)), None)
+            return self._reply(
+                method,
+                parsed.path,
+                query,
+                401,
+                {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"},
+            )
+        fault = next(
+            (f for f in self.faults if f.method == method and re.fullmatch(f.pattern, path)), None
+        )
         if fault is not None:
             fault.times -= 1
             if fault.times <= 0:
                 self.faults.remove(fault)
             if not fault.after_write:
-                return fault.status, {"content-type": "application/json", **fault.headers}, b'{"message": "injected fault"}'
+                return (
+                    fault.status,
+                    {"content-type": "application/json", **fault.headers},
+                    b'{"message": "injected fault"}',
+                )
         body = json.loads(payload) if payload else {}
         with self.lock:
             for route_method, pattern, handler in self.routes():
@@ -387,30 +424,49 @@ class FakeGitHub:
             else:
                 status, answer = 404, {"message": f"no route for {method} {path}"}
         if fault is not None:
-            return fault.status, {"content-type": "application/json", **fault.headers}, b'{"message": "injected fault"}'
+            return (
+                fault.status,
+                {"content-type": "application/json", **fault.headers},
+                b'{"message": "injected fault"}',
+            )
         return self._reply(method, parsed.path, query, status, answer)
 
-    def _mock_request(self, method: str, path: str, query: dict[str, str], headers: dict[str, str], payload: bytes | None) -> MockRequest:
+    def _mock_request(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        headers: dict[str, str],
+        payload: bytes | None,
+    ) -> MockRequest:
         return MockRequest(self.base, method.lower(), path, args=query, data=payload or None,
                            headers=headers, content_type=headers.get("content-type", "application/json").split(";")[0])  # fmt: skip
 
-    def _validate_request(self, method: str, path: str, query: dict[str, str], headers: dict[str, str], payload: bytes) -> None:
+    def _validate_request(
+        self, method: str, path: str, query: dict[str, str], headers: dict[str, str], payload: bytes
+    ) -> None:
         assert self.openapi is not None
         try:
             self.openapi.validate_request(self._mock_request(method, path, query, headers, payload))
         except Exception as error:  # noqa: BLE001 - every kind of contract violation is recorded
             self.contract_errors.append(f"request {method} {path}: {_explain(error)}")
 
-    def _reply(self, method: str, path: str, query: dict[str, str], status: int, answer: Any) -> tuple[int, dict[str, str], bytes]:
+    def _reply(
+        self, method: str, path: str, query: dict[str, str], status: int, answer: Any
+    ) -> tuple[int, dict[str, str], bytes]:
         data = b"" if answer is None else json.dumps(answer).encode()
         assert self.openapi is not None
         if status < 400 or status == 404:  # error bodies are documented loosely; skip them
             response = MockResponse(data, status_code=status, content_type="application/json")
             try:
-                self.openapi.validate_response(self._mock_request(method, path, query, {}, None), response)
+                self.openapi.validate_response(
+                    self._mock_request(method, path, query, {}, None), response
+                )
             except Exception as error:  # noqa: BLE001
                 if status != 404:
-                    self.contract_errors.append(f"response {method} {path} {status}: {_explain(error)}")
+                    self.contract_errors.append(
+                        f"response {method} {path} {status}: {_explain(error)}"
+                    )
         return status, {"content-type": "application/json"}, data
 
 
@@ -418,7 +474,9 @@ def _explain(error: BaseException) -> str:
     parts = [str(error)[:300]]
     cause = error.__cause__
     while cause is not None:
-        parts += [getattr(e, "message", str(e))[:200] for e in getattr(cause, "schema_errors", [])[:3]]
+        parts += [
+            getattr(e, "message", str(e))[:200] for e in getattr(cause, "schema_errors", [])[:3]
+        ]
         cause = cause.__cause__
     return " | ".join(parts)
 

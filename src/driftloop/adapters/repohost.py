@@ -90,7 +90,8 @@ Edits = dict[str, Callable[[str], str]]
 class ProposalHost(Protocol):
     """Branches, pull requests and issues. Nothing here ever writes the default branch."""
 
-    default_branch: str
+    @property
+    def default_branch(self) -> str: ...
 
     def read_file(self, path: str, ref: str) -> str: ...
 

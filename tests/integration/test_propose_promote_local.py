@@ -1,0 +1,194 @@
+"""propose and promote on the local repo host: a real git repository and real MLflow."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from driftloop.adapters.localhost import LocalRepoHost
+from driftloop.adapters.mlflow import MlflowRegistry
+from driftloop.cli.main import main
+from driftloop.gitops.overlay import OVERLAY_FILE, served_version
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for folder in ("models", "policies", "k8s"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    (tmp_path / ".gitignore").write_text(".driftloop/\n*.json\n*.db\nmlruns/\n")
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "add", ".")
+    git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "initial")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "driftloop")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "driftloop@example.invalid")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "driftloop")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "driftloop@example.invalid")
+    return tmp_path
+
+
+def cycle(data: str, n: int) -> int:
+    assert (
+        main(
+            [
+                "retrain",
+                "--model",
+                "churn",
+                "--data",
+                data,
+                "--trigger-id",
+                f"churn-t{n}",
+                "--out",
+                f"c{n}.json",
+            ]
+        )
+        == 0
+    )
+    code = main(["gate", "--model", "churn", "--candidate", f"c{n}.json", "--out", f"g{n}.json"])
+    assert code in (0, 1)
+    Path(f"e{n}.json").write_text(json.dumps({"top_features": [{"feature": "monthly_charges", "psi": 0.34, "samples": 1000}],
+                                              "since": "2026-01-05T12:05:00+00:00", "critical_fraction": 0.82,
+                                              "window": "1h", "sustain": "6h"}))  # fmt: skip
+    return main(["propose", "--model", "churn", "--candidate", f"c{n}.json", "--gate-report", f"g{n}.json",
+                 "--evidence", f"e{n}.json", "--json"])  # fmt: skip
+
+
+def test_pull_request_review_merge_promote(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(
+            ["retrain", "--model", "churn", "--data", "demo://churn/reference", "--out", "c1.json"]
+        )
+        == 0
+    )
+    registry = MlflowRegistry.from_environment()
+    registry.set_alias("churn", "champion", "1")
+    main_before = git(repo, "rev-parse", "main")
+    capsys.readouterr()
+
+    assert cycle("demo://churn/persistent", 2) == 0
+    result = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert (result["kind"], result["action"]) == ("pull_request", "created")
+    host = LocalRepoHost(repo)
+    assert git(repo, "rev-parse", "main") == main_before  # nothing touched the default branch
+    branch_overlay = git(repo, "show", f"driftloop/churn-v2:{OVERLAY_FILE}")
+    assert served_version(branch_overlay) == ("churn", "2")
+    assert "# driftloop: model version" in branch_overlay  # comments survive the edit
+    assert (
+        git(repo, "diff", "--stat", "main", "driftloop/churn-v2").count("|") == 1
+    )  # one file changed
+    body = host.pull_body(result["number"])
+    for needle in ("## Deploy `churn` v2", "| primary_metric:roc_auc | golden |", "```mermaid", "monthly_charges",
+                   "### Rollout plan", "### Model card", "### Reviewer checklist", "churn-t2"):  # fmt: skip
+        assert needle in body
+    message = git(repo, "log", "-1", "--format=%B", "driftloop/churn-v2")
+    assert "churn: serve model version 2" in message and "churn-t2" in message
+
+    assert (
+        main(
+            [
+                "propose",
+                "--model",
+                "churn",
+                "--candidate",
+                "c2.json",
+                "--gate-report",
+                "g2.json",
+                "--json",
+            ]
+        )
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out)["action"] == "unchanged"
+    assert len(host.pulls()) == 1
+
+    # merged without review: promote refuses
+    assert main(["pulls", "merge", str(result["number"]), "--as", "alice"]) == 0
+    assert served_version((repo / OVERLAY_FILE).read_text()) == ("churn", "2")
+    capsys.readouterr()
+    assert main(["promote", "--model", "churn", "--json"]) == 1
+    refused = json.loads(capsys.readouterr().out)
+    assert refused["promoted"] is False
+    assert "without an approving review" in refused["reasons"][0]
+    assert registry.alias_version("churn", "champion") == "1"
+
+    # recorded review (approval by someone other than the author), then promote
+    host.approve(result["number"], "bob")
+    assert main(["promote", "--model", "churn", "--json"]) == 0
+    promoted = json.loads(capsys.readouterr().out)
+    assert promoted["promoted"] is True
+    assert registry.alias_version("churn", "champion") == "2"
+    tags = registry.version_tags("churn", "2")
+    assert tags["approved_by"] == "bob"
+    assert tags["merged_by"] == "alice"
+    assert tags["commit"] == git(repo, "rev-parse", "main").strip()
+    assert tags["promotion"] == "reviewed"
+    assert tags["pr_url"].endswith(f"{result['number']}.md")
+
+
+def test_failed_gates_open_an_issue_then_comment(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(
+            ["retrain", "--model", "churn", "--data", "demo://churn/reference", "--out", "c1.json"]
+        )
+        == 0
+    )
+    MlflowRegistry.from_environment().set_alias("churn", "champion", "1")
+    capsys.readouterr()
+    assert cycle("demo://churn/degraded", 2) == 1
+    first = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert (first["kind"], first["action"]) == ("issue", "created")
+    assert cycle("demo://churn/degraded?seed=5", 3) == 1
+    second = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert (second["kind"], second["action"], second["number"]) == (
+        "issue",
+        "commented",
+        first["number"],
+    )
+    body = Path(first["url"]).read_text()
+    assert "failed its gates" in body
+    assert "per_class_f1_min" in body
+    assert "broken join" in body
+    record = json.loads((repo / ".driftloop/issues" / f"{first['number']}.json").read_text())
+    assert record["labels"] == ["driftloop", "gate-failed", "model:churn"]
+    assert len(record["comments"]) == 1
+    assert git(repo, "branch", "--list", "driftloop/*") == ""
+
+
+def test_allow_unreviewed_is_recorded(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(
+            [
+                "retrain",
+                "--model",
+                "churn",
+                "--data",
+                "demo://churn/reference?rows=3000",
+                "--out",
+                "c1.json",
+            ]
+        )
+        == 0
+    )
+    text = (repo / OVERLAY_FILE).read_text().replace("models:/churn/1", "models:/churn/1")
+    (repo / OVERLAY_FILE).write_text(text)
+    assert main(["promote", "--model", "churn"]) == 1
+    assert main(["promote", "--model", "churn", "--allow-unreviewed", "--json"]) == 0
+    tags = MlflowRegistry.from_environment().version_tags("churn", "1")
+    assert tags["promotion"] == "unreviewed (--allow-unreviewed)"
+    assert tags["approved_by"] == ""
