@@ -35,6 +35,7 @@ OPERATIONS = [
     ("post", "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"),
     ("get", "/repos/{owner}/{repo}/issues"),
     ("post", "/repos/{owner}/{repo}/issues"),
+    ("get", "/repos/{owner}/{repo}/issues/{issue_number}"),
     ("patch", "/repos/{owner}/{repo}/issues/{issue_number}"),
     ("post", "/repos/{owner}/{repo}/issues/{issue_number}/comments"),
     ("post", "/repos/{owner}/{repo}/issues/{issue_number}/labels"),
@@ -89,7 +90,10 @@ def slim(full: dict[str, Any]) -> dict[str, Any]:
         _refs(value, pending)
     return {
         "openapi": full["openapi"],
-        "info": {**full["info"], "description": f"Slimmed from @octokit/openapi {VERSION} by scripts/slim_github_openapi.py"},
+        "info": {
+            **full["info"],
+            "description": f"Slimmed from @octokit/openapi {VERSION} by scripts/slim_github_openapi.py",
+        },
         "servers": full.get("servers", []),
         "paths": paths,
         "components": {k: dict(sorted(v.items())) for k, v in sorted(components.items())},

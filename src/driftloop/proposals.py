@@ -83,6 +83,7 @@ def propose(
         return Proposal("issue", "created", created.number, created.url)
 
     current = host.read_file(OVERLAY_FILE, host.default_branch)
+    set_version(current, spec.name, version)  # fails early if the overlay serves another model
     if served_version(current) == (spec.name, version):
         return Proposal(
             "pull_request", "unchanged", None, None, f"production already serves v{version}"
@@ -104,7 +105,6 @@ def propose(
         return Proposal(
             "pull_request", "updated", updated.number, updated.url, f"replaced {existing.branch}"
         )
-    set_version(current, spec.name, version)  # fail early if the overlay serves another model
     labels = ["driftloop", f"model:{spec.name}"]
     pull = host.open_pull(spec.name, branch, title, body, files, message, labels, reviewers)
     return Proposal("pull_request", "created", pull.number, pull.url)

@@ -24,11 +24,10 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlparse
+from urllib.parse import parse_qs, quote, unquote, urlparse
 
 from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
-
 from tests.support.schema_instances import Instances
 
 SPEC = Path(__file__).resolve().parents[1] / "contract/github-openapi.json"
@@ -162,6 +161,7 @@ class FakeGitHub:
             ("POST", rf"{r}/pulls/(?P<number>\d+)/requested_reviewers", self.request_reviewers),
             ("GET", rf"{r}/issues", self.list_issues),
             ("POST", rf"{r}/issues", self.create_issue),
+            ("GET", rf"{r}/issues/(?P<number>\d+)", self.get_issue),
             ("PATCH", rf"{r}/issues/(?P<number>\d+)", self.edit_issue),
             ("POST", rf"{r}/issues/(?P<number>\d+)/comments", self.comment),
             ("POST", rf"{r}/issues/(?P<number>\d+)/labels", self.add_labels),
@@ -305,11 +305,20 @@ class FakeGitHub:
         self.issues[number] = self._new_issue(number, body["title"], body.get("body"), labels)
         return 201, self.issues[number]
 
+    def get_issue(self, number: str, **_: Any) -> tuple[int, Any]:
+        issue = self.issues.get(int(number))
+        return (200, issue) if issue else (404, {"message": "Not Found"})
+
     def edit_issue(self, number: str, body: JSON, **_: Any) -> tuple[int, Any]:
         issue = self.issues[int(number)]
         for key in ("title", "body", "state"):
             if key in body:
                 issue[key] = body[key]
+        if "labels" in body:
+            names = [n if isinstance(n, str) else n["name"] for n in body["labels"]]
+            issue["labels"] = self._labels(names)
+            if int(number) in self.pulls:
+                self.pulls[int(number)]["labels"] = issue["labels"]
         return 200, issue
 
     def comment(self, number: str, body: JSON, **_: Any) -> tuple[int, Any]:
@@ -355,7 +364,8 @@ class FakeGitHub:
         return self.instances.of(
             "content-file", type="file", encoding="base64", size=len(text), name=path.rsplit("/", 1)[-1], path=path,
             content=base64.b64encode(text.encode()).decode(), sha=_sha("blob", text),
-            url=f"{self._repo_url()}/contents/{path}", git_url=None, html_url=None, download_url=None,
+            url=f"{self._repo_url()}/contents/{path}", git_url=f"{self._repo_url()}/git/blobs/x",
+            html_url=f"https://github.invalid/{self.owner}/{self.repo}/blob/{path}", download_url=f"https://raw.invalid/{path}",
         )  # fmt: skip
 
     def get_contents(self, path: str, query: dict[str, str], **_: Any) -> tuple[int, Any]:
@@ -439,6 +449,12 @@ class FakeGitHub:
         headers: dict[str, str],
         payload: bytes | None,
     ) -> MockRequest:
+        # GitHub's {path} and {ref} parameters hold slashes; as one URL segment they must be
+        # percent-encoded for the path template to match.
+        for marker in ("/contents/", "/git/ref/"):
+            if marker in path:
+                head, _, rest = path.partition(marker)
+                path = head + marker + quote(unquote(rest), safe="")
         return MockRequest(self.base, method.lower(), path, args=query, data=payload or None,
                            headers=headers, content_type=headers.get("content-type", "application/json").split(";")[0])  # fmt: skip
 
@@ -448,7 +464,7 @@ class FakeGitHub:
         assert self.openapi is not None
         try:
             self.openapi.validate_request(self._mock_request(method, path, query, headers, payload))
-        except Exception as error:  # noqa: BLE001 - every kind of contract violation is recorded
+        except Exception as error:
             self.contract_errors.append(f"request {method} {path}: {_explain(error)}")
 
     def _reply(
@@ -462,7 +478,7 @@ class FakeGitHub:
                 self.openapi.validate_response(
                     self._mock_request(method, path, query, {}, None), response
                 )
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 if status != 404:
                     self.contract_errors.append(
                         f"response {method} {path} {status}: {_explain(error)}"

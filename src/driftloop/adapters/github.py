@@ -9,8 +9,10 @@ part of a message.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -70,12 +72,27 @@ def _auth() -> Auth.Auth:
 
 
 class GitHubHost(RepoHost):
-    def __init__(self, repository: str, api_url: str = "https://api.github.com", auth: Auth.Auth | None = None,
-                 retries: int = 3, timeout: float = 15.0) -> None:  # fmt: skip
-        retry = GithubRetry(total=retries, backoff_factor=0.2)
+    def __init__(
+        self,
+        repository: str,
+        api_url: str = "https://api.github.com",
+        auth: Auth.Auth | None = None,
+        retries: int = 3,
+        timeout: float = 15.0,
+        write_pause: float = 1.0,
+    ) -> None:
+        auth = auth or _auth()
         self.client = Github(
-            base_url=api_url, auth=auth or _auth(), retry=retry, timeout=int(timeout)
-        )
+            base_url=api_url, auth=auth, timeout=int(timeout), seconds_between_writes=write_pause,
+            retry=GithubRetry(total=retries, backoff_factor=0.2),
+        )  # fmt: skip
+        # Dispatches get no automatic retry: a retried POST after a lost 5xx answer would run
+        # the workflow twice. dispatch_retrain retries itself, looking before each attempt.
+        self.once = Github(
+            base_url=api_url, auth=auth, timeout=int(timeout), seconds_between_writes=write_pause,
+            retry=None,
+        )  # fmt: skip
+        self.retries = retries
         self.repository = repository
         self._repo: Repository | None = None
 
@@ -88,6 +105,7 @@ class GitHubHost(RepoHost):
 
     def close(self) -> None:
         self.client.close()
+        self.once.close()
 
     @property
     def repo(self) -> Repository:
@@ -105,7 +123,7 @@ class GitHubHost(RepoHost):
         with _upstream(f"listing {WORKFLOW} runs"):
             workflow = self.repo.get_workflow(WORKFLOW)
             runs = workflow.get_runs(status=status) if status else workflow.get_runs()
-            return list(runs[:100])
+            return list(itertools.islice(runs, 100))
 
     def retrain_history(self, model: str, now: datetime) -> History:
         dispatches, active = [], None
@@ -137,10 +155,21 @@ class GitHubHost(RepoHost):
             "trigger_id": trigger_id,
             "evidence": evidence,
         }
-        with _upstream(f"dispatching {WORKFLOW} on {self.default_branch}"):
-            workflow = self.repo.get_workflow(WORKFLOW)
-            workflow.create_dispatch(self.default_branch, inputs, throw=True)
-        return f"{WORKFLOW} dispatched on {self.repository}@{self.default_branch} ({title})"
+        done = f"{WORKFLOW} dispatched on {self.repository}@{self.default_branch} ({title})"
+        with _upstream(f"reading {WORKFLOW}"):
+            workflow = self.once.get_repo(self.repository).get_workflow(WORKFLOW)
+        for attempt in range(self.retries + 1):
+            if attempt and any(run.display_title == title for run in self._runs()):
+                return done  # the attempt that failed had gone through
+            try:
+                with _upstream(f"dispatching {WORKFLOW} on {self.default_branch}"):
+                    workflow.create_dispatch(self.default_branch, inputs, throw=True)
+                return done
+            except UpstreamError:
+                if attempt == self.retries:
+                    raise
+                time.sleep(0.5 * 2**attempt)
+        return done
 
     # ---- proposals -----------------------------------------------------------------------
     def read_file(self, path: str, ref: str) -> str:
@@ -215,7 +244,9 @@ class GitHubHost(RepoHost):
                     pull = self._find_pull(branch) if error.status == 422 else None
                     if pull is None:
                         raise
-            pull.add_to_labels(*labels)
+            # PATCH with {"labels": [...]}: the form GitHub's schema documents (PyGithub's
+            # add_to_labels posts a bare array, which the schema no longer lists)
+            self.repo.get_issue(pull.number).edit(labels=labels)
             if reviewers:
                 pull.create_review_request(reviewers=reviewers)
             return self._pull(pull)

@@ -20,15 +20,20 @@ __all__ = ["add_repo_host_arguments", "register", "repo_host"]
 def add_repo_host_arguments(parser: argparse.ArgumentParser, default: str) -> None:
     parser.add_argument(
         "--dispatch",
-        choices=("local", "none"),
+        choices=("github", "local", "none"),
         default=default,
-        help="where retrains are dispatched: the local repo host (records under "
-        "REPO/.driftloop/) or nowhere",
+        help="where retrains are dispatched: GitHub (retrain.yml via workflow_dispatch; "
+        "GITHUB_REPOSITORY, GITHUB_API_URL, GITHUB_TOKEN or a GitHub App), the local repo "
+        "host (records under REPO/.driftloop/), or nowhere",
     )
     parser.add_argument("--repo", type=Path, default=Path(), help="the local repo host's root")
 
 
 def repo_host(args: argparse.Namespace) -> RepoHost | None:
+    if args.dispatch == "github":
+        from driftloop.adapters.github import GitHubHost
+
+        return GitHubHost.from_environment()
     if args.dispatch == "local":
         from driftloop.adapters.localhost import LocalRepoHost
 

@@ -26,7 +26,7 @@ def _host_arguments(parser: argparse.ArgumentParser) -> None:
         help="local: this git repository, records under .driftloop/ (default); github: "
         "GITHUB_REPOSITORY via GITHUB_API_URL with GITHUB_TOKEN or a GitHub App",
     )
-    parser.add_argument("--repo", type=Path, default=Path("."), help="the local repository")
+    parser.add_argument("--repo", type=Path, default=Path(), help="the local repository")
 
 
 def proposal_host(args: argparse.Namespace) -> ProposalHost:
@@ -96,7 +96,7 @@ def register(commands: Any) -> None:
         default=os.environ.get("USER", "reviewer"),
         help="who approves or merges",
     )
-    parser.add_argument("--repo", type=Path, default=Path("."))
+    parser.add_argument("--repo", type=Path, default=Path())
     parser.set_defaults(handler=run_pulls)
 
 

@@ -1,0 +1,220 @@
+"""The GitHub repo host through PyGithub against the local server that validates every
+request and response against GitHub's OpenAPI description."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from github import Auth
+from tests.support.github_server import FakeGitHub, github_server
+
+from driftloop.adapters.github import GitHubHost
+from driftloop.config import load_model
+from driftloop.errors import ConfigError, UpstreamError
+from driftloop.gitops.overlay import OVERLAY_FILE, served_version
+from driftloop.promotion import promote
+from driftloop.proposals import propose
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "ghs_secretTOKENvalue123"
+SPEC = load_model("churn", ROOT / "models")
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeGitHub]:
+    with github_server(FakeGitHub(token=TOKEN)) as server:
+        server.add_file(OVERLAY_FILE, (ROOT / OVERLAY_FILE).read_text())
+        yield server
+        assert server.contract_errors == []
+        assert not any(TOKEN in body for _, _, body in server.requests)
+
+
+def host(fake: FakeGitHub, token: str = TOKEN) -> GitHubHost:
+    return GitHubHost(
+        f"{fake.owner}/{fake.repo}", fake.base, Auth.Token(token), retries=3, timeout=5
+    )
+
+
+def candidate(version: str, passed: bool = True) -> tuple[dict, dict]:  # type: ignore[type-arg]
+    cand = {"model": "churn", "version": version, "run_id": "r1", "model_uri": f"models:/churn/{version}",
+            "metrics": {"roc_auc": 0.88}, "data_digest": "sha256:x", "trigger_id": "churn-20260105T1205Z",
+            "reason": "drift", "data_uri": "demo://churn/persistent"}  # fmt: skip
+    gate = {"model": "churn", "candidate_version": version, "champion_version": "1", "passed": passed,
+            "failed": [] if passed else ["per_class_f1_min"],
+            "gates": [{"name": "per_class_f1_min", "champion": 0.49, "candidate": 0.71 if passed else 0.01,
+                       "delta": 0.2, "threshold": 0.3, "passed": passed, "dataset": "golden"}]}  # fmt: skip
+    return cand, gate
+
+
+EVIDENCE = {
+    "top_features": [{"feature": "monthly_charges", "psi": 0.34, "samples": 1200}],
+    "since": "2026-01-05T12:05:00Z",
+}
+
+
+def test_dispatch_is_looked_up_before_it_is_made(fake: FakeGitHub) -> None:
+    gh = host(fake)
+    now = datetime.now(UTC)
+    gh.dispatch_retrain("churn", "drift", "churn-20260105T1205Z", '{"top":1}', now, False)
+    gh.dispatch_retrain("churn", "drift", "churn-20260105T1205Z", '{"top":1}', now, False)
+    assert len(fake.dispatches) == 1
+    assert fake.dispatches[0] == {"ref": "main", "inputs": {"model": "churn", "reason": "drift",
+                                  "trigger_id": "churn-20260105T1205Z", "evidence": '{"top":1}'}}  # fmt: skip
+    history = gh.retrain_history("churn", datetime.now(UTC))
+    assert [d.trigger_id for d in history.dispatches] == ["churn-20260105T1205Z"]
+    assert history.active_run == "churn-20260105T1205Z (queued)"
+    assert gh.retrain_history("taxi", datetime.now(UTC)).dispatches == ()
+    fake.finish_runs()
+    assert gh.retrain_history("churn", datetime.now(UTC)).active_run is None
+
+
+def test_lost_dispatch_answer_is_not_dispatched_twice(fake: FakeGitHub) -> None:
+    fake.fail("POST", r".*/dispatches", 502, after_write=True)  # it ran; the answer was lost
+    host(fake).dispatch_retrain("churn", "drift", "churn-x", "{}", datetime.now(UTC), False)
+    assert len(fake.dispatches) == 1
+
+
+def test_failed_dispatch_is_retried(fake: FakeGitHub) -> None:
+    fake.fail("POST", r".*/dispatches", 503, times=2)  # refused twice, then accepted
+    host(fake).dispatch_retrain("churn", "drift", "churn-y", "{}", datetime.now(UTC), False)
+    assert len(fake.dispatches) == 1
+    fake.fail("POST", r".*/dispatches", 503, times=10)
+    with pytest.raises(UpstreamError, match="503"):
+        host(fake).dispatch_retrain("churn", "drift", "churn-z", "{}", datetime.now(UTC), False)
+
+
+def test_missing_workflow_is_a_clear_error(fake: FakeGitHub) -> None:
+    fake.workflows = {"other.yml": 7}
+    with pytest.raises(UpstreamError, match=r"retrain.yml runs: 404"):
+        host(fake).dispatch_retrain("churn", "drift", "churn-x", "{}", datetime.now(UTC), False)
+
+
+def test_pull_request_is_created_once_updated_for_a_newer_version(fake: FakeGitHub) -> None:
+    gh = host(fake)
+    cand, gate = candidate("2")
+    created = propose(SPEC, cand, gate, EVIDENCE, gh, ["alice"])
+    assert created.action == "created"
+    pull = fake.pulls[created.number or 0]
+    assert pull["head"]["ref"] == "driftloop/churn-v2"
+    assert {label["name"] for label in pull["labels"]} == {"driftloop", "model:churn"}
+    assert [r["login"] for r in pull["requested_reviewers"]] == ["alice"]
+    assert served_version(fake.branches["driftloop/churn-v2"][OVERLAY_FILE]) == ("churn", "2")
+    assert served_version(fake.branches["main"][OVERLAY_FILE]) == ("churn", "1")  # main untouched
+    assert "| per_class_f1_min | golden |" in pull["body"]
+
+    assert propose(SPEC, cand, gate, EVIDENCE, gh, ["alice"]).action == "unchanged"
+    newer = propose(SPEC, *candidate("3"), EVIDENCE, gh, ["alice"])
+    assert (newer.action, newer.number) == ("updated", created.number)
+    assert served_version(fake.branches["driftloop/churn-v2"][OVERLAY_FILE]) == ("churn", "3")
+    assert len(fake.pulls) == 1
+
+
+def test_lost_create_response_and_retry_make_exactly_one_pull_request(fake: FakeGitHub) -> None:
+    fake.fail("POST", r".*/pulls", 502, after_write=True)
+    result = propose(SPEC, *candidate("2"), EVIDENCE, host(fake), [])
+    assert result.action == "created"
+    assert len(fake.pulls) == 1
+    assert result.number == next(iter(fake.pulls))
+
+
+def test_existing_branch_is_reused(fake: FakeGitHub) -> None:
+    fake.branches["driftloop/churn-v2"] = dict(fake.branches["main"])
+    fake.heads["driftloop/churn-v2"] = fake.heads["main"]
+    assert propose(SPEC, *candidate("2"), EVIDENCE, host(fake), []).action == "created"
+
+
+def test_rate_limit_with_retry_after_waits_and_succeeds(fake: FakeGitHub) -> None:
+    fake.fail("GET", r"/repos/acme/models/pulls", 403, headers={"Retry-After": "1"})
+    started = time.monotonic()
+    assert propose(SPEC, *candidate("2"), EVIDENCE, host(fake), []).action == "created"
+    assert time.monotonic() - started >= 1.0
+
+
+def test_stale_overlay_edit_is_rebased_or_refused(fake: FakeGitHub) -> None:
+    edited = fake.branches["main"][OVERLAY_FILE].replace(
+        "resources:\n", "resources:  # reviewed by sre\n"
+    )
+    fake.add_file(OVERLAY_FILE, edited)  # someone edited the overlay meanwhile
+    propose(SPEC, *candidate("2"), EVIDENCE, host(fake), [])
+    on_branch = fake.branches["driftloop/churn-v2"][OVERLAY_FILE]
+    assert "# reviewed by sre" in on_branch
+    assert served_version(on_branch) == ("churn", "2")
+    fake.add_file(OVERLAY_FILE, edited.replace("models:/churn/1", "models:/fraud/1"))
+    with pytest.raises(ConfigError, match="serves 'fraud', not 'churn'"):
+        propose(SPEC, *candidate("4"), EVIDENCE, host(fake), [])
+
+
+def test_failed_gates_issue_then_comment(fake: FakeGitHub) -> None:
+    gh = host(fake)
+    first = propose(SPEC, *candidate("2", passed=False), EVIDENCE, gh, [])
+    second = propose(SPEC, *candidate("3", passed=False), EVIDENCE, gh, [])
+    assert (first.kind, first.action) == ("issue", "created")
+    assert (second.action, second.number) == ("commented", first.number)
+    issue = fake.issues[first.number or 0]
+    assert {label["name"] for label in issue["labels"]} == {
+        "driftloop",
+        "gate-failed",
+        "model:churn",
+    }
+    assert fake.comments == [{"issue": first.number, "body": fake.comments[0]["body"]}]
+    assert not fake.pulls
+
+
+class _Registry:
+    def __init__(self) -> None:
+        self.aliases: dict[str, str] = {"champion": "1"}
+        self.tags: dict[str, dict[str, str]] = {}
+
+    def alias_version(self, model: str, alias: str) -> str | None:
+        return self.aliases.get(alias)
+
+    def set_alias(self, model: str, alias: str, version: str) -> None:
+        assert version in self.tags, "tags must be written before the alias moves"
+        self.aliases[alias] = version
+
+    def set_version_tags(self, model: str, version: str, tags: dict[str, str]) -> None:
+        self.tags[version] = tags
+
+
+def test_promote_requires_an_approval_by_someone_else(fake: FakeGitHub) -> None:
+    gh = host(fake)
+    created = propose(SPEC, *candidate("2"), EVIDENCE, gh, [])
+    number = created.number or 0
+    fake.add_review(number, "driftloop[bot]")  # the author approving itself does not count
+    fake.merge(number, by="carol")
+    registry = _Registry()
+    refused = promote("churn", gh, registry)  # type: ignore[arg-type]
+    assert not refused.promoted
+    fake.add_review(number, "dave")
+    done = promote("churn", gh, registry)  # type: ignore[arg-type]
+    assert done.promoted
+    assert registry.aliases["champion"] == "2"
+    assert registry.tags["2"]["approved_by"] == "dave"
+    assert registry.tags["2"]["merged_by"] == "carol"
+    assert registry.tags["2"]["commit"] == fake.heads["main"]
+    assert registry.tags["2"]["pr_url"].endswith(f"/pull/{number}")
+
+
+def test_bad_token_is_exit_three_naming_the_permissions(fake: FakeGitHub, tmp_path: Path) -> None:
+    env = {"GITHUB_TOKEN": "wrong-token-value", "GITHUB_REPOSITORY": "acme/models", "GITHUB_API_URL": fake.base,
+           "PATH": "/usr/bin:/bin"}  # fmt: skip
+    (tmp_path / "c.json").write_text(json.dumps(candidate("2")[0]))
+    (tmp_path / "g.json").write_text(json.dumps(candidate("2")[1]))
+    result = subprocess.run(
+        [sys.executable, "-m", "driftloop.cli.main", "propose", "--host", "github", "--model", "churn",
+         "--candidate", str(tmp_path / "c.json"), "--gate-report", str(tmp_path / "g.json"),
+         "--models", str(ROOT / "models"), "--policy", str(ROOT / "policies/gates.yaml"),
+         "--drift-policy", str(ROOT / "policies/drift.yaml")],
+        capture_output=True, text=True, check=False, env=env, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 3, result.stderr
+    assert "401" in result.stderr
+    assert "contents, pull-requests, issues: write" in result.stderr
+    assert "wrong-token-value" not in result.stderr + result.stdout
