@@ -92,7 +92,7 @@ def slim(full: dict[str, Any]) -> dict[str, Any]:
         "openapi": full["openapi"],
         "info": {
             **full["info"],
-            "description": f"Slimmed from @octokit/openapi {VERSION} by scripts/slim_github_openapi.py",
+            "description": f"Slimmed from @octokit/openapi {VERSION} by {Path(__file__).name}",
         },
         "servers": full.get("servers", []),
         "paths": paths,

@@ -27,8 +27,13 @@ class Promotion:
     tags: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model": self.model, "version": self.version, "promoted": self.promoted,
-                "reasons": self.reasons, "tags": self.tags}  # fmt: skip
+        return {
+            "model": self.model,
+            "version": self.version,
+            "promoted": self.promoted,
+            "reasons": self.reasons,
+            "tags": self.tags,
+        }
 
 
 def promote(
@@ -60,11 +65,19 @@ def promote(
             "no merged driftloop pull request set it"
             if pull is None
             else (
-                f"pull request #{pull.number} was merged without an approving review by someone other than its author"
+                f"pull request #{pull.number} was merged without an approving review by "
+                "someone other than its author"
             )
         )
-        return Promotion(model, version, False, [f"refused: v{version} reached {host.default_branch} but {why}",
-                                                 "rerun with --allow-unreviewed to promote anyway (it is recorded)"])  # fmt: skip
+        return Promotion(
+            model,
+            version,
+            False,
+            [
+                f"refused: v{version} reached {host.default_branch} but {why}",
+                "rerun with --allow-unreviewed to promote anyway (it is recorded)",
+            ],
+        )
     tags = {
         "approved_by": ",".join(pull.approvals) if pull else "",
         "merged_by": (pull.merged_by or "") if pull else "",

@@ -28,32 +28,59 @@ class Proposal:
     reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "action": self.action, "number": self.number, "url": self.url,
-                "reason": self.reason}  # fmt: skip
+        return {
+            "kind": self.kind,
+            "action": self.action,
+            "number": self.number,
+            "url": self.url,
+            "reason": self.reason,
+        }
 
 
-def _context(spec: ModelSpec, candidate: dict[str, Any], gate: dict[str, Any], evidence: dict[str, Any],
-             critical: float, links: dict[str, str | None]) -> dict[str, Any]:  # fmt: skip
+def _context(
+    spec: ModelSpec,
+    candidate: dict[str, Any],
+    gate: dict[str, Any],
+    evidence: dict[str, Any],
+    critical: float,
+    links: dict[str, str | None],
+) -> dict[str, Any]:
     version = str(candidate["version"])
     top = (
         ", ".join(f"`{f['feature']}`" for f in evidence.get("top_features", [])[:3])
         or "no recorded drift"
     )
+    champion = gate.get("champion_version")
+    against = f"v{champion}" if champion else "the absolute floors"
     summary = (
-        f"Retrained `{spec.name}` as v{version} ({candidate.get('reason') or 'manual'}); it passed every gate "
-        f"against {('v' + str(gate['champion_version'])) if gate.get('champion_version') else 'the absolute floors'}. "
+        f"Retrained `{spec.name}` as v{version} ({candidate.get('reason') or 'manual'}); "
+        f"it passed every gate against {against}. "
         f"Drift evidence: {top}. Merging this PR deploys it to production through a canary."
     )
     return {
-        "model": spec.name, "version": version, "summary": summary, "gate": gate, "evidence": evidence,
-        "critical": critical, "trigger_id": candidate.get("trigger_id") or "", "reason": candidate.get("reason") or "manual",
-        "run_id": candidate.get("run_id", ""), "model_uri": candidate.get("model_uri", ""), "run_url": links.get("run_url"),
-        "workflow_run_url": links.get("workflow_run_url"), "description": spec.description, "task": spec.task,
-        "target": spec.target, "sensitive": spec.sensitive_attribute, "data_uri": candidate.get("data_uri", ""),
-        "n_train": candidate.get("n_train", "?"), "n_eval": candidate.get("n_eval", "?"),
-        "data_digest": candidate.get("data_digest", ""), "metrics": candidate.get("metrics", {}),
+        "model": spec.name,
+        "version": version,
+        "summary": summary,
+        "gate": gate,
+        "evidence": evidence,
+        "critical": critical,
+        "trigger_id": candidate.get("trigger_id") or "",
+        "reason": candidate.get("reason") or "manual",
+        "run_id": candidate.get("run_id", ""),
+        "model_uri": candidate.get("model_uri", ""),
+        "run_url": links.get("run_url"),
+        "workflow_run_url": links.get("workflow_run_url"),
+        "description": spec.description,
+        "task": spec.task,
+        "target": spec.target,
+        "sensitive": spec.sensitive_attribute,
+        "data_uri": candidate.get("data_uri", ""),
+        "n_train": candidate.get("n_train", "?"),
+        "n_eval": candidate.get("n_eval", "?"),
+        "data_digest": candidate.get("data_digest", ""),
+        "metrics": candidate.get("metrics", {}),
         "failed": gate.get("failed", []),
-    }  # fmt: skip
+    }
 
 
 def propose(
@@ -92,7 +119,11 @@ def propose(
     title = f"Deploy {spec.name} v{version}" + (
         f" (drift {candidate['trigger_id']})" if candidate.get("trigger_id") else ""
     )
-    message = f"{spec.name}: serve model version {version}\n\nTrigger: {candidate.get('trigger_id') or 'manual'}; reason: {context['reason']}"
+    trigger = candidate.get("trigger_id") or "manual"
+    message = (
+        f"{spec.name}: serve model version {version}\n\n"
+        f"Trigger: {trigger}; reason: {context['reason']}"
+    )
     body = render_pull_request(context)
     existing = host.find_open_pull(spec.name)
     if existing is not None and existing.branch == branch:

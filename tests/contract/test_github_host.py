@@ -23,7 +23,7 @@ from driftloop.promotion import promote
 from driftloop.proposals import propose
 
 ROOT = Path(__file__).resolve().parents[2]
-TOKEN = "ghs_secretTOKENvalue123"
+TOKEN = "ghs_secretTOKENvalue123"  # noqa: S105 - a test token
 SPEC = load_model("churn", ROOT / "models")
 
 

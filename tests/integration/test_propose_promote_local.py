@@ -95,7 +95,8 @@ def test_pull_request_review_merge_promote(repo: Path, capsys: pytest.CaptureFix
                    "### Rollout plan", "### Model card", "### Reviewer checklist", "churn-t2"):  # fmt: skip
         assert needle in body
     message = git(repo, "log", "-1", "--format=%B", "driftloop/churn-v2")
-    assert "churn: serve model version 2" in message and "churn-t2" in message
+    assert "churn: serve model version 2" in message
+    assert "churn-t2" in message
 
     assert (
         main(

@@ -54,7 +54,10 @@ def _sha(*parts: str) -> str:
 
 class FakeGitHub:
     def __init__(
-        self, token: str = "test-token", owner: str = "acme", repo: str = "models"
+        self,
+        token: str = "test-token",  # noqa: S107 - the fake server's own test token
+        owner: str = "acme",
+        repo: str = "models",
     ) -> None:
         self.token = token
         self.owner, self.repo = owner, repo
@@ -514,7 +517,7 @@ def github_server(fake: FakeGitHub | None = None) -> Iterator[FakeGitHub]:
             self.end_headers()
             self.wfile.write(data)
 
-        do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
+        do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve  # noqa: N815 - http.server's names
 
         def log_message(self, *args: object) -> None:
             pass

@@ -25,9 +25,13 @@ class Git:
     def run(self, *args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> str:
         result = subprocess.run(  # noqa: S603 - fixed binary, arguments are not a shell
             [self.binary, "-C", str(self.root), *args],
-            input=stdin, capture_output=True, text=True, check=False, timeout=60,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
             env={**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})},
-        )  # fmt: skip
+        )
         if result.returncode != 0:
             raise UpstreamError("git", f"git {' '.join(args[:2])}: {result.stderr.strip()[:300]}")
         return result.stdout
@@ -59,7 +63,7 @@ class Git:
     def commit_on_branch(
         self, branch: str, parent: str, files: dict[str, str], message: str
     ) -> str:
-        """Commit ``files`` on top of ``parent`` and point ``branch`` at it (working tree untouched)."""
+        """Commit ``files`` on ``parent``, point ``branch`` at it; the working tree is untouched."""
         with tempfile.TemporaryDirectory() as tmp:
             env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
             self.run("read-tree", parent, env=env)
@@ -72,7 +76,7 @@ class Git:
         return commit
 
     def merge(self, branch: str, into: str, message: str) -> str:
-        """A merge commit of ``branch`` into ``into``; the working tree follows if it is on ``into``."""
+        """Merge ``branch`` into ``into``; a working tree on ``into`` follows."""
         clean = not self.run("status", "--porcelain", "--untracked-files=no").strip()
         on_target = self.current_branch() == into
         if on_target and not clean:

@@ -67,7 +67,8 @@ def _auth() -> Auth.Auth:
         )
         return app.get_installation_auth(int((path / "installation-id").read_text().strip()))
     raise UsageError(
-        "GitHub needs GITHUB_TOKEN or GITHUB_APP_CREDENTIALS_DIR (app-id, installation-id, private-key)"
+        "GitHub needs GITHUB_TOKEN, or GITHUB_APP_CREDENTIALS_DIR with app-id, "
+        "installation-id and private-key"
     )
 
 
@@ -83,15 +84,21 @@ class GitHubHost(RepoHost):
     ) -> None:
         auth = auth or _auth()
         self.client = Github(
-            base_url=api_url, auth=auth, timeout=int(timeout), seconds_between_writes=write_pause,
+            base_url=api_url,
+            auth=auth,
+            timeout=int(timeout),
+            seconds_between_writes=write_pause,
             retry=GithubRetry(total=retries, backoff_factor=0.2),
-        )  # fmt: skip
+        )
         # Dispatches get no automatic retry: a retried POST after a lost 5xx answer would run
         # the workflow twice. dispatch_retrain retries itself, looking before each attempt.
         self.once = Github(
-            base_url=api_url, auth=auth, timeout=int(timeout), seconds_between_writes=write_pause,
+            base_url=api_url,
+            auth=auth,
+            timeout=int(timeout),
+            seconds_between_writes=write_pause,
             retry=None,
-        )  # fmt: skip
+        )
         self.retries = retries
         self.repository = repository
         self._repo: Repository | None = None
@@ -164,11 +171,12 @@ class GitHubHost(RepoHost):
             try:
                 with _upstream(f"dispatching {WORKFLOW} on {self.default_branch}"):
                     workflow.create_dispatch(self.default_branch, inputs, throw=True)
-                return done
             except UpstreamError:
                 if attempt == self.retries:
                     raise
                 time.sleep(0.5 * 2**attempt)
+            else:
+                return done
         return done
 
     # ---- proposals -----------------------------------------------------------------------
@@ -180,11 +188,17 @@ class GitHubHost(RepoHost):
 
     def _pull(self, pull: GhPull, approvals: tuple[str, ...] = ()) -> PullRequest:
         return PullRequest(
-            number=pull.number, url=pull.html_url, branch=pull.head.ref, title=pull.title, state=pull.state,
-            author=pull.user.login if pull.user else "", merged=bool(pull.merged),
-            merged_by=pull.merged_by.login if pull.merged_by else None, merge_commit=pull.merge_commit_sha,
+            number=pull.number,
+            url=pull.html_url,
+            branch=pull.head.ref,
+            title=pull.title,
+            state=pull.state,
+            author=pull.user.login if pull.user else "",
+            merged=bool(pull.merged),
+            merged_by=pull.merged_by.login if pull.merged_by else None,
+            merge_commit=pull.merge_commit_sha,
             approvals=approvals,
-        )  # fmt: skip
+        )
 
     def find_open_pull(self, model: str) -> PullRequest | None:
         prefix = f"driftloop/{model}-v"
@@ -228,9 +242,16 @@ class GitHubHost(RepoHost):
         return next(iter(pulls), None)
 
     def open_pull(
-        self, model: str, branch: str, title: str, body: str, files: Edits, message: str,
-        labels: list[str], reviewers: list[str],
-    ) -> PullRequest:  # fmt: skip
+        self,
+        model: str,
+        branch: str,
+        title: str,
+        body: str,
+        files: Edits,
+        message: str,
+        labels: list[str],
+        reviewers: list[str],
+    ) -> PullRequest:
         self._ensure_branch(branch)
         self._commit_files(branch, files, message)
         with _upstream(f"opening the pull request for {branch}"):

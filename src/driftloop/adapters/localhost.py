@@ -133,11 +133,17 @@ class LocalRepoHost(RepoHost):
 
     def _pull(self, record: dict[str, Any]) -> PullRequest:
         return PullRequest(
-            number=record["number"], url=str(self.state / "pulls" / f"{record['number']}.md"),
-            branch=record["branch"], title=record["title"], state=record["state"], author=record["author"],
-            merged=record.get("merged", False), merged_by=record.get("merged_by"),
-            merge_commit=record.get("merge_commit"), approvals=tuple(record.get("approvals", [])),
-        )  # fmt: skip
+            number=record["number"],
+            url=str(self.state / "pulls" / f"{record['number']}.md"),
+            branch=record["branch"],
+            title=record["title"],
+            state=record["state"],
+            author=record["author"],
+            merged=record.get("merged", False),
+            merged_by=record.get("merged_by"),
+            merge_commit=record.get("merge_commit"),
+            approvals=tuple(record.get("approvals", [])),
+        )
 
     def pulls(self) -> list[dict[str, Any]]:
         return self._records("pulls")
@@ -156,17 +162,33 @@ class LocalRepoHost(RepoHost):
         return self.git.commit_on_branch(branch, parent, edited, message)
 
     def open_pull(
-        self, model: str, branch: str, title: str, body: str, files: Edits, message: str,
-        labels: list[str], reviewers: list[str],
-    ) -> PullRequest:  # fmt: skip
+        self,
+        model: str,
+        branch: str,
+        title: str,
+        body: str,
+        files: Edits,
+        message: str,
+        labels: list[str],
+        reviewers: list[str],
+    ) -> PullRequest:
         base = self.default_branch
         parent = self.git.head(branch) or self.git.run("rev-parse", f"refs/heads/{base}").strip()
         commit = self._commit(branch, parent, files, message)
         record = {
-            "number": self._next_number(), "model": model, "branch": branch, "base": base, "title": title,
-            "state": "open", "author": "driftloop", "labels": labels, "reviewers": reviewers, "head": commit,
-            "approvals": [], "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        }  # fmt: skip
+            "number": self._next_number(),
+            "model": model,
+            "branch": branch,
+            "base": base,
+            "title": title,
+            "state": "open",
+            "author": "driftloop",
+            "labels": labels,
+            "reviewers": reviewers,
+            "head": commit,
+            "approvals": [],
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
         self._save("pulls", record, body)
         return self._pull(record)
 
@@ -200,8 +222,13 @@ class LocalRepoHost(RepoHost):
         commit = self.git.merge(
             record["branch"], record["base"], f"Merge pull request #{number}: {record['title']}"
         )
-        record.update(state="closed", merged=True, merged_by=merged_by, merge_commit=commit,
-                      merged_at=datetime.now(UTC).isoformat(timespec="seconds"))  # fmt: skip
+        record.update(
+            state="closed",
+            merged=True,
+            merged_by=merged_by,
+            merge_commit=commit,
+            merged_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
         self._save("pulls", record)
         return self._pull(record)
 
@@ -218,8 +245,14 @@ class LocalRepoHost(RepoHost):
     def open_issue(self, title: str, body: str, labels: list[str]) -> Issue:
         model = next((label.split(":", 1)[1] for label in labels if label.startswith("model:")), "")
         number = self._next_number()
-        record = {"number": number, "model": model, "title": title, "labels": labels,
-                  "state": "open", "comments": []}  # fmt: skip
+        record = {
+            "number": number,
+            "model": model,
+            "title": title,
+            "labels": labels,
+            "state": "open",
+            "comments": [],
+        }
         self._save("issues", record, body)
         return Issue(number, str(self.state / "issues" / f"{number}.md"), title)
 

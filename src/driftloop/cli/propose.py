@@ -113,14 +113,23 @@ def run_propose(args: argparse.Namespace) -> int:
     reviewers = list(override.reviewers or []) if override else []
     psi = load_drift_policy(args.drift_policy).settings_for(spec.name).thresholds.psi
     links = {"workflow_run_url": _workflow_run_url(), "run_url": None}
-    result = propose(spec, candidate, gate, evidence, proposal_host(args), reviewers,
-                     psi.critical if psi else 0.25, links)  # fmt: skip
+    result = propose(
+        spec,
+        candidate,
+        gate,
+        evidence,
+        proposal_host(args),
+        reviewers,
+        psi.critical if psi else 0.25,
+        links,
+    )
     if args.json:
         emit_json(result.to_dict())
     else:
         where = f" #{result.number} {result.url}" if result.number else ""
         emit(
-            f"{spec.name} v{candidate['version']}: {result.kind} {result.action}{where} {result.reason}".rstrip()
+            f"{spec.name} v{candidate['version']}: {result.kind} {result.action}{where} "
+            f"{result.reason}".rstrip()
         )
     return ExitCode.FINDING if result.kind == "issue" else ExitCode.OK
 
@@ -152,8 +161,12 @@ def run_pulls(args: argparse.Namespace) -> int:
     host = LocalRepoHost(args.repo)
     if args.action == "list":
         for record in host.pulls():
-            emit(f"#{record['number']} [{record['state']}{' merged' if record.get('merged') else ''}] "
-                 f"{record['title']} ({record['branch']}) approvals: {', '.join(record.get('approvals', [])) or '-'}")  # fmt: skip
+            emit(
+                f"#{record['number']} [{record['state']}"
+                f"{' merged' if record.get('merged') else ''}] "
+                f"{record['title']} ({record['branch']}) approvals: "
+                f"{', '.join(record.get('approvals', [])) or '-'}"
+            )
         return ExitCode.OK
     if args.number is None:
         raise UsageError(f"pulls {args.action} needs a pull request number")

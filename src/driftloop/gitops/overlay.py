@@ -54,8 +54,11 @@ def set_version(text: str, model: str, version: str, source: str = OVERLAY_FILE)
         match = _URI.match(str(literal))
         if match:
             if match.group("model") != model:
-                raise ConfigError(source, f"configMapGenerator.{GENERATOR}",
-                                  f"the overlay serves {match.group('model')!r}, not {model!r}")  # fmt: skip
+                raise ConfigError(
+                    source,
+                    f"configMapGenerator.{GENERATOR}",
+                    f"the overlay serves {match.group('model')!r}, not {model!r}",
+                )
             literals[index] = f"MODEL_URI=models:/{model}/{version}"
             out = io.StringIO()
             yaml.dump(document, out)
