@@ -6,4 +6,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
-driftloop promote --model "${MODEL:-churn}"
+driftloop promote --host github --model "${MODEL:-churn}"

@@ -7,5 +7,5 @@ out=${1:?usage: scripts/propose.sh OUT_DIR}
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
-driftloop propose --model "$MODEL" --candidate "$out/candidate.json" \
+driftloop propose --host github --model "$MODEL" --candidate "$out/candidate.json" \
     --gate-report "$out/gate-report.json" --evidence "$out/evidence.json"

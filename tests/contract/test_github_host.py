@@ -218,3 +218,15 @@ def test_bad_token_is_exit_three_naming_the_permissions(fake: FakeGitHub, tmp_pa
     assert "401" in result.stderr
     assert "contents, pull-requests, issues: write" in result.stderr
     assert "wrong-token-value" not in result.stderr + result.stdout
+
+
+def test_check_with_a_bad_token_is_exit_three_naming_actions_write(fake: FakeGitHub) -> None:
+    env = {"GITHUB_TOKEN": "nope", "GITHUB_REPOSITORY": "acme/models", "GITHUB_API_URL": fake.base, "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [sys.executable, "-m", "driftloop.cli.main", "check", "--prometheus", "http://127.0.0.1:9",
+         "--dispatch", "github", "--model", "churn", "--policy", str(ROOT / "policies/drift.yaml")],
+        capture_output=True, text=True, check=False, env=env, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 3
+    assert "actions: write" in result.stderr
+    assert not fake.dispatches
