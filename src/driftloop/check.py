@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from driftloop.adapters.prometheus import MetricsSource
 from driftloop.adapters.repohost import RepoHost, compact_evidence
-from driftloop.config import DriftPolicy, format_duration
+from driftloop.config import DriftPolicy
 from driftloop.policy import Decision, History, Snapshot, decide
 
 __all__ = ["CheckRun", "lookback", "run_check"]
@@ -34,7 +34,7 @@ class CheckRun:
 def timeline_for(
     source: MetricsSource, policy: DriftPolicy, model: str, now: datetime, step: timedelta
 ) -> list[Snapshot]:
-    window = format_duration(policy.settings_for(model).window)
+    window = policy.window_name(model)
     earlier = source.timeline(model, window, now - lookback(policy, model), now, step)
     current = source.snapshot(model, window, now)
     return [s for s in earlier if s.at < now] + [current]

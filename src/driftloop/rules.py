@@ -21,17 +21,19 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from driftloop.config import DriftPolicy, load_drift_policy
+from driftloop.config import DriftPolicy, format_duration, load_drift_policy, parse_duration
 
 __all__ = ["RuleSettings", "render_prometheus_rule", "settings_from_policy"]
 
 FLOOR = 0.0001
 WINDOWS = {"5m": "1m", "1h": "5m", "24h": "15m"}  # window -> evaluation interval
+_ONE_SECOND = timedelta(seconds=1)
 RUNBOOK = "https://github.com/driftloop/driftloop/blob/main/docs/runbook.md"
 
 
@@ -52,11 +54,22 @@ class RuleSettings:
 
 
 def settings_from_policy(policy: DriftPolicy) -> RuleSettings:
+    """Thresholds, sample floor, decision window and recorded windows from the policy; each
+    window is evaluated every fifth of itself (5m, 1h and 24h keep their usual intervals)."""
     psi = policy.defaults.thresholds.psi
-    if psi is None:
-        return RuleSettings(min_samples=policy.defaults.min_samples)
+    windows = tuple(
+        (w, WINDOWS.get(w, format_duration(max(parse_duration(w) / 5, _ONE_SECOND))))
+        for w in policy.recorded_windows
+    )
+    alert_window = next(
+        w for w in policy.recorded_windows if parse_duration(w) == policy.defaults.window
+    )
+    thresholds = {"psi_warn": psi.warn, "psi_critical": psi.critical} if psi else {}
     return RuleSettings(
-        psi_warn=psi.warn, psi_critical=psi.critical, min_samples=policy.defaults.min_samples
+        min_samples=policy.defaults.min_samples,
+        alert_window=alert_window,
+        intervals=windows,
+        **thresholds,  # type: ignore[arg-type]
     )
 
 
@@ -235,13 +248,13 @@ def build_groups(s: RuleSettings) -> list[dict[str, Any]]:
     groups = []
     for window, interval in s.intervals:
         rules: list[dict[str, Any]] = []
-        if window == "5m":
+        if window == s.intervals[0][0]:
             rules += _reference_rules()
         rules += _psi_rules("feature", "model, version, feature", window)
         rules += _psi_rules("prediction", "model, version", window)
         if window == s.alert_window:
             rules += _drift_alerts(s, window) + _performance_rules(s, window)
-        if window == "5m":
+        if window == s.intervals[0][0]:
             rules += _server_rules(s)
         groups.append({"name": f"driftloop-{window}", "interval": interval, "rules": rules})
     return groups

@@ -91,7 +91,7 @@ def test_error_names_file_key_and_problem(in_tmp: Path) -> None:
         (
             "apiVersion: driftloop/v1\nkind: DriftPolicy\ndefaults: {window: 2h}\n",
             "defaults.window",
-            "must be one of 5m, 1h, 24h",
+            "must be one of the recorded windows (5m, 1h, 24h)",
         ),
         (
             "apiVersion: driftloop/v1\nkind: DriftPolicy\ndefaults: {min_samples: 0}\n",

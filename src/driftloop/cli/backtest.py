@@ -9,7 +9,7 @@ from typing import Any
 from driftloop.adapters.prometheus import PrometheusSource
 from driftloop.check import lookback
 from driftloop.cli.common import emit, emit_json, model_names, parse_time, prometheus_url
-from driftloop.config import format_duration, load_drift_policy, parse_duration
+from driftloop.config import load_drift_policy, parse_duration
 from driftloop.errors import ExitCode, UsageError
 from driftloop.policy.backtest import ModelBacktest, replay
 
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     results = []
     with PrometheusSource(prometheus_url(args.prometheus)) as source:
         for model in args.model or model_names(args.models):
-            window = format_duration(policy.settings_for(model).window)
+            window = policy.window_name(model)
             span = lookback(policy, model)
             snapshots = source.timeline(model, window, start - span, end, step)
             results.append(replay(model, snapshots, policy, start, end, step, span))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from driftloop.config.base import (
     API_VERSION,
@@ -14,8 +14,8 @@ from driftloop.config.base import (
     Duration,
     KeyedValueError,
     Strict,
-    format_duration,
     load_document,
+    parse_duration,
 )
 
 __all__ = [
@@ -30,6 +30,11 @@ __all__ = [
 ]
 
 RECORDED_WINDOWS = ("5m", "1h", "24h")
+
+
+def _duration_text(value: str) -> str:
+    parse_duration(value)  # raises ValueError with a clear message
+    return value
 
 
 class Threshold(Strict):
@@ -80,7 +85,7 @@ class SampleSizeAware(Strict):
 
 class DriftSettings(Strict):
     window: Duration = Field(
-        default=timedelta(hours=1), description=f"Recorded PSI window; one of {RECORDED_WINDOWS}."
+        default=timedelta(hours=1), description="Recorded PSI window decisions read."
     )
     min_samples: int = Field(default=1000, ge=1, description="Rows in the window to judge at all.")
     sustain: Duration = Field(default=timedelta(hours=6))
@@ -119,22 +124,28 @@ class DriftPolicy(Document):
     kind: Literal["DriftPolicy"] = "DriftPolicy"
     defaults: DriftSettings = Field(default_factory=DriftSettings)
     models: dict[str, ModelOverride] = Field(default_factory=dict)
+    recorded_windows: list[Annotated[str, AfterValidator(_duration_text)]] = Field(
+        default_factory=lambda: list(RECORDED_WINDOWS),
+        min_length=1,
+        description="PSI windows the recording rules record (driftloop:feature_psi:<w>); "
+        "generated into the PrometheusRule. The demo's policy records a 15s window.",
+    )
 
     @model_validator(mode="after")
     def _windows_recorded(self) -> DriftPolicy:
-        if format_duration(self.defaults.window) not in RECORDED_WINDOWS:
-            raise KeyedValueError(
-                "defaults.window", f"must be one of {', '.join(RECORDED_WINDOWS)}"
-            )
+        allowed = f"must be one of the recorded windows ({', '.join(self.recorded_windows)})"
+        recorded = {parse_duration(w) for w in self.recorded_windows}
+        if self.defaults.window not in recorded:
+            raise KeyedValueError("defaults.window", allowed)
         for name, override in self.models.items():
-            if (
-                override.window is not None
-                and format_duration(override.window) not in RECORDED_WINDOWS
-            ):
-                raise KeyedValueError(
-                    f"models.{name}.window", f"must be one of {', '.join(RECORDED_WINDOWS)}"
-                )
+            if override.window is not None and override.window not in recorded:
+                raise KeyedValueError(f"models.{name}.window", allowed)
         return self
+
+    def window_name(self, model: str) -> str:
+        """The model's decision window as the recording rules spell it (``24h``, not ``1d``)."""
+        window = self.settings_for(model).window
+        return next(w for w in self.recorded_windows if parse_duration(w) == window)
 
     def settings_for(self, model: str) -> DriftSettings:
         """The defaults with the model's overrides applied."""
