@@ -42,7 +42,7 @@ def _upstream(action: str) -> Iterator[None]:
 
 
 class MlflowRegistry(ModelRegistry):
-    def __init__(self, tracking_uri: str) -> None:
+    def __init__(self, tracking_uri: str, artifact_root: Path | None = None) -> None:
         import mlflow
         from mlflow import MlflowClient
 
@@ -51,6 +51,7 @@ class MlflowRegistry(ModelRegistry):
         if tracking_uri.startswith("sqlite:///") and not tracking_uri.startswith("sqlite:////"):
             Path(tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self.tracking_uri = tracking_uri
+        self.artifact_root = artifact_root
         mlflow.set_tracking_uri(tracking_uri)
         self._mlflow = mlflow
         self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
@@ -62,7 +63,12 @@ class MlflowRegistry(ModelRegistry):
     def register_candidate(self, run: CandidateRun, alias: str) -> RegisteredVersion:
         mlflow = self._mlflow
         with _upstream(f"logging the {run.model} candidate"):
-            mlflow.set_experiment(f"driftloop-{run.model}")
+            name = f"driftloop-{run.model}"
+            if self.artifact_root is not None and mlflow.get_experiment_by_name(name) is None:
+                mlflow.create_experiment(
+                    name, artifact_location=(self.artifact_root / name).as_uri()
+                )
+            mlflow.set_experiment(name)
             with mlflow.start_run(run_name=f"retrain-{run.model}", tags=run.tags) as active:
                 mlflow.log_params(run.params)
                 mlflow.log_metrics(run.metrics)

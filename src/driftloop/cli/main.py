@@ -7,12 +7,23 @@ import sys
 from collections.abc import Sequence
 
 from driftloop import __version__
-from driftloop.cli import backtest, check, drift, gate, profile, propose, retrain, serve, trigger
+from driftloop.cli import (
+    backtest,
+    check,
+    demo,
+    drift,
+    gate,
+    profile,
+    propose,
+    retrain,
+    serve,
+    trigger,
+)
 from driftloop.errors import DriftloopError, exit_code_for
 
 __all__ = ["build_parser", "main"]
 
-COMMANDS = (profile, drift, serve, check, trigger, backtest, retrain, gate, propose)
+COMMANDS = (profile, drift, serve, check, trigger, backtest, retrain, gate, propose, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from driftloop.bundle import load_bundle
+from driftloop.bundle import ModelBundle, load_bundle
 from driftloop.errors import ExitCode, UsageError
 from driftloop.serve.app import Settings
 
@@ -32,6 +32,11 @@ def register(commands: Any) -> None:
     parser.add_argument("--max-rows", type=int, default=10_000, help="rows per request")
     parser.add_argument("--max-body-bytes", type=int, default=5 * 2**20)
     parser.add_argument("--no-telemetry", action="store_true", help="for benchmarks only")
+    parser.add_argument(
+        "--enable-reload",
+        action="store_true",
+        help="POST /-/reload loads --model-uri again (e.g. after the champion alias moved)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -50,10 +55,14 @@ def resolve(uri: str) -> tuple[Path, str | None]:
 def run(args: argparse.Namespace) -> int:
     from driftloop.serve.server import serve
 
-    path, version = resolve(args.model_uri)
-    bundle = load_bundle(path, version)
+    def load() -> ModelBundle:
+        path, version = resolve(args.model_uri)
+        return load_bundle(path, version)
+
+    bundle = load()
     settings = Settings(
         max_body_bytes=args.max_body_bytes, max_rows=args.max_rows, telemetry=not args.no_telemetry
     )
-    serve(bundle, args.host, args.port, settings, args.drain_seconds)
+    serve(bundle, args.host, args.port, settings, args.drain_seconds,
+          reload=load if args.enable_reload else None)  # fmt: skip
     return ExitCode.OK

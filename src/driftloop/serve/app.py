@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -60,7 +61,31 @@ def _error(error: RequestError) -> JSONResponse:
     return JSONResponse({"error_code": code, "message": error.message}, status_code=error.status)
 
 
-def create_app(bundle: ModelBundle, settings: Settings | None = None) -> Starlette:
+def _reload_handler(
+    state: ServerState, reload: Callable[[], ModelBundle] | None
+) -> Callable[[Request], Awaitable[Response]]:
+    async def reload_model(_: Request) -> Response:
+        if reload is None:
+            message = "reload is not enabled (--enable-reload)"
+            return JSONResponse({"message": message}, status_code=404)
+        try:
+            bundle = reload()
+        except Exception as error:  # the old model keeps serving
+            log.exception("reload failed")
+            return JSONResponse({"message": f"reload failed: {error}"}, status_code=500)
+        state.bundle, state.telemetry = bundle, Telemetry(bundle)
+        return JSONResponse({"model": bundle.name, "version": bundle.version})
+
+    return reload_model
+
+
+def create_app(
+    bundle: ModelBundle,
+    settings: Settings | None = None,
+    reload: Callable[[], ModelBundle] | None = None,
+) -> Starlette:
+    """The app; ``reload`` (optional) loads the model again for ``POST /-/reload`` (the
+    demo's way to pick up a promoted version; Kubernetes restarts pods instead)."""
     settings = settings or Settings()
     state = ServerState(bundle, Telemetry(bundle))
 
@@ -109,8 +134,11 @@ def create_app(bundle: ModelBundle, settings: Settings | None = None) -> Starlet
             {"status": "ready", "model": state.bundle.name, "version": state.bundle.version}
         )
 
+    reload_model = _reload_handler(state, reload)
+
     app = Starlette(
         routes=[
+            Route("/-/reload", reload_model, methods=["POST"]),
             Route("/invocations", invocations, methods=["POST"]),
             Route("/feedback", feedback, methods=["POST"]),
             Route("/metrics", metrics, methods=["GET"]),

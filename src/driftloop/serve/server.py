@@ -10,6 +10,7 @@ exits 0 after a graceful stop.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from types import FrameType
 
 import uvicorn
@@ -47,8 +48,9 @@ def serve(
     settings: Settings | None = None,
     drain_seconds: float = 5.0,
     grace_seconds: float = 20.0,
+    reload: Callable[[], ModelBundle] | None = None,
 ) -> None:
-    app = create_app(bundle, settings)
+    app = create_app(bundle, settings, reload)
     config = uvicorn.Config(
         app,
         host=host,

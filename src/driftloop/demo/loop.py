@@ -1,0 +1,348 @@
+"""`driftloop demo`: the whole loop on this machine, with embedded defaults.
+
+MLflow on SQLite, a git repository in the work folder as the repo host, the real model server,
+a real Prometheus with the project's own rules. Time is compressed by the demo's drift policy
+(a 15 s PSI window, a 30 s sustain period) and says so. Every process it starts is stopped
+when it ends, fails or is interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+
+from driftloop.adapters.localhost import LocalRepoHost
+from driftloop.adapters.mlflow import MlflowRegistry
+from driftloop.adapters.prometheus import PrometheusSource
+from driftloop.check import run_check
+from driftloop.config import load_drift_policy, load_model
+from driftloop.demo import scenarios
+from driftloop.demo.processes import model_server, prometheus
+from driftloop.demo.traffic import Replay
+from driftloop.errors import UsageError
+from driftloop.policy import Decision
+from driftloop.promotion import promote
+from driftloop.rules import build_groups, settings_from_policy
+
+__all__ = ["DEMO_POLICY", "DemoResult", "run_demo"]
+
+SCENARIOS = ("persistent", "transient", "degraded", "none")
+MARKER = ".driftloop-demo"
+DEMO_POLICY = """\
+# The demo's drift policy. Time is compressed: PSI over a 15 s window (production: 1h), a
+# trigger needs drift for 80% of 30 s (production: 6h). The thresholds are the usual ones.
+apiVersion: driftloop/v1
+kind: DriftPolicy
+recorded_windows: [15s, 5m, 1h, 24h]
+defaults:
+  window: 15s
+  min_samples: 300
+  sustain: 30s
+  sustain_fraction: 0.8
+  cooldown: 10m
+  max_triggers_per_week: 5
+  thresholds:
+    psi: {warn: 0.1, critical: 0.2}
+"""
+CHECK_EVERY = timedelta(seconds=2)
+Report = Callable[[str], None]
+
+
+@dataclass
+class DemoResult:
+    scenario: str
+    outcome: str
+    workdir: Path
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    where: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"scenario": self.scenario, "outcome": self.outcome, "workdir": str(self.workdir),
+                "last_decision": self.decisions[-1] if self.decisions else None, "where": self.where}  # fmt: skip
+
+
+def project_root() -> Path:
+    """The checkout the demo copies models/, policies/ and k8s/ from."""
+    for candidate in (Path.cwd(), Path(__file__).resolve().parents[3]):
+        if all((candidate / part).is_dir() for part in ("models", "policies", "k8s")):
+            return candidate
+    raise UsageError("run the demo from a driftloop checkout (needs models/, policies/ and k8s/)")
+
+
+def prepare(workdir: Path, source: Path) -> None:
+    if workdir.exists() and any(workdir.iterdir()):
+        if not (workdir / MARKER).exists():
+            raise UsageError(
+                f"{workdir} is not empty and not a previous demo folder; choose another --workdir"
+            )
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    for part in ("models", "policies", "k8s"):
+        shutil.copytree(source / part, workdir / part)
+    (workdir / "policies/drift.yaml").write_text(DEMO_POLICY)
+    (workdir / ".gitignore").write_text(
+        ".driftloop/\nmlflow.db\nmlartifacts/\nlogs/\nprometheus/\nruns/\nreports/\n.driftloop-demo\n"
+    )
+    (workdir / MARKER).write_text("made by driftloop demo\n")
+    (workdir / "logs").mkdir()
+    env = {**os.environ, "GIT_AUTHOR_NAME": "driftloop demo", "GIT_AUTHOR_EMAIL": "demo@driftloop.invalid",
+           "GIT_COMMITTER_NAME": "driftloop demo", "GIT_COMMITTER_EMAIL": "demo@driftloop.invalid"}  # fmt: skip
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["add", "."],
+        ["commit", "-q", "-m", "demo: initial GitOps repository"],
+    ):
+        subprocess.run(["git", *args], cwd=workdir, check=True, capture_output=True, env=env)  # noqa: S603, S607
+
+
+def _features(model: str, workdir: Path) -> list[str]:
+    return load_model(model, workdir / "models").feature_names
+
+
+def _post_onset(model: str, scenario: str) -> pd.DataFrame:
+    frame = scenarios.stream(model, scenario, hours=24, rows_per_hour=500, seed=7)
+    onset = pd.Timestamp(scenarios.STREAM_START) + pd.Timedelta(hours=scenarios.ONSET_HOURS)
+    return frame[frame["event_time"] >= onset].reset_index(drop=True)
+
+
+class Demo:
+    def __init__(
+        self, scenario: str, workdir: Path, model: str, approve: bool | None, report: Report
+    ) -> None:
+        if scenario not in SCENARIOS:
+            raise UsageError(
+                f"unknown demo scenario {scenario!r}; choose from {', '.join(SCENARIOS)}"
+            )
+        self.scenario, self.workdir, self.model = scenario, workdir.resolve(), model
+        self.approve, self.say = approve, report
+        self.result = DemoResult(scenario, "running", self.workdir)
+        self.uri = f"sqlite:///{self.workdir / 'mlflow.db'}"
+        self.env = {**os.environ, "MLFLOW_TRACKING_URI": self.uri, "PYTHONWARNINGS": "ignore"}
+        self.host = LocalRepoHost(self.workdir, runner=self.retrain_pipeline)
+
+    @property
+    def registry(self) -> MlflowRegistry:
+        return MlflowRegistry(self.uri, artifact_root=self.workdir / "mlartifacts")
+
+    # -- the dispatched workflow, run locally exactly as retrain.yml runs it ----------------
+    def retrain_pipeline(self, record: dict[str, Any]) -> None:
+        from driftloop.cli.gate import gate
+        from driftloop.cli.retrain import retrain
+        from driftloop.proposals import propose
+        from driftloop.report import write_html_report
+
+        data = f"demo://{self.model}/{'degraded' if self.scenario == 'degraded' else 'persistent'}"
+        run = self.workdir / "runs" / record["trigger_id"]
+        run.mkdir(parents=True, exist_ok=True)
+        self.say(f"  retrain.yml (local): retrain {self.model} on {data}")
+        candidate = retrain(
+            self.model,
+            self.workdir / "models",
+            self.registry,
+            data,
+            record["reason"],
+            record["trigger_id"],
+        )
+        (run / "candidate.json").write_text(json.dumps(candidate, indent=2))
+        self.say(
+            f"  retrain.yml (local): registered v{candidate['version']} as challenger; gating against the champion"
+        )
+        report = gate(
+            self.model,
+            candidate,
+            self.registry,
+            self.workdir / "policies/gates.yaml",
+            self.workdir / "models",
+        )
+        (run / "gate-report.json").write_text(json.dumps(report.to_dict(), indent=2))
+        (run / "gate-report.md").write_text(report.to_markdown())
+        spec = load_model(self.model, self.workdir / "models")
+        reference = scenarios.reference(self.model, rows=5000)
+        html = self.workdir / "reports" / f"drift-{record['trigger_id']}.html"
+        html.parent.mkdir(exist_ok=True)
+        write_html_report(
+            reference, _post_onset(self.model, self.scenario).head(5000), spec.feature_types, html
+        )
+        evidence = json.loads(record["evidence"])
+        proposal = propose(spec, candidate, report.to_dict(), evidence, self.host, [], 0.2)
+        self.result.where.update(
+            {"gate_report": str(run / "gate-report.md"), "drift_report": str(html)}
+        )
+        verdict = (
+            "passed" if report.passed else f"FAILED ({', '.join(g.name for g in report.failed)})"
+        )
+        self.say(
+            f"  retrain.yml (local): gates {verdict}; {proposal.kind.replace('_', ' ')} {proposal.action}: {proposal.url}"
+        )
+
+    # -- the loop ------------------------------------------------------------------------------
+    def run(self) -> DemoResult:
+        say = self.say
+        say(f"driftloop demo: scenario {self.scenario!r} in {self.workdir}")
+        prepare(self.workdir, project_root())
+        say("1/7 train and register the champion (v1, alias champion) on the reference data")
+        from driftloop.cli.retrain import retrain
+
+        retrain(
+            self.model,
+            self.workdir / "models",
+            self.registry,
+            f"demo://{self.model}/reference",
+            "initial model",
+            "",
+        )
+        self.registry.set_alias(self.model, "champion", "1")
+        policy = load_drift_policy(self.workdir / "policies/drift.yaml")
+        settings = replace(settings_from_policy(policy), drift_for="10s",
+                           intervals=tuple((w, "1s") for w, _ in settings_from_policy(policy).intervals))  # fmt: skip
+        say(
+            "2/7 serve it (driftloop serve models:/churn@champion) and start Prometheus with the project's rules"
+        )
+        say(
+            "    (time is compressed: PSI over 15s instead of 1h; a trigger needs drift for 80% of 30s instead of 6h)"
+        )
+        with (
+            model_server(f"models:/{self.model}@champion", self.workdir, self.env) as server,
+            prometheus(self.workdir, server, build_groups(settings), self.env) as prom,
+        ):
+            self.result.where.update({"prometheus": prom, "model_server": server})
+            self._wait_first_scrape(prom)
+            features = _features(self.model, self.workdir)
+            reference = scenarios.reference(self.model, rows=20_000, seed=42)
+            with Replay(server, features, reference) as replay:
+                say("3/7 replay reference traffic (15s)")
+                time.sleep(15)
+                self._scenario_traffic(replay, reference, policy, prom)
+            self._finish(server)
+        return self.result
+
+    def _wait_first_scrape(self, prom: str) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            body = httpx.get(
+                f"{prom}/api/v1/query", params={"query": "driftloop_feature_bin_total"}
+            ).json()
+            if body.get("data", {}).get("result"):
+                return
+            time.sleep(0.5)
+
+    def _check(self, policy: Any, prom: str) -> Decision:
+        with PrometheusSource(prom) as source:
+            now = datetime.now(UTC).replace(microsecond=0)
+            run = run_check([self.model], source, self.host, policy, now, CHECK_EVERY)
+        decision = run.decisions[0]
+        self.result.decisions.append(decision.to_dict())
+        return decision
+
+    def _scenario_traffic(
+        self, replay: Replay, reference: pd.DataFrame, policy: Any, prom: str
+    ) -> None:
+        say = self.say
+        shifted = _post_onset(self.model, "persistent")
+        if self.scenario == "none":
+            say("4/7 keep sending reference-like traffic")
+        elif self.scenario == "transient":
+            say("4/7 a transient shift: the marketing push for 5s, then back to normal")
+            replay.switch(shifted)
+        else:
+            say("4/7 a lasting shift: monthly_charges up ~18% from now on")
+            replay.switch(shifted)
+        say("5/7 driftloop check every 2s (Prometheus -> policy -> local dispatch)")
+        started = time.monotonic()
+        last = None
+        while time.monotonic() - started < (45 if self.scenario in ("transient", "none") else 120):
+            if self.scenario == "transient" and time.monotonic() - started > 5:
+                replay.switch(reference)
+            time.sleep(CHECK_EVERY.total_seconds())
+            decision = self._check(policy, prom)
+            if decision.decision != last or decision.decision == "trigger":
+                top = (
+                    decision.evidence.get("top_features", [{}])[0]
+                    if decision.evidence.get("top_features")
+                    else {}
+                )
+                psi = f" (top: {top.get('feature')} PSI {top.get('psi')})" if top else ""
+                say(f"    check: {decision.decision}{psi}: {decision.reasons[-1]}")
+                last = decision.decision
+            if decision.decision in ("trigger", "suppressed") and self.host.dispatches(self.model):
+                return
+        if self.scenario == "transient":
+            self.result.outcome = "no trigger: the shift did not last the sustain period"
+        elif self.scenario == "none":
+            self.result.outcome = "no trigger: ok"
+        else:
+            self.result.outcome = "no trigger within the time limit"
+
+    def _finish(self, server: str) -> None:
+        say = self.say
+        if not self.host.dispatches(self.model):
+            say(f"6/7 nothing to propose: {self.result.outcome}")
+            return
+        pull = self.host.find_open_pull(self.model)
+        if pull is None:
+            issue = self.host.find_open_issue(self.model)
+            self.result.outcome = "gates failed: an issue was opened, nothing proposed"
+            if issue:
+                self.result.where["issue"] = issue.url
+            say(f"6/7 {self.result.outcome} ({issue.url if issue else '?'})")
+            return
+        self.result.where["pull_request"] = pull.url
+        say(f"6/7 pull request #{pull.number} on branch {pull.branch}: {pull.url}")
+        if self.approve is False:
+            self.result.outcome = (
+                "pull request open: approve with `driftloop demo approve --workdir ...`"
+            )
+            return
+        if self.approve:
+            self.host.approve(pull.number, "demo-reviewer")
+            self.host.merge(pull.number, "demo-reviewer")
+            say("    approved and merged as demo-reviewer (--approve)")
+        else:
+            say(f"    waiting for your review: driftloop demo approve --workdir {self.workdir}")
+            while not (
+                merged := self.host.merged_pull_for(self.model, pull.branch.rsplit("-v", 1)[1])
+            ):
+                time.sleep(1)
+        result = promote(self.model, self.host, self.registry)
+        say(f"7/7 promote: {'; '.join(result.reasons)}")
+        reloaded = httpx.post(f"{server}/-/reload", timeout=60).json()
+        metrics = httpx.get(f"{server}/metrics", timeout=10).text
+        version = reloaded.get("version")
+        shown = f'version="{version}"' in metrics
+        say(
+            f"    the model server reloaded v{version}; its telemetry is labelled version={version}: {shown}"
+        )
+        self.result.outcome = (
+            f"v{version} promoted and serving"
+            if shown
+            else "promoted, but the server did not reload"
+        )
+
+
+def run_demo(
+    scenario: str, workdir: Path, report: Report, approve: bool | None = None, model: str = "churn"
+) -> DemoResult:
+    return Demo(scenario, workdir, model, approve, report).run()
+
+
+def approve_demo(workdir: Path, reviewer: str) -> str:
+    """What a reviewer does on the local host: approve and merge the open demo PR."""
+    host = LocalRepoHost(workdir.resolve())
+    open_pulls = [r for r in host.pulls() if r["state"] == "open"]
+    if not open_pulls:
+        raise UsageError(f"no open pull request in {workdir}")
+    number = open_pulls[0]["number"]
+    host.approve(number, reviewer)
+    host.merge(number, reviewer)
+    return f"#{number} approved and merged by {reviewer}"

@@ -1,0 +1,71 @@
+"""Replaying demo traffic against a model server, from a background thread."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import httpx
+import pandas as pd
+
+__all__ = ["Replay"]
+
+
+class Replay:
+    """Posts ``batch`` rows at a time, ``rate`` requests a second, cycling through frames;
+    ``switch(frame)`` changes what is sent from the next request on."""
+
+    def __init__(
+        self,
+        url: str,
+        features: list[str],
+        frame: pd.DataFrame,
+        batch: int = 40,
+        rate: float = 10.0,
+    ) -> None:
+        self.url = f"{url}/invocations"
+        self.features = features
+        self.batch = batch
+        self.pause = 1.0 / rate
+        self._frame = frame
+        self._position = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.sent = 0
+        self.errors = 0
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def switch(self, frame: pd.DataFrame) -> None:
+        with self._lock:
+            self._frame, self._position = frame, 0
+
+    def _next(self) -> list[dict[str, object]]:
+        with self._lock:
+            frame = self._frame
+            if self._position + self.batch > len(frame):
+                self._position = 0
+            rows = frame.iloc[self._position : self._position + self.batch]
+            self._position += self.batch
+        records = rows[self.features].astype(object).where(rows[self.features].notna(), None)
+        return [{str(k): v for k, v in row.items()} for row in records.to_dict(orient="records")]
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=10.0) as client:
+            while not self._stop.is_set():
+                try:
+                    response = client.post(self.url, json={"dataframe_records": self._next()})
+                    if response.status_code == 200:
+                        self.sent += self.batch
+                    else:
+                        self.errors += 1
+                except httpx.HTTPError:
+                    self.errors += 1
+                time.sleep(self.pause)
+
+    def __enter__(self) -> Replay:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=15)
