@@ -221,7 +221,12 @@ def test_bad_token_is_exit_three_naming_the_permissions(fake: FakeGitHub, tmp_pa
 
 
 def test_check_with_a_bad_token_is_exit_three_naming_actions_write(fake: FakeGitHub) -> None:
-    env = {"GITHUB_TOKEN": "nope", "GITHUB_REPOSITORY": "acme/models", "GITHUB_API_URL": fake.base, "PATH": "/usr/bin:/bin"}
+    env = {
+        "GITHUB_TOKEN": "nope",
+        "GITHUB_REPOSITORY": "acme/models",
+        "GITHUB_API_URL": fake.base,
+        "PATH": "/usr/bin:/bin",
+    }
     result = subprocess.run(
         [sys.executable, "-m", "driftloop.cli.main", "check", "--prometheus", "http://127.0.0.1:9",
          "--dispatch", "github", "--model", "churn", "--policy", str(ROOT / "policies/drift.yaml")],

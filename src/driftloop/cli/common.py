@@ -30,6 +30,7 @@ __all__ = [
 
 def emit(text: str) -> None:
     sys.stdout.write(text + "\n")
+    sys.stdout.flush()  # progress must show as it happens, also when piped
 
 
 def emit_json(data: Any) -> None:

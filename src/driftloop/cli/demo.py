@@ -28,10 +28,16 @@ def register(commands: Any) -> None:
     )
     parser.add_argument("--workdir", type=Path, default=Path("driftloop-demo"))
     review = parser.add_mutually_exclusive_group()
-    review.add_argument("--approve", dest="approve", action="store_true", default=None,
-                        help="approve and merge the PR automatically (as demo-reviewer)")  # fmt: skip
-    review.add_argument("--no-wait", dest="approve", action="store_false",
-                        help="stop once the PR is open")  # fmt: skip
+    review.add_argument(
+        "--approve",
+        dest="approve",
+        action="store_true",
+        default=None,
+        help="approve and merge the PR automatically (as demo-reviewer)",
+    )
+    review.add_argument(
+        "--no-wait", dest="approve", action="store_false", help="stop once the PR is open"
+    )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.set_defaults(handler=run)
 
@@ -54,7 +60,10 @@ def run(args: argparse.Namespace) -> int:
             if k not in ("prometheus", "model_server")
         ),
         f"  MLflow UI: mlflow ui --backend-store-uri sqlite:///{result.workdir / 'mlflow.db'}",
-        f"  Prometheus (while the demo ran): {where.get('prometheus', '-')}; its data stays in {result.workdir / 'prometheus'}",
+        (
+            f"  Prometheus (while the demo ran): {where.get('prometheus', '-')}; "
+            f"its data stays in {result.workdir / 'prometheus'}"
+        ),
         f"  local pull requests: driftloop pulls list --repo {result.workdir}",
     ]
     if args.json:

@@ -9,6 +9,7 @@ when it ends, fails or is interrupted.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -56,6 +57,7 @@ defaults:
     psi: {warn: 0.1, critical: 0.2}
 """
 CHECK_EVERY = timedelta(seconds=2)
+PUSH_SECONDS = 12  # the transient push: shorter than 80% of the 30s sustain period
 Report = Callable[[str], None]
 
 
@@ -68,8 +70,13 @@ class DemoResult:
     where: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"scenario": self.scenario, "outcome": self.outcome, "workdir": str(self.workdir),
-                "last_decision": self.decisions[-1] if self.decisions else None, "where": self.where}  # fmt: skip
+        return {
+            "scenario": self.scenario,
+            "outcome": self.outcome,
+            "workdir": str(self.workdir),
+            "last_decision": self.decisions[-1] if self.decisions else None,
+            "where": self.where,
+        }
 
 
 def project_root() -> Path:
@@ -96,8 +103,13 @@ def prepare(workdir: Path, source: Path) -> None:
     )
     (workdir / MARKER).write_text("made by driftloop demo\n")
     (workdir / "logs").mkdir()
-    env = {**os.environ, "GIT_AUTHOR_NAME": "driftloop demo", "GIT_AUTHOR_EMAIL": "demo@driftloop.invalid",
-           "GIT_COMMITTER_NAME": "driftloop demo", "GIT_COMMITTER_EMAIL": "demo@driftloop.invalid"}  # fmt: skip
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "driftloop demo",
+        "GIT_AUTHOR_EMAIL": "demo@driftloop.invalid",
+        "GIT_COMMITTER_NAME": "driftloop demo",
+        "GIT_COMMITTER_EMAIL": "demo@driftloop.invalid",
+    }
     for args in (
         ["init", "-q", "-b", "main"],
         ["add", "."],
@@ -130,6 +142,7 @@ class Demo:
         self.uri = f"sqlite:///{self.workdir / 'mlflow.db'}"
         self.env = {**os.environ, "MLFLOW_TRACKING_URI": self.uri, "PYTHONWARNINGS": "ignore"}
         self.host = LocalRepoHost(self.workdir, runner=self.retrain_pipeline)
+        logging.getLogger("mlflow").setLevel(logging.WARNING)  # its INFO lines drown the steps
 
     @property
     def registry(self) -> MlflowRegistry:
@@ -156,7 +169,8 @@ class Demo:
         )
         (run / "candidate.json").write_text(json.dumps(candidate, indent=2))
         self.say(
-            f"  retrain.yml (local): registered v{candidate['version']} as challenger; gating against the champion"
+            f"  retrain.yml (local): registered v{candidate['version']} as challenger; "
+            "gating against the champion"
         )
         report = gate(
             self.model,
@@ -179,11 +193,11 @@ class Demo:
         self.result.where.update(
             {"gate_report": str(run / "gate-report.md"), "drift_report": str(html)}
         )
-        verdict = (
-            "passed" if report.passed else f"FAILED ({', '.join(g.name for g in report.failed)})"
-        )
+        failed = ", ".join(report.to_dict()["failed"])
+        verdict = "passed" if report.passed else f"FAILED ({failed})"
         self.say(
-            f"  retrain.yml (local): gates {verdict}; {proposal.kind.replace('_', ' ')} {proposal.action}: {proposal.url}"
+            f"  retrain.yml (local): gates {verdict}; "
+            f"{proposal.kind.replace('_', ' ')} {proposal.action}: {proposal.url}"
         )
 
     # -- the loop ------------------------------------------------------------------------------
@@ -204,13 +218,18 @@ class Demo:
         )
         self.registry.set_alias(self.model, "champion", "1")
         policy = load_drift_policy(self.workdir / "policies/drift.yaml")
-        settings = replace(settings_from_policy(policy), drift_for="10s",
-                           intervals=tuple((w, "1s") for w, _ in settings_from_policy(policy).intervals))  # fmt: skip
-        say(
-            "2/7 serve it (driftloop serve models:/churn@champion) and start Prometheus with the project's rules"
+        settings = replace(
+            settings_from_policy(policy),
+            drift_for="10s",
+            intervals=tuple((w, "1s") for w, _ in settings_from_policy(policy).intervals),
         )
         say(
-            "    (time is compressed: PSI over 15s instead of 1h; a trigger needs drift for 80% of 30s instead of 6h)"
+            "2/7 serve it (driftloop serve models:/churn@champion) and start Prometheus "
+            "with the project's rules"
+        )
+        say(
+            "    (time is compressed: PSI over 15s instead of 1h; a trigger needs drift for "
+            "80% of 30s instead of 6h)"
         )
         with (
             model_server(f"models:/{self.model}@champion", self.workdir, self.env) as server,
@@ -253,7 +272,9 @@ class Demo:
         if self.scenario == "none":
             say("4/7 keep sending reference-like traffic")
         elif self.scenario == "transient":
-            say("4/7 a transient shift: the marketing push for 5s, then back to normal")
+            say(
+                f"4/7 a transient shift: the marketing push for {PUSH_SECONDS}s, then back to normal"
+            )
             replay.switch(shifted)
         else:
             say("4/7 a lasting shift: monthly_charges up ~18% from now on")
@@ -262,7 +283,7 @@ class Demo:
         started = time.monotonic()
         last = None
         while time.monotonic() - started < (45 if self.scenario in ("transient", "none") else 120):
-            if self.scenario == "transient" and time.monotonic() - started > 5:
+            if self.scenario == "transient" and time.monotonic() - started > PUSH_SECONDS:
                 replay.switch(reference)
             time.sleep(CHECK_EVERY.total_seconds())
             decision = self._check(policy, prom)
@@ -310,9 +331,7 @@ class Demo:
             say("    approved and merged as demo-reviewer (--approve)")
         else:
             say(f"    waiting for your review: driftloop demo approve --workdir {self.workdir}")
-            while not (
-                merged := self.host.merged_pull_for(self.model, pull.branch.rsplit("-v", 1)[1])
-            ):
+            while not self.host.merged_pull_for(self.model, pull.branch.rsplit("-v", 1)[1]):
                 time.sleep(1)
         result = promote(self.model, self.host, self.registry)
         say(f"7/7 promote: {'; '.join(result.reasons)}")
@@ -321,7 +340,8 @@ class Demo:
         version = reloaded.get("version")
         shown = f'version="{version}"' in metrics
         say(
-            f"    the model server reloaded v{version}; its telemetry is labelled version={version}: {shown}"
+            f"    the model server reloaded v{version}; "
+            f"its telemetry is labelled version={version}: {shown}"
         )
         self.result.outcome = (
             f"v{version} promoted and serving"

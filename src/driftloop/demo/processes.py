@@ -72,8 +72,19 @@ def _process(
 @contextmanager
 def model_server(model_uri: str, workdir: Path, env: dict[str, str]) -> Iterator[str]:
     port = free_port()
-    command = [sys.executable, "-m", "driftloop.cli.main", "serve", "--model-uri", model_uri,
-               "--port", str(port), "--drain-seconds", "0", "--enable-reload"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "driftloop.cli.main",
+        "serve",
+        "--model-uri",
+        model_uri,
+        "--port",
+        str(port),
+        "--drain-seconds",
+        "0",
+        "--enable-reload",
+    ]
     with _process(
         command,
         f"http://127.0.0.1:{port}/readyz",
@@ -106,8 +117,12 @@ def prometheus(
     }
     (folder / "prometheus.yml").write_text(yaml.safe_dump(config))
     port = free_port()
-    command = [binary, f"--config.file={folder / 'prometheus.yml'}", f"--storage.tsdb.path={folder / 'tsdb'}",
-               f"--web.listen-address=127.0.0.1:{port}"]  # fmt: skip
+    command = [
+        binary,
+        f"--config.file={folder / 'prometheus.yml'}",
+        f"--storage.tsdb.path={folder / 'tsdb'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+    ]
     with _process(
         command,
         f"http://127.0.0.1:{port}/-/ready",

@@ -67,7 +67,7 @@ class GateReport:
             "champion_version": self.champion_version,
             "passed": self.passed,
             "mode": self.mode,
-            "failed": [gate.name for gate in self.failed],
+            "failed": list(dict.fromkeys(gate.name for gate in self.failed)),
             "gates": [gate.to_dict() for gate in self.gates],
             "evaluation": self.evaluation,
             "created_at": self.created_at,

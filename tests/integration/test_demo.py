@@ -1,0 +1,70 @@
+"""`driftloop demo` end to end: the persistent, transient and degraded scenarios."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from driftloop.gitops.overlay import OVERLAY_FILE, served_version
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def demo(scenario: str, workdir: Path) -> dict:  # type: ignore[type-arg]
+    result = subprocess.run(
+        [sys.executable, "-m", "driftloop.cli.main", "demo", "--scenario", scenario, "--workdir", str(workdir),
+         "--approve", "--json"],
+        cwd=ROOT, capture_output=True, text=True, check=False, timeout=400,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    for key in ("prometheus", "model_server"):
+        url = urlparse(summary["where"][key])
+        with socket.socket() as sock:  # nothing is left listening
+            assert sock.connect_ex((url.hostname, url.port)) != 0, key
+    return summary  # type: ignore[no-any-return]
+
+
+def git(workdir: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=workdir, check=True, capture_output=True, text=True
+    ).stdout
+
+
+def test_persistent_drift_ends_with_v2_promoted(tmp_path: Path) -> None:
+    summary = demo("persistent", tmp_path / "demo")
+    workdir = tmp_path / "demo"
+    assert summary["outcome"] == "v2 promoted and serving"
+    assert served_version(git(workdir, "show", f"driftloop/churn-v2:{OVERLAY_FILE}")) == (
+        "churn",
+        "2",
+    )
+    assert served_version((workdir / OVERLAY_FILE).read_text()) == ("churn", "2")  # merged
+    body = Path(summary["where"]["pull_request"]).read_text()
+    assert "| primary_metric:roc_auc | golden |" in body
+    assert "monthly_charges" in body
+    assert Path(summary["where"]["drift_report"]).read_text().lower().count("<html") >= 1
+
+
+def test_transient_push_ends_without_a_trigger(tmp_path: Path) -> None:
+    summary = demo("transient", tmp_path / "demo")
+    assert summary["outcome"] == "no trigger: the shift did not last the sustain period"
+    assert "pull_request" not in summary["where"]
+    assert summary["last_decision"]["decision"] in ("warn", "ok")
+    assert not (tmp_path / "demo/.driftloop/dispatches").exists()
+
+
+def test_degraded_labels_end_with_an_issue_naming_the_gate(tmp_path: Path) -> None:
+    summary = demo("degraded", tmp_path / "demo")
+    assert summary["outcome"] == "gates failed: an issue was opened, nothing proposed"
+    issue = Path(summary["where"]["issue"]).read_text()
+    assert "failed its gates" in issue
+    assert "per_class_f1_min" in issue
+    assert git(tmp_path / "demo", "branch", "--list", "driftloop/*") == ""
