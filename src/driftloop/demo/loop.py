@@ -273,7 +273,7 @@ class Demo:
             say("4/7 keep sending reference-like traffic")
         elif self.scenario == "transient":
             say(
-                f"4/7 a transient shift: the marketing push for {PUSH_SECONDS}s, then back to normal"
+                say(f"4/7 a transient shift: a {PUSH_SECONDS}s marketing push, then back to normal")
             )
             replay.switch(shifted)
         else:
