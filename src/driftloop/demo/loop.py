@@ -272,9 +272,7 @@ class Demo:
         if self.scenario == "none":
             say("4/7 keep sending reference-like traffic")
         elif self.scenario == "transient":
-            say(
-                say(f"4/7 a transient shift: a {PUSH_SECONDS}s marketing push, then back to normal")
-            )
+            say(f"4/7 a transient shift: a {PUSH_SECONDS}s marketing push, then back to normal")
             replay.switch(shifted)
         else:
             say("4/7 a lasting shift: monthly_charges up ~18% from now on")
