@@ -1,17 +1,10 @@
 #!/usr/bin/env bash
-# The main job on embedded defaults, set-up included. For now: drift between the churn
-# model's reference data and the `persistent` scenario (a marketing push raising
-# monthly_charges ~18% from hour 12), both generated on demand from the seeded scenarios.
+# The main job on embedded defaults, set-up included: `driftloop demo`, the whole loop on this
+# machine (MLflow on SQLite, a local git repository as the repo host, the model server, a real
+# Prometheus). The pull request it opens is approved automatically here (--approve); run
+# `driftloop demo` without it to review the PR yourself (`driftloop demo approve`).
+# Extra arguments go to `driftloop demo` (e.g. --scenario transient|degraded|none).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-set +e
-.venv/bin/driftloop drift --model churn \
-    --reference demo://churn/reference --current demo://churn/persistent "$@"
-status=$?
-set -e
-case "$status" in
-    0) echo "demo: no drift found" ;;
-    1) echo "demo: drift found, as the persistent scenario should (driftloop drift exit 1)" ;;
-    *) exit "$status" ;;
-esac
+exec .venv/bin/driftloop demo --approve --workdir "${DRIFTLOOP_DEMO_DIR:-driftloop-demo}" "$@"
