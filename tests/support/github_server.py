@@ -135,6 +135,7 @@ class FakeGitHub:
             id=1, name=self.repo, full_name=f"{self.owner}/{self.repo}", owner=self._user(self.owner),
             url=self._repo_url(), html_url=f"https://github.invalid/{self.owner}/{self.repo}",
             default_branch="main", private=True,
+            permissions={"admin": False, "maintain": False, "push": True, "triage": True, "pull": True},
         )  # fmt: skip
 
     def _branch_ref(self, branch: str) -> JSON:
@@ -172,6 +173,7 @@ class FakeGitHub:
             ("POST", rf"{r}/git/refs", self.create_ref),
             ("GET", rf"{r}/contents/(?P<path>.+)", self.get_contents),
             ("PUT", rf"{r}/contents/(?P<path>.+)", self.put_contents),
+            ("GET", rf"{r}/branches/(?P<branch>[^/]+)", self.get_branch),
             ("GET", rf"{r}/branches/(?P<branch>[^/]+)/protection", self.get_protection),
         ]
 
@@ -390,6 +392,32 @@ class FakeGitHub:
         commit["commit"].update(sha=self.heads[branch], message=body["message"])
         commit["content"] = self._content(path, text)
         return 200, commit
+
+    def get_branch(self, branch: str, **_: Any) -> tuple[int, Any]:
+        if branch not in self.heads:
+            return 404, {"message": "Branch not found"}
+        commit = self.instances.of(
+            "commit", sha=self.heads[branch], url=f"{self._repo_url()}/commits/{self.heads[branch]}"
+        )
+        return 200, self.instances.of(
+            "branch-with-protection",
+            name=branch,
+            commit=commit,
+            protected=self.protection is not None,
+            protection_url=f"{self._repo_url()}/branches/{branch}/protection",
+        )
+
+    def protect(self, reviews: int = 1, code_owners: bool = True) -> None:
+        self.protection = self.instances.of(
+            "branch-protection",
+            url=f"{self._repo_url()}/branches/main/protection",
+            required_pull_request_reviews={
+                "url": f"{self._repo_url()}/branches/main/protection/required_pull_request_reviews",
+                "required_approving_review_count": reviews,
+                "require_code_owner_reviews": code_owners,
+                "dismiss_stale_reviews": True,
+            },
+        )
 
     def get_protection(self, branch: str, **_: Any) -> tuple[int, Any]:
         if self.protection is None:

@@ -316,3 +316,34 @@ class GitHubHost(RepoHost):
                 approvals = tuple(sorted(approvers))
                 return self._pull(pull, approvals)
         return None
+
+
+def repository_facts(host: GitHubHost) -> dict[str, Any]:
+    """What `driftloop doctor` checks on GitHub: access, the workflow, branch protection."""
+    repo = host.repo
+    facts: dict[str, Any] = {"default_branch": repo.default_branch}
+    permissions = repo.permissions
+    facts["push"] = bool(permissions.push) if permissions is not None else None
+    try:
+        host.read_file(f".github/workflows/{WORKFLOW}", repo.default_branch)
+        facts["workflow"] = True
+    except UpstreamError:
+        facts["workflow"] = False
+    try:
+        facts["codeowners"] = host.read_file(".github/CODEOWNERS", repo.default_branch)
+    except UpstreamError:
+        facts["codeowners"] = ""
+    try:
+        with _upstream("reading branch protection"):
+            protection = repo.get_branch(repo.default_branch).get_protection()
+            reviews = protection.required_pull_request_reviews
+            facts["required_reviews"] = reviews.required_approving_review_count if reviews else 0
+            facts["code_owner_reviews"] = (
+                bool(reviews.require_code_owner_reviews) if reviews else False
+            )
+    except UpstreamError as error:
+        if "404" not in str(error):
+            raise
+        facts["required_reviews"] = 0
+        facts["code_owner_reviews"] = False
+    return facts

@@ -11,6 +11,7 @@ from driftloop.cli import (
     backtest,
     check,
     demo,
+    doctor,
     drift,
     gate,
     profile,
@@ -23,7 +24,7 @@ from driftloop.errors import DriftloopError, exit_code_for
 
 __all__ = ["build_parser", "main"]
 
-COMMANDS = (profile, drift, serve, check, trigger, backtest, retrain, gate, propose, demo)
+COMMANDS = (profile, drift, serve, check, trigger, backtest, retrain, gate, propose, demo, doctor)
 
 
 def build_parser() -> argparse.ArgumentParser:

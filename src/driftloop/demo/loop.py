@@ -95,8 +95,9 @@ def prepare(workdir: Path, source: Path) -> None:
             )
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
-    for part in ("models", "policies", "k8s"):
-        shutil.copytree(source / part, workdir / part)
+    for part in ("models", "policies", "k8s", ".github"):
+        if (source / part).is_dir():
+            shutil.copytree(source / part, workdir / part)
     (workdir / "policies/drift.yaml").write_text(DEMO_POLICY)
     (workdir / ".gitignore").write_text(
         ".driftloop/\nmlflow.db\nmlartifacts/\nlogs/\nprometheus/\nruns/\nreports/\n.driftloop-demo\n"
