@@ -1,0 +1,120 @@
+"""`driftloop check` over 200 models x 30 features (x 12 bins of reference gauges) against a
+real Prometheus holding 12 hours of recorded PSI at 5-minute resolution (issue #5).
+
+Run: python benchmarks/check.py [--models 200 --features 30]
+Measures one check run over all models (wall time, peak RSS of the process) and the
+detection latency of a lasting shift (onset to trigger) on the same data.
+Goals: <= 10 s and <= 300 MB RSS; latency <= sustain + one CronJob interval + 2 minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.support.processes import prometheus
+
+POLICY = """\
+apiVersion: driftloop/v1
+kind: DriftPolicy
+defaults: {window: 1h, min_samples: 500, sustain: 6h, sustain_fraction: 0.8, cooldown: 1h,
+           thresholds: {psi: {warn: 0.1, critical: 0.25}}}
+"""
+STEP = 300
+HOURS = 12
+
+
+def write_history(path: Path, models: int, features: int, end: int, onset: int) -> None:
+    rng = random.Random(0)
+    start = end - HOURS * 3600
+    with path.open("w") as out:
+        for name, kind in (
+            ("driftloop:feature_psi:1h", "psi"),
+            ("driftloop:feature_samples:1h", "rows"),
+        ):
+            out.write(f"# TYPE {name} gauge\n")
+            for m in range(models):
+                for f in range(features):
+                    labels = f'{{feature="f{f:02d}",model="m{m:03d}",version="1"}}'
+                    for ts in range(start, end + 1, STEP):
+                        if kind == "rows":
+                            value = 2000.0
+                        else:  # model m000 shifts for good at onset in feature f00
+                            value = (
+                                0.4
+                                if (m == 0 and f == 0 and ts >= onset)
+                                else rng.uniform(0.0, 0.05)
+                            )
+                        out.write(f"{name}{labels} {value:.5f} {ts}\n")
+        out.write("# TYPE driftloop_feature_reference_ratio gauge\n")
+        for m in range(models):
+            for f in range(features):
+                for b in range(12):
+                    labels = f'{{bin="{b}",feature="f{f:02d}",model="m{m:03d}",version="1"}}'
+                    out.write(f"driftloop_feature_reference_ratio{labels} 0.0833 {end - 60}\n")
+        out.write("# EOF\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--models", type=int, default=200)
+    parser.add_argument("--features", type=int, default=30)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="driftloop-bench-check-"))
+    end = int(datetime(2026, 6, 1, tzinfo=UTC).timestamp())
+    onset = end - 8 * 3600
+    started = time.perf_counter()
+    write_history(work / "history.om", args.models, args.features, end, onset)
+    subprocess.run([shutil.which("promtool") or "promtool", "tsdb", "create-blocks-from", "openmetrics",
+                    str(work / "history.om"), str(work / "tsdb")], check=True, capture_output=True)  # fmt: skip
+    (work / "history.om").unlink()
+    setup_s = time.perf_counter() - started
+    (work / "drift.yaml").write_text(POLICY)
+    measure = (
+        "import resource, subprocess, sys, time\n"
+        "t = time.perf_counter()\n"
+        "r = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode,"
+        " r.stdout.count('\\n'), r.stdout.count('\"trigger\"'))"
+    )
+    models = [a for m in range(args.models) for a in ("--model", f"m{m:03d}")]
+    with prometheus(work, [], [], tsdb=work / "tsdb") as url:
+        at = datetime.fromtimestamp(end, UTC).isoformat()
+        command = [sys.executable, "-m", "driftloop.cli.main", "check", "--prometheus", url, "--policy",
+                   str(work / "drift.yaml"), "--dispatch", "none", "--json", "--at", at, *models]  # fmt: skip
+        out = subprocess.run(
+            [sys.executable, "-c", measure, *command], capture_output=True, text=True, check=True
+        )
+        seconds, rss_kib, code, lines, triggers = out.stdout.split()
+        backtest = [sys.executable, "-m", "driftloop.cli.main", "backtest", "--prometheus", url, "--policy",
+                    str(work / "drift.yaml"), "--start", datetime.fromtimestamp(onset - 3600, UTC).isoformat(),
+                    "--end", at, "--model", "m000", "--json"]  # fmt: skip
+        import json
+
+        report = json.loads(
+            subprocess.run(backtest, capture_output=True, text=True, check=True).stdout
+        )
+    fired = datetime.fromisoformat(report["models"]["m000"]["triggers"][0]["at"])
+    latency = fired - datetime.fromtimestamp(onset, UTC)
+    series = args.models * args.features
+    print(f"history: {series * 2:,} recorded series x {HOURS * 12 + 1} points, "
+          f"{series * 12:,} reference-ratio series (backfill took {setup_s:.0f} s)\n")  # fmt: skip
+    print("| measurement | value |\n|---|---|")
+    print(
+        f"| one `check` over {args.models} models (exit {code}, {lines} decisions, {triggers} trigger) | {float(seconds):.1f} s |"
+    )
+    print(f"| peak RSS of that check | {int(rss_kib) / 1024:.0f} MiB |")
+    print(f"| detection latency, onset to trigger (sustain 6h at 80%, 5m steps) | {latency} |")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
