@@ -73,8 +73,18 @@ def main() -> None:
     onset = end - 8 * 3600
     started = time.perf_counter()
     write_history(work / "history.om", args.models, args.features, end, onset)
-    subprocess.run([shutil.which("promtool") or "promtool", "tsdb", "create-blocks-from", "openmetrics",
-                    str(work / "history.om"), str(work / "tsdb")], check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [
+            shutil.which("promtool") or "promtool",
+            "tsdb",
+            "create-blocks-from",
+            "openmetrics",
+            str(work / "history.om"),
+            str(work / "tsdb"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     (work / "history.om").unlink()
     setup_s = time.perf_counter() - started
     (work / "drift.yaml").write_text(POLICY)
@@ -82,21 +92,50 @@ def main() -> None:
         "import resource, subprocess, sys, time\n"
         "t = time.perf_counter()\n"
         "r = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
-        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode,"
+        "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+        "print(time.perf_counter() - t, peak, r.returncode,"
         " r.stdout.count('\\n'), r.stdout.count('\"trigger\"'))"
     )
     models = [a for m in range(args.models) for a in ("--model", f"m{m:03d}")]
     with prometheus(work, [], [], tsdb=work / "tsdb") as url:
         at = datetime.fromtimestamp(end, UTC).isoformat()
-        command = [sys.executable, "-m", "driftloop.cli.main", "check", "--prometheus", url, "--policy",
-                   str(work / "drift.yaml"), "--dispatch", "none", "--json", "--at", at, *models]  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "driftloop.cli.main",
+            "check",
+            "--prometheus",
+            url,
+            "--policy",
+            str(work / "drift.yaml"),
+            "--dispatch",
+            "none",
+            "--json",
+            "--at",
+            at,
+            *models,
+        ]
         out = subprocess.run(
             [sys.executable, "-c", measure, *command], capture_output=True, text=True, check=True
         )
         seconds, rss_kib, code, lines, triggers = out.stdout.split()
-        backtest = [sys.executable, "-m", "driftloop.cli.main", "backtest", "--prometheus", url, "--policy",
-                    str(work / "drift.yaml"), "--start", datetime.fromtimestamp(onset - 3600, UTC).isoformat(),
-                    "--end", at, "--model", "m000", "--json"]  # fmt: skip
+        backtest = [
+            sys.executable,
+            "-m",
+            "driftloop.cli.main",
+            "backtest",
+            "--prometheus",
+            url,
+            "--policy",
+            str(work / "drift.yaml"),
+            "--start",
+            datetime.fromtimestamp(onset - 3600, UTC).isoformat(),
+            "--end",
+            at,
+            "--model",
+            "m000",
+            "--json",
+        ]
         import json
 
         report = json.loads(
@@ -105,11 +144,14 @@ def main() -> None:
     fired = datetime.fromisoformat(report["models"]["m000"]["triggers"][0]["at"])
     latency = fired - datetime.fromtimestamp(onset, UTC)
     series = args.models * args.features
-    print(f"history: {series * 2:,} recorded series x {HOURS * 12 + 1} points, "
-          f"{series * 12:,} reference-ratio series (backfill took {setup_s:.0f} s)\n")  # fmt: skip
+    print(
+        f"history: {series * 2:,} recorded series x {HOURS * 12 + 1} points, "
+        f"{series * 12:,} reference-ratio series (backfill took {setup_s:.0f} s)\n"
+    )
     print("| measurement | value |\n|---|---|")
     print(
-        f"| one `check` over {args.models} models (exit {code}, {lines} decisions, {triggers} trigger) | {float(seconds):.1f} s |"
+        f"| one `check` over {args.models} models (exit {code}, {lines} decisions, "
+        f"{triggers} trigger) | {float(seconds):.1f} s |"
     )
     print(f"| peak RSS of that check | {int(rss_kib) / 1024:.0f} MiB |")
     print(f"| detection latency, onset to trigger (sustain 6h at 80%, 5m steps) | {latency} |")
