@@ -233,8 +233,16 @@ class Demo:
             "80% of 30s instead of 6h)"
         )
         with (
-            model_server(f"models:/{self.model}@champion", self.workdir, self.env) as server,
-            prometheus(self.workdir, server, build_groups(settings), self.env) as prom,
+            model_server(
+                f"models:/{self.model}@champion", self.workdir, self.env, "--enable-reload"
+            ) as server,
+            prometheus(
+                self.workdir / "prometheus",
+                [server],
+                build_groups(settings),
+                self.env,
+                log=self.workdir / "logs/prometheus.log",
+            ) as prom,
         ):
             self.result.where.update({"prometheus": prom, "model_server": server})
             self._wait_first_scrape(prom)

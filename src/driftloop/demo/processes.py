@@ -1,4 +1,6 @@
-"""The processes the demo starts: the model server and Prometheus, on 127.0.0.1 only."""
+"""Starting and stopping the real servers the demo (and the test suite) run on 127.0.0.1:
+the model server and Prometheus. Every process is stopped when its context ends, even on
+failure or Ctrl-C (SIGTERM, then SIGKILL)."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import yaml
 
 from driftloop.errors import UpstreamError, UsageError
 
-__all__ = ["free_port", "model_server", "prometheus"]
+__all__ = ["free_port", "model_server", "prometheus", "running", "stop", "wait_ready"]
 
 
 def free_port() -> int:
@@ -27,15 +29,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait(
-    url: str, process: subprocess.Popen[bytes], what: str, log: Path, timeout: float = 60.0
+def wait_ready(
+    url: str,
+    process: subprocess.Popen[bytes],
+    what: str,
+    log: Path | None = None,
+    timeout: float = 60.0,
 ) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            tail = log.read_text(errors="replace")[-600:] if log.exists() else ""
+            tail = log.read_text(errors="replace")[-600:] if log and log.exists() else ""
             raise UpstreamError(
-                what, f"exited with {process.returncode} while starting; log {log}:\n{tail}"
+                what, f"exited with {process.returncode} while starting ({log}):\n{tail}"
             )
         try:
             if httpx.get(url, timeout=1.0).status_code == 200:
@@ -46,31 +52,38 @@ def _wait(
     raise UpstreamError(what, f"not ready within {timeout:.0f}s (log: {log})")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
-            process.wait(15)
+            process.wait(timeout)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
 
 
 @contextmanager
-def _process(
-    command: list[str], url: str, what: str, log: Path, cwd: Path, env: dict[str, str]
+def running(
+    command: list[str],
+    ready: str,
+    what: str,
+    log: Path,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[str]:
+    """Run ``command`` until the context ends; yields the base URL of ``ready``."""
+    log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=cwd, env=env)  # noqa: S603
         try:
-            _wait(url, process, what, log)
-            yield url.split("/", 3)[0] + "//" + url.split("/", 3)[2]
+            wait_ready(ready, process, what, log)
+            yield "/".join(ready.split("/", 3)[:3])
         finally:
-            _stop(process)
+            stop(process)
 
 
 @contextmanager
-def model_server(model_uri: str, workdir: Path, env: dict[str, str]) -> Iterator[str]:
+def model_server(model_uri: str, workdir: Path, env: dict[str, str], *extra: str) -> Iterator[str]:
     port = free_port()
     command = [
         sys.executable,
@@ -83,52 +96,49 @@ def model_server(model_uri: str, workdir: Path, env: dict[str, str]) -> Iterator
         str(port),
         "--drain-seconds",
         "0",
-        "--enable-reload",
+        *extra,
     ]
-    with _process(
-        command,
-        f"http://127.0.0.1:{port}/readyz",
-        "model server",
-        workdir / "logs/server.log",
-        workdir,
-        env,
-    ) as url:
+    ready = f"http://127.0.0.1:{port}/readyz"
+    with running(command, ready, "model server", workdir / "logs/server.log", workdir, env) as url:
         yield url
 
 
 @contextmanager
 def prometheus(
-    workdir: Path, target: str, groups: list[dict[str, Any]], env: dict[str, str]
+    folder: Path,
+    targets: list[str],
+    groups: list[dict[str, Any]],
+    env: dict[str, str] | None = None,
+    tsdb: Path | None = None,
+    log: Path | None = None,
 ) -> Iterator[str]:
+    """Prometheus scraping ``targets`` every second with rule ``groups``; its config lives in
+    ``folder``; ``tsdb`` may hold backfilled history (retention is set far beyond it)."""
     binary = shutil.which("prometheus")
     if binary is None:
         raise UsageError(
             "prometheus not found on PATH: run scripts/setup.sh (apt-get install prometheus)"
         )
-    folder = workdir / "prometheus"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "rules.yaml").write_text(yaml.safe_dump({"groups": groups}))
+    hosts = [t.split("//")[1] for t in targets]
+    scrape = [{"job_name": "model-server", "static_configs": [{"targets": hosts}]}] if hosts else []
     config = {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(folder / "rules.yaml")],
-        "scrape_configs": [
-            {"job_name": "model-server", "static_configs": [{"targets": [target.split("//")[1]]}]}
-        ],
+        "scrape_configs": scrape,
     }
     (folder / "prometheus.yml").write_text(yaml.safe_dump(config))
     port = free_port()
     command = [
         binary,
         f"--config.file={folder / 'prometheus.yml'}",
-        f"--storage.tsdb.path={folder / 'tsdb'}",
+        f"--storage.tsdb.path={tsdb or folder / 'tsdb'}",
+        "--storage.tsdb.retention.time=100y",
         f"--web.listen-address=127.0.0.1:{port}",
     ]
-    with _process(
-        command,
-        f"http://127.0.0.1:{port}/-/ready",
-        "Prometheus",
-        workdir / "logs/prometheus.log",
-        workdir,
-        env,
+    ready = f"http://127.0.0.1:{port}/-/ready"
+    with running(
+        command, ready, "Prometheus", log or folder / "prometheus.log", folder, env
     ) as url:
         yield url
