@@ -56,7 +56,12 @@ def register(commands: Any) -> None:
     parser.add_argument("--model", action="append", help="check only this model (repeatable)")
     add_repo_host_arguments(parser, default="local")
     parser.add_argument("--dry-run", action="store_true", help="decide, dispatch nothing")
-    parser.add_argument("--json", action="store_true", help="one JSON line per model")
+    parser.add_argument(
+        "--json", action="store_true", default=True, help="one JSON line per model (the default)"
+    )
+    parser.add_argument(
+        "--human", dest="json", action="store_false", help="one readable line per model"
+    )
     parser.add_argument(
         "--step", default="5m", help="spacing of history points (the CronJob interval)"
     )
