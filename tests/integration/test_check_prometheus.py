@@ -203,3 +203,32 @@ def test_malformed_policy_is_exit_two(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "defaults.thresholds.psi.critical: must be > warn" in result.stderr
+
+
+def test_pushgateway_receives_decisions_and_last_success(
+    history: tuple[str, Path], tmp_path: Path
+) -> None:
+    import shutil as _shutil
+
+    from tests.support.processes import free_port, running
+
+    binary = _shutil.which("prometheus-pushgateway")
+    assert binary is not None, "scripts/setup.sh installs prometheus-pushgateway"
+    url, policy = history
+    port = free_port()
+    command = [binary, f"--web.listen-address=127.0.0.1:{port}"]
+    with running(
+        command, f"http://127.0.0.1:{port}/-/ready", "pushgateway", tmp_path / "pg.log"
+    ) as gateway:
+        result = cli("check", "--prometheus", url, "--policy", str(policy), "--dispatch", "none",
+                     "--model", "transient", "--at", hour(13), "--pushgateway", gateway)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        import httpx
+
+        metrics = httpx.get(f"{gateway}/metrics").text
+    decision = json.loads(result.stdout)["decision"]
+    assert (
+        f'driftloop_check_decision{{decision="{decision}",instance="",job="driftloop-check",model="transient"}} 1'
+        in metrics
+    )
+    assert "driftloop_check_last_success_timestamp_seconds{" in metrics

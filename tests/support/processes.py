@@ -11,7 +11,7 @@ from pathlib import Path
 from driftloop.demo.processes import free_port, running, stop, wait_ready
 from driftloop.demo.processes import prometheus as _prometheus
 
-__all__ = ["free_port", "model_server", "prometheus", "stop", "wait_for"]
+__all__ = ["free_port", "model_server", "prometheus", "running", "stop", "wait_for"]
 
 
 def wait_for(url: str, process, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
