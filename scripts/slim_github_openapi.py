@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 VERSION = "23.0.2"
 OUT = ROOT / "tests/contract/github-openapi.json"
 OPERATIONS = [
+    ("post", "/app/installations/{installation_id}/access_tokens"),
     ("get", "/repos/{owner}/{repo}"),
     ("get", "/repos/{owner}/{repo}/actions/workflows/{workflow_id}"),
     ("post", "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches"),

@@ -235,3 +235,33 @@ def test_check_with_a_bad_token_is_exit_three_naming_actions_write(fake: FakeGit
     assert result.returncode == 3
     assert "actions: write" in result.stderr
     assert not fake.dispatches
+
+
+def test_github_app_installation_auth(
+    fake: FakeGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    fake.app_id, fake.installation_id = 4242, 77
+    fake.app_public_key = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    credentials = tmp_path / "github-app"
+    credentials.mkdir()
+    (credentials / "app-id").write_text("4242\n")
+    (credentials / "installation-id").write_text("77\n")
+    (credentials / "private-key").write_bytes(pem)
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    monkeypatch.setenv("GITHUB_APP_CREDENTIALS_DIR", str(credentials))
+    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/models")
+    monkeypatch.setenv("GITHUB_API_URL", fake.base)
+    host = GitHubHost.from_environment()
+    host.dispatch_retrain("churn", "drift", "churn-app", "{}", datetime.now(UTC), False)
+    assert fake.app_token_requests >= 1
+    assert fake.dispatches[0]["inputs"]["trigger_id"] == "churn-app"
+    host.close()

@@ -60,6 +60,9 @@ class FakeGitHub:
         repo: str = "models",
     ) -> None:
         self.token = token
+        # a GitHub App that may exchange a JWT for ``token`` (tests set the public key)
+        self.app_id, self.installation_id, self.app_public_key = 0, 0, b""
+        self.app_token_requests = 0
         self.owner, self.repo = owner, repo
         self.lock = threading.RLock()
         self.spec = json.loads(SPEC.read_text())
@@ -424,6 +427,27 @@ class FakeGitHub:
             return 404, {"message": "Branch not protected"}
         return 200, self.protection
 
+    def _installation_token(
+        self, method: str, path: str, query: dict[str, str], auth: str, installation: int
+    ) -> tuple[int, dict[str, str], bytes]:
+        """A GitHub App exchanging its JWT (signed with its private key) for a token."""
+        import jwt
+
+        try:
+            claims = jwt.decode(auth.removeprefix("Bearer "), self.app_public_key, algorithms=["RS256"],
+                                options={"verify_iat": False})  # fmt: skip
+        except Exception:
+            return self._reply(
+                method, path, query, 401, {"message": "A JSON web token could not be decoded"}
+            )
+        if str(claims.get("iss")) != str(self.app_id) or installation != self.installation_id:
+            return self._reply(method, path, query, 404, {"message": "Not Found"})
+        self.app_token_requests += 1
+        answer = self.instances.of(
+            "installation-token", token=self.token, expires_at="2099-01-01T00:00:00Z"
+        )
+        return self._reply(method, path, query, 201, answer)
+
     # ---- HTTP ------------------------------------------------------------------------------
     def handle(
         self, method: str, raw_path: str, headers: dict[str, str], payload: bytes
@@ -434,6 +458,11 @@ class FakeGitHub:
         self.requests.append((method, raw_path, payload.decode(errors="replace")))
         self._validate_request(method, parsed.path, query, headers, payload)
         auth = headers.get("authorization", "")
+        app_token = re.fullmatch(r"/app/installations/(\d+)/access_tokens", path)
+        if app_token and method == "POST":
+            return self._installation_token(
+                method, parsed.path, query, auth, int(app_token.group(1))
+            )
         if auth not in (f"token {self.token}", f"Bearer {self.token}"):
             return self._reply(
                 method,
