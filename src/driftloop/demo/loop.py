@@ -151,10 +151,10 @@ class Demo:
 
     # -- the dispatched workflow, run locally exactly as retrain.yml runs it ----------------
     def retrain_pipeline(self, record: dict[str, Any]) -> None:
-        from driftloop.cli.gate import gate
-        from driftloop.cli.retrain import retrain
+        from driftloop.gating import gate
         from driftloop.proposals import propose
         from driftloop.report import write_html_report
+        from driftloop.retraining import retrain
 
         data = f"demo://{self.model}/{'degraded' if self.scenario == 'degraded' else 'persistent'}"
         run = self.workdir / "runs" / record["trigger_id"]
@@ -207,7 +207,7 @@ class Demo:
         say(f"driftloop demo: scenario {self.scenario!r} in {self.workdir}")
         prepare(self.workdir, project_root())
         say("1/7 train and register the champion (v1, alias champion) on the reference data")
-        from driftloop.cli.retrain import retrain
+        from driftloop.retraining import retrain
 
         retrain(
             self.model,

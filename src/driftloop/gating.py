@@ -1,0 +1,102 @@
+"""Gating a candidate: load it and the champion, evaluate both on the same data, apply the
+gate policy (the decision itself is pure: driftloop.gates)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from driftloop.adapters.registry import ModelRegistry
+from driftloop.bundle import ModelBundle, load_bundle
+from driftloop.config import load_gate_policy, load_model
+from driftloop.datasets import read_frame
+from driftloop.errors import DataError
+from driftloop.gates import Evaluation, GateReport, evaluate_gates
+from driftloop.gates import metrics as gate_metrics
+from driftloop.train.assess import evaluate_bundle, single_row_latency
+from driftloop.train.data import time_split, validate
+
+__all__ = ["gate"]
+
+
+def _summaries(evaluations: dict[str, Evaluation], task: str) -> dict[str, dict[str, float]]:
+    names = (
+        ("roc_auc", "accuracy", "f1_macro", "brier")
+        if task != "regression"
+        else ("r2", "rmse", "mae")
+    )
+    summary = {}
+    for dataset, e in evaluations.items():
+        values: dict[str, float] = {"rows": float(e.rows)}
+        for name in names:
+            if name in ("roc_auc", "brier") and task != "binary_classification":
+                continue
+            values[name] = gate_metrics.metric_value(name, e.y_true, e.y_pred, e.score)
+        summary[dataset] = values
+    return summary
+
+
+def gate(
+    model: str,
+    candidate: dict[str, Any],
+    registry: ModelRegistry,
+    policy_path: Path,
+    models_dir: Path,
+    data_uri: str | None = None,
+) -> GateReport:
+    spec = load_model(model, models_dir)
+    if candidate["model"] != spec.name:
+        raise DataError(f"candidate is for {candidate['model']!r}, not {spec.name!r}")
+    settings = load_gate_policy(policy_path).settings_for(spec.name)
+    uri = data_uri or candidate.get("data_uri") or spec.data.train
+    frame = read_frame(uri)
+    validate(frame, spec, min_rows=1)
+    datasets: dict[str, pd.DataFrame] = {"recent": time_split(frame, spec)[1]}
+    if settings.golden_set:
+        golden = read_frame(settings.golden_set)
+        validate(golden, spec, min_rows=1)
+        datasets["golden"] = golden
+
+    cand_path, _ = registry.download(candidate["model_uri"])
+    cand_bundle = load_bundle(cand_path, str(candidate["version"]))
+    champion_version = registry.alias_version(spec.name, "champion")
+    champ_bundle: ModelBundle | None = None
+    if champion_version is not None and champion_version != str(candidate["version"]):
+        champ_path, _ = registry.download(f"models:/{spec.name}/{champion_version}")
+        champ_bundle = load_bundle(champ_path, champion_version)
+    elif champion_version is not None:
+        champion_version = None  # the candidate is the champion already: nothing to compare
+
+    cand_eval = {name: evaluate_bundle(cand_bundle, data, name) for name, data in datasets.items()}
+    champ_eval = (
+        {name: evaluate_bundle(champ_bundle, data, name) for name, data in datasets.items()}
+        if champ_bundle
+        else None
+    )
+    if champ_bundle is not None and champ_eval is not None:
+        latency = single_row_latency(
+            [champ_bundle, cand_bundle],
+            datasets["recent"],
+            settings.latency_runs,
+            settings.latency_requests,
+        )
+        first = next(iter(datasets))
+        champ_eval[first] = _with_latency(champ_eval[first], latency[0])
+        cand_eval[first] = _with_latency(cand_eval[first], latency[1])
+    positive = cand_bundle.pipeline.classes_[-1] if spec.task != "regression" else 1
+    results = evaluate_gates(spec.task, cand_eval, champ_eval, settings, positive)
+    evaluation: dict[str, dict[str, Any]] = {"candidate": _summaries(cand_eval, spec.task)}
+    if champ_eval:
+        evaluation["champion"] = _summaries(champ_eval, spec.task)
+    evaluation["data"] = {
+        "recent": uri,
+        **({"golden": settings.golden_set} if settings.golden_set else {}),
+    }
+    return GateReport(spec.name, str(candidate["version"]), champion_version, results, evaluation)
+
+
+def _with_latency(evaluation: Evaluation, p95: float) -> Evaluation:
+    return replace(evaluation, latency_p95=p95)
