@@ -129,17 +129,33 @@ def test_fairness_gap_widening_by_more_than_three_points_fails() -> None:
 
 
 def test_latency_gate() -> None:
+    strict = GateSettings(bootstrap_samples=200, min_eval_rows=4, latency_noise_floor_seconds=0)
     fast, slow = binary(GOOD, Y, latency=0.001), binary(GOOD, Y, latency=0.0013)
-    results = evaluate_gates("binary_classification", {"recent": slow}, {"recent": fast}, SETTINGS)
+    results = evaluate_gates("binary_classification", {"recent": slow}, {"recent": fast}, strict)
     latency = gate(results, "latency_p95_seconds", None)
     assert not latency.passed  # +30% > +20%
+    within = binary(GOOD, Y, latency=0.00115)
+    results = evaluate_gates("binary_classification", {"recent": within}, {"recent": fast}, strict)
+    assert gate(results, "latency_p95_seconds", None).passed
+
+
+def _latency_gate(candidate: float, champion: float) -> object:
     results = evaluate_gates(
         "binary_classification",
-        {"recent": binary(GOOD, Y, latency=0.00115)},
-        {"recent": fast},
+        {"recent": binary(GOOD, Y, latency=candidate)},
+        {"recent": binary(GOOD, Y, latency=champion)},
         SETTINGS,
     )
-    assert gate(results, "latency_p95_seconds", None).passed
+    return gate(results, "latency_p95_seconds", None)
+
+
+def test_latency_noise_floor() -> None:
+    noisy = _latency_gate(0.0013, 0.001)  # +30% but only +0.3 ms: within the default 2 ms
+    assert noisy.passed  # type: ignore[attr-defined]
+    assert "within the 2 ms noise floor" in noisy.detail  # type: ignore[attr-defined]
+    real = _latency_gate(0.013, 0.010)  # +30% and +3 ms: a real regression
+    assert not real.passed  # type: ignore[attr-defined]
+    assert "+3.0 ms" in real.detail  # type: ignore[attr-defined]
 
 
 def test_min_eval_rows() -> None:

@@ -24,6 +24,12 @@ class GateSettings(Strict):
     confidence: float = Field(default=0.95, gt=0, lt=1)
     per_class_f1_floor: float = Field(default=0.70, ge=0, le=1)
     max_latency_increase: float = Field(default=0.20, ge=0)
+    latency_noise_floor_seconds: float = Field(
+        default=0.002,
+        ge=0,
+        description="p95 increases smaller than this pass whatever their ratio: at ~1 ms a "
+        "prediction, scheduler noise alone moves p95 by more than 20%.",
+    )
     latency_runs: int = Field(default=5, ge=1)
     latency_requests: int = Field(default=200, ge=10)
     fairness_max_widening: float = Field(
@@ -46,6 +52,7 @@ class GateOverride(Strict):
     confidence: float | None = Field(default=None, gt=0, lt=1)
     per_class_f1_floor: float | None = Field(default=None, ge=0, le=1)
     max_latency_increase: float | None = Field(default=None, ge=0)
+    latency_noise_floor_seconds: float | None = Field(default=None, ge=0)
     latency_runs: int | None = Field(default=None, ge=1)
     latency_requests: int | None = Field(default=None, ge=10)
     fairness_max_widening: float | None = Field(default=None, ge=0, le=1)

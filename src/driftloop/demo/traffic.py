@@ -26,14 +26,22 @@ class Replay:
         self.url = f"{url}/invocations"
         self.features = features
         self.batch = batch
-        self.pause = 1.0 / rate
+        self.interval = 1.0 / rate
         self._frame = frame
         self._position = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._paused = threading.Event()
         self.sent = 0
         self.errors = 0
         self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def pause(self) -> None:
+        """Stop sending until ``resume`` (the demo's retrain must not compete for the CPU)."""
+        self._paused.set()
+
+    def resume(self) -> None:
+        self._paused.clear()
 
     def switch(self, frame: pd.DataFrame) -> None:
         with self._lock:
@@ -52,6 +60,9 @@ class Replay:
     def _run(self) -> None:
         with httpx.Client(timeout=10.0) as client:
             while not self._stop.is_set():
+                if self._paused.is_set():
+                    time.sleep(0.1)
+                    continue
                 try:
                     response = client.post(self.url, json={"dataframe_records": self._next()})
                     if response.status_code == 200:
@@ -60,7 +71,7 @@ class Replay:
                         self.errors += 1
                 except httpx.HTTPError:
                     self.errors += 1
-                time.sleep(self.pause)
+                time.sleep(self.interval)
 
     def __enter__(self) -> Replay:
         self._thread.start()

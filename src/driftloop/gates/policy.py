@@ -142,15 +142,26 @@ def _latency(
 ) -> list[GateResult]:
     if cand.latency_p95 is None or champ is None or champ.latency_p95 is None:
         return []
+    added = cand.latency_p95 - champ.latency_p95
     increase = cand.latency_p95 / champ.latency_p95 - 1
-    passed = increase <= settings.max_latency_increase
-    detail = "" if passed else f"p95 single-row latency up {increase:.0%}"
+    within_noise = added <= settings.latency_noise_floor_seconds
+    passed = increase <= settings.max_latency_increase or within_noise
+    if not passed:
+        detail = f"p95 single-row latency up {increase:.0%} (+{added * 1000:.1f} ms)"
+    elif within_noise and increase > settings.max_latency_increase:
+        floor = settings.latency_noise_floor_seconds * 1000
+        detail = (
+            f"up {increase:.0%} but only +{added * 1000:.2f} ms, "
+            f"within the {floor:g} ms noise floor"
+        )
+    else:
+        detail = ""
     return [
         GateResult(
             "latency_p95_seconds",
             champ.latency_p95,
             cand.latency_p95,
-            cand.latency_p95 - champ.latency_p95,
+            added,
             settings.max_latency_increase,
             passed,
             None,
