@@ -21,6 +21,34 @@ class Git:
             raise UpstreamError("git", "not installed")
         self.binary = binary
         self.root = root
+        self._identity: dict[str, str] | None = None
+
+    def identity(self) -> dict[str, str]:
+        """Environment naming driftloop as author and committer, only where git has no
+        identity configured (a fresh machine, a CI container): commits must not fail there."""
+        if self._identity is None:
+            probe = subprocess.run(  # noqa: S603 - fixed binary
+                [self.binary, "-C", str(self.root), "config", "user.email"],
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=30,
+            )
+            configured = probe.returncode == 0 and probe.stdout.strip()
+            keys = (
+                "GIT_AUTHOR_NAME",
+                "GIT_AUTHOR_EMAIL",
+                "GIT_COMMITTER_NAME",
+                "GIT_COMMITTER_EMAIL",
+            )
+            if configured or all(k in os.environ for k in keys):
+                self._identity = {}
+            else:
+                name, email = "driftloop", "driftloop@localhost.invalid"
+                self._identity = {
+                    k: name if k.endswith("NAME") else email for k in keys if k not in os.environ
+                }
+        return self._identity
 
     def run(self, *args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> str:
         result = subprocess.run(  # noqa: S603 - fixed binary, arguments are not a shell
@@ -30,7 +58,7 @@ class Git:
             text=True,
             check=False,
             timeout=60,
-            env={**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})},
+            env={**os.environ, "GIT_TERMINAL_PROMPT": "0", **self.identity(), **(env or {})},
         )
         if result.returncode != 0:
             raise UpstreamError("git", f"git {' '.join(args[:2])}: {result.stderr.strip()[:300]}")
