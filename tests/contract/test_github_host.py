@@ -16,6 +16,7 @@ from github import Auth
 from tests.support.github_server import FakeGitHub, github_server
 
 from driftloop.adapters.github import GitHubHost
+from driftloop.adapters.mlflow import MlflowRegistry
 from driftloop.config import load_model
 from driftloop.errors import ConfigError, UpstreamError
 from driftloop.gitops.overlay import OVERLAY_FILE, served_version
@@ -167,39 +168,52 @@ def test_failed_gates_issue_then_comment(fake: FakeGitHub) -> None:
     assert not fake.pulls
 
 
-class _Registry:
-    def __init__(self) -> None:
-        self.aliases: dict[str, str] = {"champion": "1"}
-        self.tags: dict[str, dict[str, str]] = {}
+class _RecordingRegistry(MlflowRegistry):
+    """Real MLflow on SQLite, recording the order of writes (tags before the alias moves)."""
 
-    def alias_version(self, model: str, alias: str) -> str | None:
-        return self.aliases.get(alias)
-
-    def set_alias(self, model: str, alias: str, version: str) -> None:
-        assert version in self.tags, "tags must be written before the alias moves"
-        self.aliases[alias] = version
+    def __init__(self, uri: str) -> None:
+        super().__init__(uri)
+        self.calls: list[str] = []
 
     def set_version_tags(self, model: str, version: str, tags: dict[str, str]) -> None:
-        self.tags[version] = tags
+        self.calls.append("tags")
+        super().set_version_tags(model, version, tags)
+
+    def set_alias(self, model: str, alias: str, version: str) -> None:
+        self.calls.append("alias")
+        super().set_alias(model, alias, version)
 
 
-def test_promote_requires_an_approval_by_someone_else(fake: FakeGitHub) -> None:
+def _registry_with_versions(tmp_path: Path, count: int) -> _RecordingRegistry:
+    registry = _RecordingRegistry(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    registry.client.create_registered_model("churn")
+    for _ in range(count):
+        registry.client.create_model_version("churn", str(tmp_path))
+    registry.set_alias("churn", "champion", "1")
+    registry.calls.clear()
+    return registry
+
+
+def test_promote_requires_an_approval_by_someone_else(fake: FakeGitHub, tmp_path: Path) -> None:
     gh = host(fake)
     created = propose(SPEC, *candidate("2"), EVIDENCE, gh, [])
     number = created.number or 0
     fake.add_review(number, "driftloop[bot]")  # the author approving itself does not count
     fake.merge(number, by="carol")
-    registry = _Registry()
-    refused = promote("churn", gh, registry)  # type: ignore[arg-type]
+    registry = _registry_with_versions(tmp_path, 2)
+    refused = promote("churn", gh, registry)
     assert not refused.promoted
+    assert registry.alias_version("churn", "champion") == "1"
     fake.add_review(number, "dave")
-    done = promote("churn", gh, registry)  # type: ignore[arg-type]
+    done = promote("churn", gh, registry)
     assert done.promoted
-    assert registry.aliases["champion"] == "2"
-    assert registry.tags["2"]["approved_by"] == "dave"
-    assert registry.tags["2"]["merged_by"] == "carol"
-    assert registry.tags["2"]["commit"] == fake.heads["main"]
-    assert registry.tags["2"]["pr_url"].endswith(f"/pull/{number}")
+    assert registry.calls == ["tags", "alias"], "tags must be written before the alias moves"
+    assert registry.alias_version("churn", "champion") == "2"
+    tags = registry.version_tags("churn", "2")
+    assert tags["approved_by"] == "dave"
+    assert tags["merged_by"] == "carol"
+    assert tags["commit"] == fake.heads["main"]
+    assert tags["pr_url"].endswith(f"/pull/{number}")
 
 
 def test_bad_token_is_exit_three_naming_the_permissions(fake: FakeGitHub, tmp_path: Path) -> None:
