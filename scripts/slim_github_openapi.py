@@ -47,6 +47,17 @@ OPERATIONS = [
     ("get", "/repos/{owner}/{repo}/commits/{commit_sha}/pulls"),
     ("get", "/repos/{owner}/{repo}/branches/{branch}"),
     ("get", "/repos/{owner}/{repo}/branches/{branch}/protection"),
+    # what promote judges a merge by, and doctor's checks of the repository's settings
+    ("get", "/repos/{owner}/{repo}/commits/{ref}"),
+    ("get", "/repos/{owner}/{repo}/pulls/{pull_number}/commits"),
+    ("get", "/repos/{owner}/{repo}/issues/{issue_number}/comments"),
+    ("get", "/orgs/{org}/teams/{team_slug}/members"),
+    ("get", "/repos/{owner}/{repo}/rules/branches/{branch}"),
+    ("get", "/repos/{owner}/{repo}/rulesets/{ruleset_id}"),
+    ("get", "/repos/{owner}/{repo}/environments/{environment_name}"),
+    ("get", "/repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies"),
+    ("get", "/repos/{owner}/{repo}/environments/{environment_name}/secrets"),
+    ("get", "/repos/{owner}/{repo}/actions/secrets"),
 ]
 
 

@@ -66,9 +66,10 @@ class DataError(DriftloopError):
 class UpstreamError(DriftloopError):
     """A service driftloop depends on is unavailable or refused the request."""
 
-    def __init__(self, service: str, problem: str) -> None:
+    def __init__(self, service: str, problem: str, transient: bool = False) -> None:
         self.service = service
         self.problem = problem
+        self.transient = transient  # worth retrying: a 5xx, a rate limit, the network
         super().__init__(f"{service}: {problem}")
 
 

@@ -13,6 +13,7 @@ from driftloop.adapters.repohost import ProposalHost, proposal_branch
 from driftloop.config import ModelSpec
 from driftloop.gitops.body import render_issue, render_pull_request
 from driftloop.gitops.overlay import OVERLAY_FILE, served_version, set_version
+from driftloop.inputs import check_reason, check_trigger_id
 
 __all__ = ["Proposal", "propose"]
 
@@ -46,21 +47,9 @@ def _context(
     links: dict[str, str | None],
 ) -> dict[str, Any]:
     version = str(candidate["version"])
-    top = (
-        ", ".join(f"`{f['feature']}`" for f in evidence.get("top_features", [])[:3])
-        or "no recorded drift"
-    )
-    champion = gate.get("champion_version")
-    against = f"v{champion}" if champion else "the absolute floors"
-    summary = (
-        f"Retrained `{spec.name}` as v{version} ({candidate.get('reason') or 'manual'}); "
-        f"it passed every gate against {against}. "
-        f"Drift evidence: {top}. Merging this PR deploys it to production through a canary."
-    )
     return {
         "model": spec.name,
         "version": version,
-        "summary": summary,
         "gate": gate,
         "evidence": evidence,
         "critical": critical,
@@ -94,6 +83,8 @@ def propose(
     links: dict[str, str | None] | None = None,
 ) -> Proposal:
     version = str(candidate["version"])
+    check_reason(str(candidate.get("reason") or "manual"), "candidate reason")
+    check_trigger_id(str(candidate.get("trigger_id") or ""), "candidate trigger_id")
     context = _context(spec, candidate, gate, evidence, critical, links or {})
     if not gate.get("passed"):
         body = render_issue(context)

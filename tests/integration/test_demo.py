@@ -48,7 +48,7 @@ def test_persistent_drift_ends_with_v2_promoted(tmp_path: Path) -> None:
     )
     assert served_version((workdir / OVERLAY_FILE).read_text()) == ("churn", "2")  # merged
     body = Path(summary["where"]["pull_request"]).read_text()
-    assert "| primary_metric:roc_auc | golden |" in body
+    assert "| `primary_metric:roc_auc` | `golden` |" in body
     assert "monthly_charges" in body
     assert Path(summary["where"]["drift_report"]).read_text().lower().count("<html") >= 1
 

@@ -91,7 +91,7 @@ def test_pull_request_review_merge_promote(repo: Path, capsys: pytest.CaptureFix
         git(repo, "diff", "--stat", "main", "driftloop/churn-v2").count("|") == 1
     )  # one file changed
     body = host.pull_body(result["number"])
-    for needle in ("## Deploy `churn` v2", "| primary_metric:roc_auc | golden |", "```mermaid", "monthly_charges",
+    for needle in ("## Deploy `churn` v2", "| `primary_metric:roc_auc` | `golden` |", "```mermaid", "monthly_charges",
                    "### Rollout plan", "### Model card", "### Reviewer checklist", "churn-t2"):  # fmt: skip
         assert needle in body
     message = git(repo, "log", "-1", "--format=%B", "driftloop/churn-v2")

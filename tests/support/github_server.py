@@ -2,8 +2,12 @@
 against GitHub's OpenAPI description (tests/contract/github-openapi.json, slimmed from
 @octokit/openapi by scripts/slim_github_openapi.py).
 
-It keeps one repository: branches with files, pull requests, reviews, issues, comments,
-labels, the retrain workflow, its dispatches and runs, and branch protection. Tests inject
+It keeps one repository as GitHub does: commits with parents and file snapshots, branches
+pointing at them, pull requests (also from forks) whose head follows their branch, reviews
+bound to the commit they were given on (a later push leaves them where they were; reviews
+after a merge are possible), merges as merge, squash or rebase commits, issues, comments,
+labels, the retrain workflow with its dispatches and runs (listed only after a configurable
+delay, as GitHub's are), branch protection, rulesets, environments and secrets. Tests inject
 faults (a 5xx after the write happened, a rate limit with Retry-After, ...) and read
 ``contract_errors``, which must stay empty: a request PyGithub sends that GitHub would
 reject, or an answer GitHub would never give, fails the test that caused it.
@@ -17,10 +21,11 @@ import itertools
 import json
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -32,6 +37,7 @@ from tests.support.schema_instances import Instances
 
 SPEC = Path(__file__).resolve().parents[1] / "contract/github-openapi.json"
 JSON = dict[str, Any]
+BOT = "driftloop[bot]"  # who the token acts as: the GitHub App that opens proposals
 
 
 @dataclass
@@ -69,81 +75,285 @@ class FakeGitHub:
         self.instances = Instances(self.spec)
         self.base = ""
         self.openapi: OpenAPI | None = None
-        self.branches: dict[str, dict[str, str]] = {"main": {}}
-        self.heads: dict[str, str] = {"main": _sha("root")}
+        root = _sha("root")
+        self.commits: dict[str, JSON] = {
+            root: {"parents": [], "files": {}, "author": owner, "committer": owner, "message": "root"}
+        }  # fmt: skip
+        self.heads: dict[str, str] = {"main": root}
+        self.fork_heads: dict[tuple[str, str], str] = {}  # (fork owner, branch) -> sha
         self.pulls: dict[int, JSON] = {}
         self.issues: dict[int, JSON] = {}
         self.reviews: dict[int, list[JSON]] = {}
         self.comments: list[JSON] = []
         self.dispatches: list[JSON] = []
         self.runs: list[JSON] = []
+        self.run_list_delay = 0.0  # seconds before a new run shows in listings
         self.workflows = {"retrain.yml": 1001}
         self.protection: JSON | None = None
+        self.rules: list[JSON] = []  # active rules on main, from rulesets
+        self.rulesets: dict[int, JSON] = {}
+        self.environments: dict[str, JSON] = {}
+        self.branch_policies: dict[str, list[JSON]] = {}
+        self.repo_secrets: list[str] = []
+        self.environment_secrets: dict[str, list[str]] = {}
+        self.teams: dict[str, list[str]] = {}  # "org/slug" -> logins
         self.faults: list[Fault] = []
         self.requests: list[tuple[str, str, str]] = []
         self.contract_errors: list[str] = []
         self.numbers = itertools.count(1)
         self.ids = itertools.count(100)
+        self._clock = datetime.now(UTC).replace(microsecond=0)
 
-    # ---- state helpers for tests -------------------------------------------------------
+    # ---- time and commits ----------------------------------------------------------------
+    def tick(self) -> str:
+        """A timestamp strictly after the previous one (GitHub's have one-second resolution:
+        a review and the merge right after it must still be ordered)."""
+        with self.lock:
+            self._clock = max(
+                datetime.now(UTC).replace(microsecond=0), self._clock + timedelta(seconds=1)
+            )
+            return self._clock.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    @property
+    def branches(self) -> dict[str, dict[str, str]]:
+        """Each branch's files (read-only snapshots; write through push or the API)."""
+        return {branch: dict(self.commits[sha]["files"]) for branch, sha in self.heads.items()}
+
+    def _commit(self, parents: list[str], files: dict[str, str], author: str, message: str) -> str:
+        sha = _sha(
+            *parents, json.dumps(files, sort_keys=True), author, message, str(len(self.commits))
+        )
+        self.commits[sha] = {"parents": parents, "files": files, "author": author, "committer": author,
+                             "message": message}  # fmt: skip
+        return sha
+
+    def push(self, branch: str, files: dict[str, str], author: str | None = None,
+             message: str = "push") -> str:  # fmt: skip
+        """A commit on ``branch`` as someone with write access pushes it with git."""
+        with self.lock:
+            parent = self.heads[branch]
+            snapshot = {**self.commits[parent]["files"], **files}
+            self.heads[branch] = self._commit([parent], snapshot, author or self.owner, message)
+            return self.heads[branch]
+
     def add_file(self, path: str, text: str, branch: str = "main") -> None:
-        self.branches[branch][path] = text
-        self.heads[branch] = _sha(self.heads[branch], path, text)
+        self.push(branch, {path: text}, message=f"add {path}")
+
+    def create_branch(self, branch: str, source: str = "main") -> None:
+        self.heads[branch] = self.heads[source]
+
+    def ancestors(self, sha: str) -> set[str]:
+        seen, todo = set(), [sha]
+        while todo:
+            current = todo.pop()
+            if current not in seen:
+                seen.add(current)
+                todo += self.commits[current]["parents"]
+        return seen
 
     def fail(self, method: str, pattern: str, status: int, **kwargs: Any) -> None:
         self.faults.append(Fault(method.upper(), pattern, status, **kwargs))
 
-    def add_review(self, number: int, login: str, state: str = "APPROVED") -> None:
-        self.reviews.setdefault(number, []).append(
-            self.instances.of(
+    # ---- people's actions on github.com ----------------------------------------------------
+    def add_review(
+        self,
+        number: int,
+        login: str,
+        state: str = "APPROVED",
+        commit_id: str | None = None,
+        submitted_at: str | None = None,
+        user_type: str = "User",
+    ) -> JSON:
+        """A review of the pull request's head as it is now (or of ``commit_id``)."""
+        with self.lock:
+            review = self.instances.of(
                 "pull-request-review",
                 id=next(self.ids),
-                user=self._user(login),
+                user={**self._user(login), "type": user_type},
                 state=state,
                 body="",
-                submitted_at=_now(),
+                commit_id=commit_id or self._head_sha(self.pulls[number]),
+                submitted_at=submitted_at or self.tick(),
                 html_url=f"{self.base}/pr/{number}#review",
                 pull_request_url=f"{self._repo_url()}/pulls/{number}",
             )
-        )
+            self.reviews.setdefault(number, []).append(review)
+            return review
 
-    def merge(self, number: int, by: str = "maintainer") -> str:
-        """Merge a pull request into main (as a person does on github.com)."""
+    def dismiss_reviews(self, number: int) -> None:
+        """What 'dismiss stale approvals' does on a push: approvals become DISMISSED."""
+        for review in self.reviews.get(number, []):
+            if review["state"] == "APPROVED":
+                review["state"] = "DISMISSED"
+
+    def _merged_files(self, main: str, head: str) -> dict[str, str]:
+        """A three-way merge of file snapshots (no conflicts in these tests)."""
+        common = self.ancestors(main) & self.ancestors(head)
+        base = next(
+            (c for c in self._walk(head) if c in common), None
+        )  # the nearest common ancestor along head's history
+        base_files = self.commits[base]["files"] if base else {}
+        merged = dict(self.commits[main]["files"])
+        head_files = self.commits[head]["files"]
+        for path in set(base_files) | set(head_files):
+            if head_files.get(path) != base_files.get(path):
+                if path in head_files:
+                    merged[path] = head_files[path]
+                else:
+                    merged.pop(path, None)
+        return merged
+
+    def _walk(self, sha: str) -> Iterator[str]:
+        queue, seen = [sha], set()
+        while queue:
+            current = queue.pop(0)
+            if current in seen:
+                continue
+            seen.add(current)
+            yield current
+            queue += self.commits[current]["parents"]
+
+    def merge(self, number: int, by: str = "maintainer", method: str = "merge") -> str:
+        """Merge a pull request into main as github.com does (merge, squash or rebase)."""
         with self.lock:
             pull = self.pulls[number]
-            head = pull["head"]["ref"]
-            self.branches["main"] = dict(self.branches[head])
-            sha = _sha(self.heads["main"], "merge", head)
+            head = self._head_sha(pull)
+            main = self.heads["main"]
+            files = self._merged_files(main, head)
+            parents = [main, head] if method == "merge" else [main]
+            message = f"Merge pull request #{number}" if method == "merge" else pull["title"]
+            sha = self._commit(parents, files, "web-flow" if method == "merge" else by, message)
             self.heads["main"] = sha
-            pull.update(state="closed", merged=True, merged_at=_now(), closed_at=_now(),
+            when = self.tick()
+            pull["head"]["sha"] = head
+            pull.update(state="closed", merged=True, merged_at=when, closed_at=when,
                         merge_commit_sha=sha, merged_by=self._user(by))  # fmt: skip
             self.issues[number]["state"] = "closed"
             return sha
 
+    def open_fork_pull(self, fork_owner: str, branch: str, files: dict[str, str],
+                       title: str = "Deploy churn") -> int:  # fmt: skip
+        """A pull request from ``fork_owner``'s fork, as its owner opens it on github.com."""
+        with self.lock:
+            main = self.heads["main"]
+            snapshot = {**self.commits[main]["files"], **files}
+            self.fork_heads[(fork_owner, branch)] = self._commit(
+                [main], snapshot, fork_owner, title
+            )
+            pull = self._new_pull(title, "", fork_owner, branch, fork_owner)
+            return int(pull["number"])
+
     def finish_runs(self, conclusion: str = "success") -> None:
         for run in self.runs:
             run.update(status="completed", conclusion=conclusion)
+
+    # ---- settings -------------------------------------------------------------------------
+    def protect(
+        self,
+        reviews: int = 1,
+        code_owners: bool = True,
+        dismiss_stale: bool = True,
+        last_push: bool = True,
+        enforce_admins: bool = True,
+    ) -> None:
+        """Classic branch protection on main."""
+        url = f"{self._repo_url()}/branches/main/protection"
+        self.protection = self.instances.of(
+            "branch-protection",
+            url=url,
+            required_pull_request_reviews={
+                "url": f"{url}/required_pull_request_reviews",
+                "required_approving_review_count": reviews,
+                "require_code_owner_reviews": code_owners,
+                "dismiss_stale_reviews": dismiss_stale,
+                "require_last_push_approval": last_push,
+            },
+            enforce_admins={"url": f"{url}/enforce_admins", "enabled": enforce_admins},
+        )
+
+    def add_ruleset(
+        self,
+        reviews: int = 1,
+        code_owners: bool = True,
+        dismiss_stale: bool = True,
+        last_push: bool = True,
+        bypass: list[JSON] | None = None,
+    ) -> int:
+        """A repository ruleset on the default branch with a pull_request rule."""
+        ruleset_id = next(self.ids)
+        self.rulesets[ruleset_id] = self.instances.of(
+            "repository-ruleset", id=ruleset_id, name="main", source=f"{self.owner}/{self.repo}",
+            source_type="Repository", enforcement="active", target="branch",
+            bypass_actors=bypass or [],
+        )  # fmt: skip
+        self.rules.append({
+            "type": "pull_request", "ruleset_source_type": "Repository",
+            "ruleset_source": f"{self.owner}/{self.repo}", "ruleset_id": ruleset_id,
+            "parameters": {"required_approving_review_count": reviews, "require_code_owner_review": code_owners,
+                           "dismiss_stale_reviews_on_push": dismiss_stale, "require_last_push_approval": last_push,
+                           "required_review_thread_resolution": False},
+        })  # fmt: skip
+        return ruleset_id
+
+    def add_environment(self, name: str, branches: list[str] | None = None,
+                        protected_branches: bool = False, secrets: list[str] | None = None) -> None:  # fmt: skip
+        """An environment; ``branches`` (custom deployment branch policies) or
+        ``protected_branches``; neither: every branch may deploy."""
+        policy = None
+        if branches is not None or protected_branches:
+            policy = {
+                "protected_branches": protected_branches,
+                "custom_branch_policies": branches is not None,
+            }
+        self.environments[name] = self.instances.of(
+            "environment", id=next(self.ids), name=name, url=f"{self._repo_url()}/environments/{name}",
+            html_url=f"https://github.invalid/{self.owner}/{self.repo}/deployments/activity_log?environments_filter={name}",
+            deployment_branch_policy=policy,
+        )  # fmt: skip
+        self.branch_policies[name] = [
+            {"id": next(self.ids), "node_id": "x", "name": b, "type": "branch"}
+            for b in branches or []
+        ]
+        self.environment_secrets[name] = list(secrets or [])
 
     # ---- objects -------------------------------------------------------------------------
     def _repo_url(self) -> str:
         return f"{self.base}/repos/{self.owner}/{self.repo}"
 
     def _user(self, login: str) -> JSON:
-        return self.instances.of("simple-user", login=login, id=abs(hash(login)) % 10**6, type="User",
+        kind = "Bot" if login.endswith("[bot]") else "User"
+        return self.instances.of("simple-user", login=login, id=abs(hash(login)) % 10**6, type=kind,
                                  url=f"{self.base}/users/{login}")  # fmt: skip
 
-    def _repository(self) -> JSON:
+    def _repository(self, owner: str | None = None) -> JSON:
+        owner = owner or self.owner
         return self.instances.of(
             "full-repository",
-            id=1, name=self.repo, full_name=f"{self.owner}/{self.repo}", owner=self._user(self.owner),
-            url=self._repo_url(), html_url=f"https://github.invalid/{self.owner}/{self.repo}",
-            default_branch="main", private=True,
+            id=1 if owner == self.owner else 2, name=self.repo, full_name=f"{owner}/{self.repo}",
+            owner=self._user(owner), url=f"{self.base}/repos/{owner}/{self.repo}",
+            html_url=f"https://github.invalid/{owner}/{self.repo}", default_branch="main", private=True, fork=owner != self.owner,
             permissions={"admin": False, "maintain": False, "push": True, "triage": True, "pull": True},
         )  # fmt: skip
 
-    def _branch_ref(self, branch: str) -> JSON:
-        return {"label": f"{self.owner}:{branch}", "ref": branch, "sha": self.heads.get(branch, ""),
-                "user": self._user(self.owner), "repo": self._repository()}  # fmt: skip
+    def _branch_ref(self, branch: str, owner: str | None = None) -> JSON:
+        owner = owner or self.owner
+        sha = (
+            self.heads.get(branch, "") if owner == self.owner else self.fork_heads[(owner, branch)]
+        )
+        return {"label": f"{owner}:{branch}", "ref": branch, "sha": sha,
+                "user": self._user(owner), "repo": self._repository(owner)}  # fmt: skip
+
+    def _head_sha(self, pull: JSON) -> str:
+        """An open pull request's head follows its branch; a merged one keeps what merged."""
+        if pull["state"] != "open":
+            return str(pull["head"]["sha"])
+        owner = pull["head"]["user"]["login"]
+        ref = pull["head"]["ref"]
+        return self.heads.get(ref, "") if owner == self.owner else self.fork_heads[(owner, ref)]
+
+    def _current(self, pull: JSON) -> JSON:
+        pull["head"]["sha"] = self._head_sha(pull)
+        return pull
 
     def _labels(self, names: list[str]) -> list[JSON]:
         return [self.instances.of("label", id=abs(hash(n)) % 10**6, name=n, url=f"{self._repo_url()}/labels/{n}")
@@ -151,6 +361,22 @@ class FakeGitHub:
 
     def _issue(self, number: int) -> JSON:
         return self.issues[number]
+
+    def _commit_object(self, sha: str) -> JSON:
+        data = self.commits[sha]
+        people = {
+            k: None if data[k] == "nobody" else self._user(data[k]) for k in ("author", "committer")
+        }
+        return self.instances.of(
+            "commit", sha=sha, url=f"{self._repo_url()}/commits/{sha}", html_url=f"https://github.invalid/commit/{sha}",
+            comments_url=f"{self._repo_url()}/commits/{sha}/comments",
+            parents=[{"sha": p, "url": f"{self._repo_url()}/commits/{p}"} for p in data["parents"]],
+            commit={"url": f"{self._repo_url()}/git/commits/{sha}", "message": data["message"], "comment_count": 0,
+                    "author": {"name": data["author"], "email": f"{data['author']}@users.noreply.invalid", "date": _now()},
+                    "committer": {"name": data["committer"], "email": f"{data['committer']}@users.noreply.invalid", "date": _now()},
+                    "tree": {"sha": _sha("tree", sha), "url": f"{self._repo_url()}/git/trees/x"}},
+            **people,
+        )  # fmt: skip
 
     # ---- routing ---------------------------------------------------------------------------
     def routes(self) -> list[tuple[str, str, Callable[..., tuple[int, Any]]]]:
@@ -160,25 +386,36 @@ class FakeGitHub:
             ("GET", rf"{r}/actions/workflows/(?P<workflow>[^/]+)", self.get_workflow),
             ("POST", rf"{r}/actions/workflows/(?P<workflow>[^/]+)/dispatches", self.dispatch),
             ("GET", rf"{r}/actions/workflows/(?P<workflow>[^/]+)/runs", self.list_runs),
+            ("GET", rf"{r}/actions/secrets", self.list_repo_secrets),
             ("GET", rf"{r}/pulls", self.list_pulls),
             ("POST", rf"{r}/pulls", self.create_pull),
             ("GET", rf"{r}/pulls/(?P<number>\d+)", self.get_pull),
             ("PATCH", rf"{r}/pulls/(?P<number>\d+)", self.edit_pull),
             ("GET", rf"{r}/pulls/(?P<number>\d+)/reviews", self.list_reviews),
+            ("GET", rf"{r}/pulls/(?P<number>\d+)/commits", self.list_pull_commits),
             ("POST", rf"{r}/pulls/(?P<number>\d+)/requested_reviewers", self.request_reviewers),
             ("GET", rf"{r}/issues", self.list_issues),
             ("POST", rf"{r}/issues", self.create_issue),
             ("GET", rf"{r}/issues/(?P<number>\d+)", self.get_issue),
             ("PATCH", rf"{r}/issues/(?P<number>\d+)", self.edit_issue),
+            ("GET", rf"{r}/issues/(?P<number>\d+)/comments", self.list_comments),
             ("POST", rf"{r}/issues/(?P<number>\d+)/comments", self.comment),
             ("POST", rf"{r}/issues/(?P<number>\d+)/labels", self.add_labels),
             ("GET", rf"{r}/git/ref/(?P<ref>.+)", self.get_ref),
             ("POST", rf"{r}/git/refs", self.create_ref),
             ("GET", rf"{r}/contents/(?P<path>.+)", self.get_contents),
             ("PUT", rf"{r}/contents/(?P<path>.+)", self.put_contents),
+            ("GET", rf"{r}/commits/(?P<sha>[0-9a-f]{{40}})/pulls", self.commit_pulls),
+            ("GET", rf"{r}/commits/(?P<ref>[^/]+)", self.get_commit),
             ("GET", rf"{r}/branches/(?P<branch>[^/]+)", self.get_branch),
             ("GET", rf"{r}/branches/(?P<branch>[^/]+)/protection", self.get_protection),
-        ]
+            ("GET", rf"{r}/rules/branches/(?P<branch>[^/]+)", self.branch_rules),
+            ("GET", rf"{r}/rulesets/(?P<ruleset>\d+)", self.get_ruleset),
+            ("GET", rf"{r}/environments/(?P<name>[^/]+)", self.get_environment),
+            ("GET", rf"{r}/environments/(?P<name>[^/]+)/deployment-branch-policies", self.list_branch_policies),
+            ("GET", rf"{r}/environments/(?P<name>[^/]+)/secrets", self.list_environment_secrets),
+            ("GET", r"/orgs/(?P<org>[^/]+)/teams/(?P<slug>[^/]+)/members", self.team_members),
+        ]  # fmt: skip
 
     def get_repo(self, **_: Any) -> tuple[int, Any]:
         return 200, self._repository()
@@ -207,26 +444,52 @@ class FakeGitHub:
             event="workflow_dispatch", head_branch=body["ref"], workflow_id=self.workflows["retrain.yml"],
             url=f"{self._repo_url()}/actions/runs/{run_id}", created_at=_now(),
             html_url=f"https://github.invalid/{self.owner}/{self.repo}/actions/runs/{run_id}",
-        ))  # fmt: skip
+        ) | {"_listed_after": time.monotonic() + self.run_list_delay})  # fmt: skip
         return 204, None
 
     def list_runs(self, query: dict[str, str], **_: Any) -> tuple[int, Any]:
-        runs = [r for r in self.runs if "status" not in query or r["status"] == query["status"]]
+        now = time.monotonic()
+        runs = [
+            {k: v for k, v in r.items() if k != "_listed_after"} for r in self.runs
+            if r["_listed_after"] <= now and ("status" not in query or r["status"] == query["status"])
+        ]  # fmt: skip
         return 200, {"total_count": len(runs), "workflow_runs": runs}
+
+    def list_repo_secrets(self, **_: Any) -> tuple[int, Any]:
+        return 200, self._secrets(self.repo_secrets)
+
+    def _secrets(self, names: list[str]) -> JSON:
+        return {"total_count": len(names),
+                "secrets": [{"name": n, "created_at": _now(), "updated_at": _now()} for n in names]}  # fmt: skip
 
     def list_pulls(self, query: dict[str, str], **_: Any) -> tuple[int, Any]:
         state = query.get("state", "open")
         found = [
-            p for p in self.pulls.values()
+            self._current(p) for p in self.pulls.values()
             if (state == "all" or p["state"] == state)
             and ("head" not in query or p["head"]["label"] == query["head"])
             and ("base" not in query or p["base"]["ref"] == query["base"])
         ]  # fmt: skip
         return 200, sorted(found, key=lambda p: -p["number"])
 
+    def _new_pull(self, title: str, body: str | None, author: str, head: str,
+                  head_owner: str | None = None) -> JSON:  # fmt: skip
+        number = next(self.numbers)
+        url = f"{self._repo_url()}/pulls/{number}"
+        pull = self.instances.of(
+            "pull-request", id=next(self.ids), number=number, state="open", title=title,
+            body=body, user=self._user(author), head=self._branch_ref(head, head_owner),
+            base=self._branch_ref("main"), url=url, html_url=f"https://github.invalid/{self.owner}/{self.repo}/pull/{number}",
+            issue_url=f"{self._repo_url()}/issues/{number}", merged=False, merged_at=None, merge_commit_sha=None,
+            labels=[], requested_reviewers=[], created_at=_now(), updated_at=_now(), draft=False,
+        )  # fmt: skip
+        self.pulls[number] = pull
+        self.issues[number] = self._new_issue(number, title, body, [], pull_request=True)
+        return pull
+
     def create_pull(self, body: JSON, **_: Any) -> tuple[int, Any]:
-        head, base = body["head"].split(":")[-1], body["base"]
-        if head not in self.branches:
+        head = body["head"].split(":")[-1]
+        if head not in self.heads:
             return 422, {
                 "message": "Validation Failed",
                 "errors": [{"resource": "PullRequest", "field": "head", "code": "invalid"}],
@@ -235,24 +498,11 @@ class FakeGitHub:
             return 422, {"message": "Validation Failed",
                          "errors": [{"resource": "PullRequest", "code": "custom",
                                      "message": f"A pull request already exists for {self.owner}:{head}."}]}  # fmt: skip
-        number = next(self.numbers)
-        url = f"{self._repo_url()}/pulls/{number}"
-        pull = self.instances.of(
-            "pull-request", id=next(self.ids), number=number, state="open", title=body["title"],
-            body=body.get("body"), user=self._user("driftloop[bot]"), head=self._branch_ref(head),
-            base=self._branch_ref(base), url=url, html_url=f"https://github.invalid/{self.owner}/{self.repo}/pull/{number}",
-            issue_url=f"{self._repo_url()}/issues/{number}", merged=False, merged_at=None, merge_commit_sha=None,
-            labels=[], requested_reviewers=[], created_at=_now(), updated_at=_now(), draft=False,
-        )  # fmt: skip
-        self.pulls[number] = pull
-        self.issues[number] = self._new_issue(
-            number, body["title"], body.get("body"), [], pull_request=True
-        )
-        return 201, pull
+        return 201, self._new_pull(body["title"], body.get("body"), BOT, head)
 
     def get_pull(self, number: str, **_: Any) -> tuple[int, Any]:
         pull = self.pulls.get(int(number))
-        return (200, pull) if pull else (404, {"message": "Not Found"})
+        return (200, self._current(pull)) if pull else (404, {"message": "Not Found"})
 
     def edit_pull(self, number: str, body: JSON, **_: Any) -> tuple[int, Any]:
         pull = self.pulls[int(number)]
@@ -262,15 +512,25 @@ class FakeGitHub:
                 if key in self.issues[int(number)]:
                     self.issues[int(number)][key] = body[key]
         pull["updated_at"] = _now()
-        return 200, pull
+        return 200, self._current(pull)
 
     def list_reviews(self, number: str, **_: Any) -> tuple[int, Any]:
         return 200, self.reviews.get(int(number), [])
 
+    def list_pull_commits(self, number: str, **_: Any) -> tuple[int, Any]:
+        pull = self.pulls.get(int(number))
+        if pull is None:
+            return 404, {"message": "Not Found"}
+        head = self._head_sha(pull)
+        base = pull["base"]["sha"]  # main when the pull request was opened
+        ours = self.ancestors(base)
+        found = [c for c in self._walk(head) if c not in ours]
+        return 200, [self._commit_object(c) for c in reversed(found)]
+
     def request_reviewers(self, number: str, body: JSON, **_: Any) -> tuple[int, Any]:
         pull = self.pulls[int(number)]
         pull["requested_reviewers"] = [self._user(login) for login in body.get("reviewers", [])]
-        return 201, pull
+        return 201, self._current(pull)
 
     def _new_issue(
         self,
@@ -290,7 +550,7 @@ class FakeGitHub:
             }
         return self.instances.of(
             "issue", id=next(self.ids), number=number, title=title, body=body, state="open",
-            labels=self._labels(labels), user=self._user("driftloop[bot]"), url=f"{self._repo_url()}/issues/{number}",
+            labels=self._labels(labels), user=self._user(BOT), url=f"{self._repo_url()}/issues/{number}",
             html_url=f"https://github.invalid/{self.owner}/{self.repo}/issues/{number}", comments=0,
             created_at=_now(), updated_at=_now(), **extra,
         )  # fmt: skip
@@ -329,15 +589,25 @@ class FakeGitHub:
                 self.pulls[int(number)]["labels"] = issue["labels"]
         return 200, issue
 
+    def _comment_object(self, number: int, body: str, comment_id: int) -> JSON:
+        return self.instances.of(
+            "issue-comment", id=comment_id, body=body, user=self._user(BOT),
+            url=f"{self._repo_url()}/issues/comments/{comment_id}", issue_url=self.issues[number]["url"],
+            created_at=_now(), updated_at=_now(),
+        )  # fmt: skip
+
+    def list_comments(self, number: str, **_: Any) -> tuple[int, Any]:
+        if int(number) not in self.issues:
+            return 404, {"message": "Not Found"}
+        found = [c for c in self.comments if c["issue"] == int(number)]
+        return 200, [self._comment_object(int(number), c["body"], c["id"]) for c in found]
+
     def comment(self, number: str, body: JSON, **_: Any) -> tuple[int, Any]:
         issue = self.issues[int(number)]
         issue["comments"] += 1
-        comment = self.instances.of(
-            "issue-comment", id=next(self.ids), body=body["body"], user=self._user("driftloop[bot]"),
-            url=f"{self._repo_url()}/issues/comments/1", issue_url=issue["url"], created_at=_now(), updated_at=_now(),
-        )  # fmt: skip
-        self.comments.append({"issue": int(number), "body": body["body"]})
-        return 201, comment
+        comment_id = next(self.ids)
+        self.comments.append({"issue": int(number), "body": body["body"], "id": comment_id})
+        return 201, self._comment_object(int(number), body["body"], comment_id)
 
     def add_labels(self, number: str, body: Any, **_: Any) -> tuple[int, Any]:
         names = body if isinstance(body, list) else body.get("labels", [])
@@ -363,8 +633,8 @@ class FakeGitHub:
         branch = body["ref"].removeprefix("refs/heads/")
         if branch in self.heads:
             return 422, {"message": "Reference already exists"}
-        source = next((b for b, sha in self.heads.items() if sha == body["sha"]), "main")
-        self.branches[branch] = dict(self.branches[source])
+        if body["sha"] not in self.commits:
+            return 422, {"message": "Object does not exist"}
         self.heads[branch] = body["sha"]
         return 201, self._ref(branch)
 
@@ -376,25 +646,44 @@ class FakeGitHub:
             html_url=f"https://github.invalid/{self.owner}/{self.repo}/blob/{path}", download_url=f"https://raw.invalid/{path}",
         )  # fmt: skip
 
+    def _resolve(self, ref: str) -> str | None:
+        ref = ref.removeprefix("refs/heads/")
+        if ref in self.heads:
+            return self.heads[ref]
+        return ref if ref in self.commits else None
+
     def get_contents(self, path: str, query: dict[str, str], **_: Any) -> tuple[int, Any]:
-        branch = query.get("ref", "main").removeprefix("refs/heads/")
-        files = self.branches.get(branch, {})
+        sha = self._resolve(query.get("ref", "main"))
+        files = self.commits[sha]["files"] if sha else {}
         if path not in files:
             return 404, {"message": "Not Found"}
         return 200, self._content(path, files[path])
 
     def put_contents(self, path: str, body: JSON, **_: Any) -> tuple[int, Any]:
         branch = body.get("branch", "main")
-        files = self.branches[branch]
+        files = self.commits[self.heads[branch]]["files"]
         if path in files and body.get("sha") != _sha("blob", files[path]):
             return 409, {"message": f"{path} does not match {body.get('sha')}"}
         text = base64.b64decode(body["content"]).decode()
-        files[path] = text
-        self.heads[branch] = _sha(self.heads[branch], path, text)
+        sha = self.push(branch, {path: text}, author=BOT, message=body["message"])
         commit = self.instances.of("file-commit")
-        commit["commit"].update(sha=self.heads[branch], message=body["message"])
+        commit["commit"].update(sha=sha, message=body["message"])
         commit["content"] = self._content(path, text)
         return 200, commit
+
+    def get_commit(self, ref: str, **_: Any) -> tuple[int, Any]:
+        sha = self._resolve(ref)
+        if sha is None:
+            return 404, {"message": "No commit found for SHA"}
+        return 200, self._commit_object(sha)
+
+    def commit_pulls(self, sha: str, **_: Any) -> tuple[int, Any]:
+        """Pull requests a commit belongs to: the one it merged, or those that carry it."""
+        found = [
+            self._current(p) for p in self.pulls.values()
+            if p.get("merge_commit_sha") == sha or sha in self.ancestors(self._head_sha(p))
+        ]  # fmt: skip
+        return 200, sorted(found, key=lambda p: -p["number"])
 
     def get_branch(self, branch: str, **_: Any) -> tuple[int, Any]:
         if branch not in self.heads:
@@ -410,22 +699,38 @@ class FakeGitHub:
             protection_url=f"{self._repo_url()}/branches/{branch}/protection",
         )
 
-    def protect(self, reviews: int = 1, code_owners: bool = True) -> None:
-        self.protection = self.instances.of(
-            "branch-protection",
-            url=f"{self._repo_url()}/branches/main/protection",
-            required_pull_request_reviews={
-                "url": f"{self._repo_url()}/branches/main/protection/required_pull_request_reviews",
-                "required_approving_review_count": reviews,
-                "require_code_owner_reviews": code_owners,
-                "dismiss_stale_reviews": True,
-            },
-        )
-
     def get_protection(self, branch: str, **_: Any) -> tuple[int, Any]:
         if self.protection is None:
             return 404, {"message": "Branch not protected"}
         return 200, self.protection
+
+    def branch_rules(self, branch: str, **_: Any) -> tuple[int, Any]:
+        return 200, self.rules if branch == "main" else []
+
+    def get_ruleset(self, ruleset: str, **_: Any) -> tuple[int, Any]:
+        found = self.rulesets.get(int(ruleset))
+        return (200, found) if found else (404, {"message": "Not Found"})
+
+    def get_environment(self, name: str, **_: Any) -> tuple[int, Any]:
+        found = self.environments.get(name)
+        return (200, found) if found else (404, {"message": "Not Found"})
+
+    def list_branch_policies(self, name: str, **_: Any) -> tuple[int, Any]:
+        if name not in self.environments:
+            return 404, {"message": "Not Found"}
+        policies = self.branch_policies.get(name, [])
+        return 200, {"total_count": len(policies), "branch_policies": policies}
+
+    def list_environment_secrets(self, name: str, **_: Any) -> tuple[int, Any]:
+        if name not in self.environments:
+            return 404, {"message": "Not Found"}
+        return 200, self._secrets(self.environment_secrets.get(name, []))
+
+    def team_members(self, org: str, slug: str, **_: Any) -> tuple[int, Any]:
+        members = self.teams.get(f"{org}/{slug}")
+        if members is None:
+            return 404, {"message": "Not Found"}
+        return 200, [self._user(login) for login in members]
 
     def _installation_token(
         self, method: str, path: str, query: dict[str, str], auth: str, installation: int

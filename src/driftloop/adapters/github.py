@@ -13,17 +13,20 @@ import itertools
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from github import Auth, Github, GithubException, GithubRetry
+from github.NamedUser import NamedUser
+from github.PaginatedList import PaginatedList
 from github.PullRequest import PullRequest as GhPull
 from github.Repository import Repository
 
-from driftloop.adapters.repohost import Edits, Issue, PullRequest, RepoHost, proposal_marker
+from driftloop.adapters.repohost import Edits, Issue, PullRequest, RepoHost
+from driftloop.approval import Review
 from driftloop.errors import UpstreamError, UsageError
 from driftloop.policy.signals import Dispatch, History
 
@@ -34,6 +37,8 @@ PERMISSIONS = (
     "the token needs actions: write (dispatch) and contents, pull-requests, issues: write (propose)"
 )
 _TITLE = re.compile(r"^retrain (?P<model>\S+) \((?P<trigger>[^)]*)\)$")
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+T = TypeVar("T")
 
 
 @contextmanager
@@ -50,9 +55,14 @@ def _upstream(action: str) -> Iterator[None]:
             raise UpstreamError(
                 "GitHub", f"{action}: 403 {message or 'forbidden'}; {PERMISSIONS}"
             ) from None
-        raise UpstreamError("GitHub", f"{action}: {error.status} {message or ''}".strip()) from None
+        transient = error.status >= 500 or error.status == 429
+        raise UpstreamError(
+            "GitHub", f"{action}: {error.status} {message or ''}".strip(), transient
+        ) from None
     except OSError as error:
-        raise UpstreamError("GitHub", f"{action}: unreachable ({type(error).__name__})") from None
+        raise UpstreamError(
+            "GitHub", f"{action}: unreachable ({type(error).__name__})", transient=True
+        ) from None
 
 
 def _auth() -> Auth.Auth:
@@ -81,6 +91,7 @@ class GitHubHost(RepoHost):
         retries: int = 3,
         timeout: float = 15.0,
         write_pause: float = 1.0,
+        settle: float = 15.0,
     ) -> None:
         auth = auth or _auth()
         self.client = Github(
@@ -90,8 +101,10 @@ class GitHubHost(RepoHost):
             seconds_between_writes=write_pause,
             retry=GithubRetry(total=retries, backoff_factor=0.2),
         )
-        # Dispatches get no automatic retry: a retried POST after a lost 5xx answer would run
-        # the workflow twice. dispatch_retrain retries itself, looking before each attempt.
+        # Creates that must happen once (dispatches, issues, comments) get no automatic retry:
+        # PyGithub retries a POST after a 5xx, and when the first attempt had gone through
+        # that runs the workflow twice or opens two issues. _write_once retries instead,
+        # looking before each attempt.
         self.once = Github(
             base_url=api_url,
             auth=auth,
@@ -100,8 +113,12 @@ class GitHubHost(RepoHost):
             retry=None,
         )
         self.retries = retries
+        # GitHub lists a new workflow run some seconds after the dispatch: how long to keep
+        # looking for it before an attempt that failed counts as not having happened
+        self.settle = settle
         self.repository = repository
         self._repo: Repository | None = None
+        self._once_repo: Repository | None = None
 
     @classmethod
     def from_environment(cls) -> GitHubHost:
@@ -149,13 +166,45 @@ class GitHubHost(RepoHost):
         pull = self.find_open_pull(model)
         return History(tuple(dispatches), f"#{pull.number}" if pull else None, active)
 
+    def _write_once(self, action: str, create: Callable[[], T], find: Callable[[], T | None]) -> T:
+        """``create`` exactly once: after an attempt that failed (perhaps only its answer was
+        lost), look with ``find`` for up to ``settle`` seconds before trying again."""
+        for attempt in range(self.retries + 1):
+            if attempt:
+                deadline = time.monotonic() + self.settle
+                while True:
+                    found = find()
+                    if found is not None:
+                        return found
+                    if time.monotonic() >= deadline:
+                        break
+                    time.sleep(min(1.0, self.settle / 5))
+            try:
+                with _upstream(action):
+                    return create()
+            except UpstreamError as error:
+                if attempt == self.retries or not error.transient:
+                    raise
+            time.sleep(0.5 * 2**attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @property
+    def once_repo(self) -> Repository:
+        if self._once_repo is None:
+            with _upstream(f"reading {self.repository}"):
+                self._once_repo = self.once.get_repo(self.repository)
+        return self._once_repo
+
+    def _run_url(self, title: str) -> str | None:
+        return next((str(r.html_url) for r in self._runs() if r.display_title == title), None)
+
     def dispatch_retrain(
         self, model: str, reason: str, trigger_id: str, evidence: str, now: datetime, manual: bool
     ) -> str:
         title = f"retrain {model} ({trigger_id})"
-        for run in self._runs():
-            if run.display_title == title:  # a retried CronJob: it is dispatched already
-                return str(run.html_url)
+        listed = self._run_url(title)
+        if listed:  # a retried CronJob: it is dispatched already
+            return listed
         inputs = {
             "model": model,
             "reason": reason[:1000],
@@ -164,20 +213,15 @@ class GitHubHost(RepoHost):
         }
         done = f"{WORKFLOW} dispatched on {self.repository}@{self.default_branch} ({title})"
         with _upstream(f"reading {WORKFLOW}"):
-            workflow = self.once.get_repo(self.repository).get_workflow(WORKFLOW)
-        for attempt in range(self.retries + 1):
-            if attempt and any(run.display_title == title for run in self._runs()):
-                return done  # the attempt that failed had gone through
-            try:
-                with _upstream(f"dispatching {WORKFLOW} on {self.default_branch}"):
-                    workflow.create_dispatch(self.default_branch, inputs, throw=True)
-            except UpstreamError:
-                if attempt == self.retries:
-                    raise
-                time.sleep(0.5 * 2**attempt)
-            else:
-                return done
-        return done
+            workflow = self.once_repo.get_workflow(WORKFLOW)
+
+        def create() -> str:
+            workflow.create_dispatch(self.default_branch, inputs, throw=True)
+            return done
+
+        return self._write_once(
+            f"dispatching {WORKFLOW} on {self.default_branch}", create, lambda: self._run_url(title)
+        )
 
     # ---- proposals -----------------------------------------------------------------------
     def read_file(self, path: str, ref: str) -> str:
@@ -186,7 +230,8 @@ class GitHubHost(RepoHost):
             assert not isinstance(content, list)
             return content.decoded_content.decode()
 
-    def _pull(self, pull: GhPull, approvals: tuple[str, ...] = ()) -> PullRequest:
+    def _pull(self, pull: GhPull) -> PullRequest:
+        head_repo = pull.head.repo.full_name if pull.head.repo else ""  # None: fork deleted
         return PullRequest(
             number=pull.number,
             url=pull.html_url,
@@ -197,7 +242,11 @@ class GitHubHost(RepoHost):
             merged=bool(pull.merged),
             merged_by=pull.merged_by.login if pull.merged_by else None,
             merge_commit=pull.merge_commit_sha,
-            approvals=approvals,
+            head_sha=pull.head.sha,
+            head_repo=head_repo,
+            base_repo=pull.base.repo.full_name if pull.base.repo else self.repository,
+            base_branch=pull.base.ref,
+            merged_at=pull.merged_at,
         )
 
     def find_open_pull(self, model: str) -> PullRequest | None:
@@ -291,31 +340,94 @@ class GitHubHost(RepoHost):
         return None
 
     def open_issue(self, title: str, body: str, labels: list[str]) -> Issue:
-        with _upstream("opening an issue"):
-            issue = self.repo.create_issue(title=title, body=body, labels=labels)
+        def create() -> Issue:
+            issue = self.once_repo.create_issue(title=title, body=body, labels=labels)
             return Issue(issue.number, issue.html_url, issue.title)
 
-    def comment(self, issue: Issue, body: str) -> None:
-        with _upstream(f"commenting on issue #{issue.number}"):
-            self.repo.get_issue(issue.number).create_comment(body)
+        def find() -> Issue | None:
+            with _upstream("listing issues"):
+                for issue in self.repo.get_issues(state="open", labels=labels):
+                    if issue.title == title and issue.pull_request is None:
+                        return Issue(issue.number, issue.html_url, issue.title)
+            return None
 
-    def merged_pull_for(self, model: str, version: str) -> PullRequest | None:
-        marker = proposal_marker(model, version)
-        with _upstream(f"finding the merged pull request for {model} v{version}"):
-            for pull in self.repo.get_pulls(state="closed", base=self.default_branch):
-                if not (pull.merged and pull.head.ref.startswith(f"driftloop/{model}-v")):
-                    continue
-                if marker not in (pull.body or ""):
-                    continue
-                author = pull.user.login if pull.user else ""
-                approvers = {
-                    r.user.login
-                    for r in pull.get_reviews()
-                    if r.state == "APPROVED" and r.user and r.user.login != author
-                }
-                approvals = tuple(sorted(approvers))
-                return self._pull(pull, approvals)
+        return self._write_once("opening an issue", create, find)
+
+    def comment(self, issue: Issue, body: str) -> None:
+        def find() -> bool | None:
+            with _upstream(f"listing comments of issue #{issue.number}"):
+                comments = self.repo.get_issue(issue.number).get_comments()
+                return True if any(c.body == body for c in comments) else None
+
+        def create() -> bool:
+            self.once_repo.get_issue(issue.number).create_comment(body)
+            return True
+
+        self._write_once(f"commenting on issue #{issue.number}", create, find)
+
+    # ---- what promote judges a merge by -----------------------------------------------------
+    def resolve(self, ref: str) -> str:
+        if _SHA.match(ref):
+            return ref
+        with _upstream(f"resolving {ref}"):
+            return str(self.repo.get_git_ref(f"heads/{ref}").object.sha)
+
+    def parents(self, commit: str) -> list[str]:
+        with _upstream(f"reading commit {commit[:12]}"):
+            return [parent.sha for parent in self.repo.get_commit(commit).parents]
+
+    def read_file_or_none(self, path: str, ref: str) -> str | None:
+        with _upstream(f"reading {path}@{ref}"):
+            try:
+                content = self.repo.get_contents(path, ref=ref)
+            except GithubException as error:
+                if error.status == 404:
+                    return None
+                raise
+            assert not isinstance(content, list)
+            return content.decoded_content.decode()
+
+    def merged_pull(self, commit: str) -> PullRequest | None:
+        with _upstream(f"finding the pull request merged as {commit[:12]}"):
+            for pull in self.repo.get_commit(commit).get_pulls():
+                if (
+                    pull.merged_at is not None
+                    and pull.merge_commit_sha == commit
+                    and pull.base.ref == self.default_branch
+                ):
+                    return self._pull(self.repo.get_pull(pull.number))
         return None
+
+    def reviews(self, pull: PullRequest) -> list[Review]:
+        with _upstream(f"reading the reviews of #{pull.number}"):
+            return [
+                Review(
+                    user=review.user.login if review.user else "",
+                    state=review.state,
+                    commit_id=review.commit_id,
+                    submitted_at=review.submitted_at,
+                    bot=bool(review.user and review.user.type == "Bot"),
+                )
+                for review in self.repo.get_pull(pull.number).get_reviews()
+            ]
+
+    def pushers(self, pull: PullRequest) -> set[str]:
+        found = set()
+        with _upstream(f"reading the commits of #{pull.number}"):
+            for commit in self.repo.get_pull(pull.number).get_commits():
+                for user in (commit.author, commit.committer):
+                    # web-flow is GitHub itself committing edits and merges made on the site
+                    if user is not None and user.login != "web-flow":
+                        found.add(user.login)
+        return found
+
+    def team_members(self, team: str) -> set[str]:
+        org, _, slug = team.partition("/")
+        with _upstream(f"listing the members of team {team} (the token needs members: read)"):
+            members = PaginatedList(
+                NamedUser, self.client.requester, f"/orgs/{org}/teams/{slug}/members", None
+            )
+            return {member.login for member in members}
 
 
 def repository_facts(host: GitHubHost) -> dict[str, Any]:

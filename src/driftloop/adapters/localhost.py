@@ -3,7 +3,11 @@
 Branches and commits are real git objects (made with plumbing: the working tree is never
 touched); pull requests, reviews, issues and dispatches are records under
 ``<root>/.driftloop/`` (JSON, with the markdown body beside it). ``driftloop pulls`` lists,
-shows, approves and merges them. Dispatches: an optional ``runner`` runs the retrain at once
+shows, reviews and merges them; like a protected GitHub branch, a merge needs an approval
+of the pull request's current head (``--force`` is an admin bypassing that, and `promote`
+still refuses the result). Reviews carry the commit they were given on, so a later push
+leaves them stale. ``.driftloop/teams.json`` (``{"org/team": ["login", ...]}``) stands in
+for GitHub teams named in CODEOWNERS. Dispatches: an optional ``runner`` runs the retrain at once
 (the demo runs retrain -> gate -> propose exactly as retrain.yml would) and marks the record
 completed; without one a dispatch stays ``queued``, which, like a queued GitHub run, blocks
 another.
@@ -18,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from driftloop.adapters.git import Git
-from driftloop.adapters.repohost import Edits, Issue, PullRequest, RepoHost, proposal_marker
-from driftloop.errors import DataError, UsageError
+from driftloop.adapters.repohost import Edits, Issue, PullRequest, RepoHost
+from driftloop.approval import Review, judge_reviews
+from driftloop.errors import ConfigError, DataError, UpstreamError, UsageError
 from driftloop.policy.signals import Dispatch, History
 
 __all__ = ["LocalRepoHost", "Runner"]
@@ -131,7 +136,15 @@ class LocalRepoHost(RepoHost):
         if body is not None:
             (self.state / kind / f"{record['number']}.md").write_text(body, encoding="utf-8")
 
+    def _head(self, record: dict[str, Any]) -> str:
+        """An open pull request's head is its branch as it is now (anyone may push to it);
+        a merged one's is what was merged."""
+        if record.get("merged"):
+            return str(record.get("head", ""))
+        return self.git.head(record["branch"]) or str(record.get("head", ""))
+
     def _pull(self, record: dict[str, Any]) -> PullRequest:
+        merged_at = record.get("merged_at")
         return PullRequest(
             number=record["number"],
             url=str(self.state / "pulls" / f"{record['number']}.md"),
@@ -142,7 +155,11 @@ class LocalRepoHost(RepoHost):
             merged=record.get("merged", False),
             merged_by=record.get("merged_by"),
             merge_commit=record.get("merge_commit"),
-            approvals=tuple(record.get("approvals", [])),
+            head_sha=self._head(record),
+            head_repo=str(self.root),
+            base_repo=str(self.root),
+            base_branch=record.get("base", ""),
+            merged_at=datetime.fromisoformat(merged_at) if merged_at else None,
         )
 
     def pulls(self) -> list[dict[str, Any]]:
@@ -186,7 +203,7 @@ class LocalRepoHost(RepoHost):
             "labels": labels,
             "reviewers": reviewers,
             "head": commit,
-            "approvals": [],
+            "reviews": [],
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         self._save("pulls", record, body)
@@ -200,25 +217,53 @@ class LocalRepoHost(RepoHost):
             self.git.head(pull.branch)
             or self.git.run("rev-parse", f"refs/heads/{record['base']}").strip()
         )
-        record.update(
-            title=title, head=self._commit(pull.branch, parent, files, message), approvals=[]
-        )
+        record.update(title=title, head=self._commit(pull.branch, parent, files, message))
         self._save("pulls", record, body)
         return self._pull(record)
 
-    def approve(self, number: int, reviewer: str) -> None:
+    def pull_record(self, number: int) -> dict[str, Any]:
         record = next((r for r in self.pulls() if r["number"] == number), None)
         if record is None:
-            raise UsageError(f"no pull request #{number}")
-        if reviewer == record["author"]:
+            raise UsageError(f"no pull request #{number} in {self.state / 'pulls'}")
+        return record
+
+    def review(self, number: int, reviewer: str, state: str = "APPROVED") -> None:
+        """Record a review of the pull request's current head (as GitHub binds a review to
+        the commit it was given on)."""
+        record = self.pull_record(number)
+        if reviewer == record["author"] and state == "APPROVED":
             raise UsageError("the author of a pull request cannot approve it")
-        record["approvals"] = sorted({*record.get("approvals", []), reviewer})
+        review = {
+            "user": reviewer,
+            "state": state,
+            "commit_id": self._head(record),
+            "submitted_at": datetime.now(UTC).isoformat(),
+        }
+        record["reviews"] = [*record.get("reviews", []), review]
         self._save("pulls", record)
 
-    def merge(self, number: int, merged_by: str) -> PullRequest:
-        record = next((r for r in self.pulls() if r["number"] == number), None)
-        if record is None or record["state"] != "open":
-            raise UsageError(f"no open pull request #{number}")
+    def approve(self, number: int, reviewer: str) -> None:
+        self.review(number, reviewer, "APPROVED")
+
+    def current_approvers(self, number: int) -> tuple[str, ...]:
+        """Who approved the head as it is now (what a protected branch would accept)."""
+        pull = self._pull(self.pull_record(number))
+        return judge_reviews(
+            self.reviews(pull), author=pull.author, head_sha=pull.head_sha, merged_at=None,
+            pushers=self.pushers(pull),
+        ).approvers  # fmt: skip
+
+    def merge(self, number: int, merged_by: str, force: bool = False) -> PullRequest:
+        record = self.pull_record(number)
+        if record["state"] != "open":
+            raise UsageError(f"pull request #{number} is {record['state']}, not open")
+        if not force and not self.current_approvers(number):
+            raise UsageError(
+                f"#{number} has no approval of its head {self._head(record)[:12]} by someone "
+                "other than its author: approve it first (--force bypasses this as an admin "
+                "would, and promote still refuses the result)"
+            )
+        head = self._head(record)
         commit = self.git.merge(
             record["branch"], record["base"], f"Merge pull request #{number}: {record['title']}"
         )
@@ -227,7 +272,8 @@ class LocalRepoHost(RepoHost):
             merged=True,
             merged_by=merged_by,
             merge_commit=commit,
-            merged_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            head=head,
+            merged_at=datetime.now(UTC).isoformat(),
         )
         self._save("pulls", record)
         return self._pull(record)
@@ -261,13 +307,56 @@ class LocalRepoHost(RepoHost):
         record["comments"] = [*record["comments"], body]
         self._save("issues", record)
 
-    def merged_pull_for(self, model: str, version: str) -> PullRequest | None:
-        marker = proposal_marker(model, version)
-        for record in sorted(self.pulls(), key=lambda r: -r["number"]):
-            if (
-                record["model"] == model
-                and record.get("merged")
-                and marker in self.pull_body(record["number"])
-            ):
+    # ---- what promote judges a merge by -----------------------------------------------------
+    def resolve(self, ref: str) -> str:
+        try:
+            return self.git.run("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").strip()
+        except UpstreamError:
+            raise UsageError(f"{ref!r} is not a commit or branch of {self.root}") from None
+
+    def parents(self, commit: str) -> list[str]:
+        return self.git.run("rev-list", "--parents", "-n", "1", commit).split()[1:]
+
+    def read_file_or_none(self, path: str, ref: str) -> str | None:
+        try:
+            return self.git.read(path, ref)
+        except ConfigError:
+            return None
+
+    def merged_pull(self, commit: str) -> PullRequest | None:
+        for record in self.pulls():
+            if record.get("merged") and record.get("merge_commit") == commit:
                 return self._pull(record)
         return None
+
+    def reviews(self, pull: PullRequest) -> list[Review]:
+        return [
+            Review(
+                user=r["user"],
+                state=r["state"],
+                commit_id=r.get("commit_id"),
+                submitted_at=datetime.fromisoformat(r["submitted_at"])
+                if r.get("submitted_at")
+                else None,
+            )
+            for r in self.pull_record(pull.number).get("reviews", [])
+        ]
+
+    def pushers(self, pull: PullRequest) -> set[str]:
+        """Authors and committers (git names) of the commits the pull request brings."""
+        base = pull.base_branch or self.default_branch
+        if not pull.head_sha:
+            return set()
+        limit = f"{pull.merge_commit}^1" if pull.merge_commit else f"refs/heads/{base}"
+        names = self.git.run("log", "--format=%an%n%cn", f"{limit}..{pull.head_sha}")
+        return {name for name in names.splitlines() if name}
+
+    def team_members(self, team: str) -> set[str]:
+        path = self.state / "teams.json"
+        if not path.is_file():
+            return set()
+        try:
+            teams = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as error:
+            raise DataError(f"{path}: corrupt record: {error}") from None
+        return set(teams.get(team, []))

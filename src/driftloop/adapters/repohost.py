@@ -1,13 +1,17 @@
-"""The repository host interface: dispatching retrains, and (issue #6) PRs and issues."""
+"""The repository host interface: dispatching retrains, PRs and issues, and the facts
+`promote` judges a merge by (commits, the pull request a commit merged, its reviews)."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from driftloop.approval import Review
+from driftloop.inputs import MAX_EVIDENCE_CHARS
 from driftloop.policy.signals import History
 
 __all__ = [
@@ -20,11 +24,8 @@ __all__ = [
     "compact_evidence",
     "proposal_branch",
     "proposal_marker",
+    "proposal_model",
 ]
-
-# GitHub allows 65,535 characters per workflow_dispatch input; stay far below it so the
-# dispatch never fails on size, keeping the most useful part (top features first).
-MAX_EVIDENCE_CHARS = 4000
 
 
 def compact_evidence(evidence: dict[str, Any]) -> str:
@@ -56,8 +57,18 @@ def proposal_branch(model: str, version: str) -> str:
     return f"driftloop/{model}-v{version}"
 
 
+_BRANCH = re.compile(r"^driftloop/(?P<model>[a-z0-9][a-z0-9_-]*)-v(?P<version>\d+)$")
+
+
+def proposal_model(branch: str) -> str | None:
+    """The model a ``driftloop/<model>-v<version>`` branch proposes, else None."""
+    match = _BRANCH.match(branch)
+    return match.group("model") if match else None
+
+
 def proposal_marker(model: str, version: str) -> str:
-    """Hidden in every proposal's body: finds the PR that set a version, whichever branch."""
+    """Written at the end of every proposal's body for people and searches. Nothing trusts
+    it: anyone can edit a body, so promote identifies a PR by its merge and branch."""
     return f"<!-- driftloop: model={model} version={version} "
 
 
@@ -72,7 +83,12 @@ class PullRequest:
     merged: bool = False
     merged_by: str | None = None
     merge_commit: str | None = None
-    approvals: tuple[str, ...] = ()
+    head_sha: str = ""
+    # owner/name of the repository the head branch lives in: another one is a fork
+    head_repo: str = ""
+    base_repo: str = ""
+    base_branch: str = ""
+    merged_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -112,4 +128,27 @@ class ProposalHost(Protocol):
 
     def comment(self, issue: Issue, body: str) -> None: ...
 
-    def merged_pull_for(self, model: str, version: str) -> PullRequest | None: ...
+    # ---- what promote judges a merge by -------------------------------------------------
+    def resolve(self, ref: str) -> str:
+        """The commit SHA a branch name or SHA stands for."""
+        ...
+
+    def parents(self, commit: str) -> list[str]: ...
+
+    def read_file_or_none(self, path: str, ref: str) -> str | None:
+        """The file at ``ref``, or None when it does not exist there."""
+        ...
+
+    def merged_pull(self, commit: str) -> PullRequest | None:
+        """The pull request whose merge made ``commit`` on the default branch, if any."""
+        ...
+
+    def reviews(self, pull: PullRequest) -> list[Review]: ...
+
+    def pushers(self, pull: PullRequest) -> set[str]:
+        """Logins that authored or committed the pull request's commits."""
+        ...
+
+    def team_members(self, team: str) -> set[str]:
+        """Members of ``org/team`` (for CODEOWNERS entries naming a team)."""
+        ...

@@ -12,6 +12,7 @@ from driftloop.adapters.repohost import ProposalHost
 from driftloop.cli.common import emit, emit_json, registry_from_environment
 from driftloop.config import load_drift_policy, load_gate_policy, load_model
 from driftloop.errors import DataError, ExitCode, UsageError
+from driftloop.inputs import parse_evidence
 from driftloop.promotion import promote
 from driftloop.proposals import propose
 
@@ -39,12 +40,17 @@ def proposal_host(args: argparse.Namespace) -> ProposalHost:
     return LocalRepoHost(args.repo)
 
 
-def _read_json(path: Path | None, what: str) -> dict[str, Any]:
-    if path is None:
-        return {}
+def _read_text(path: Path, what: str) -> str:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise DataError(f"{path}: cannot read {what}: {error.strerror}") from None
+
+
+def _read_json(path: Path, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(_read_text(path, what))
+    except ValueError as error:
         raise DataError(f"{path}: cannot read {what}: {error}") from None
     if not isinstance(data, dict):
         raise DataError(f"{path}: {what} must be a JSON object")
@@ -73,23 +79,32 @@ def register(commands: Any) -> None:
     parser = commands.add_parser(
         "promote",
         help="after a reviewed merge: audit tags in MLflow, then alias champion",
-        description="Read the version the production overlay serves, find the merged pull "
-        "request that set it, require an approving review by someone other than its author, "
-        "write approved_by, merged_by, pr_url, commit, promoted_at to the MLflow version and "
-        "move alias champion. Refused (exit 1) without such a review unless --allow-unreviewed.",
+        description="For each model whose version pin the merge commit changes in "
+        "k8s/overlays/production: require that the commit is the merge of a pull request from "
+        "this repository's driftloop/<model>-v<N> branch, whose head pins that version and "
+        "carries an approval given on that head, before the merge, by someone other than the "
+        "author, a bot or a pusher, still the reviewer's latest review, by a code owner where "
+        "CODEOWNERS exists. Then write approved_by, pr_url, head_sha, merged_by, commit, "
+        "promoted_at to the MLflow version and move alias champion. Refused: exit 1, the "
+        "rule named, MLflow untouched.",
     )
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--version", help="default: the version the production overlay serves")
-    parser.add_argument("--allow-unreviewed", action="store_true")
+    parser.add_argument("--model", help="only this model (default: every model the merge changes)")
+    parser.add_argument("--commit", help="the merge commit (default: the default branch's head)")
+    parser.add_argument("--version", help="the version expected (checked against the pin)")
     parser.add_argument("--json", action="store_true")
     _host_arguments(parser)
     parser.set_defaults(handler=run_promote)
 
     parser = commands.add_parser(
-        "pulls", help="the local repo host's pull requests: list, show, approve, merge"
+        "pulls",
+        help="the local repo host's pull requests: list, show, approve, request-changes, merge",
+        description="Reviews are bound to the head they were given on; merge needs an approval "
+        "of the current head by someone other than the author (--force bypasses that as an "
+        "admin would; promote still refuses such a merge).",
     )
-    parser.add_argument("action", choices=("list", "show", "approve", "merge"))
+    parser.add_argument("action", choices=("list", "show", "approve", "request-changes", "merge"))
     parser.add_argument("number", nargs="?", type=int)
+    parser.add_argument("--force", action="store_true", help="merge without a current approval")
     parser.add_argument(
         "--as",
         dest="user",
@@ -108,7 +123,11 @@ def run_propose(args: argparse.Namespace) -> int:
         raise DataError(f"candidate and gate report must both be for {spec.name!r}")
     if str(gate.get("candidate_version")) != str(candidate.get("version")):
         raise DataError("the gate report is for another candidate version")
-    evidence = _read_json(args.evidence, "evidence")
+    evidence = (
+        parse_evidence(_read_text(args.evidence, "evidence"), str(args.evidence))
+        if args.evidence
+        else {}
+    )
     override = load_gate_policy(args.policy).models.get(spec.name)
     reviewers = list(override.reviewers or []) if override else []
     psi = load_drift_policy(args.drift_policy).settings_for(spec.name).thresholds.psi
@@ -141,18 +160,25 @@ def _workflow_run_url() -> str | None:
 
 
 def run_promote(args: argparse.Namespace) -> int:
-    result = promote(
-        args.model,
-        proposal_host(args),
-        registry_from_environment(),
-        args.version,
-        args.allow_unreviewed,
-    )
-    if args.json:
-        emit_json(result.to_dict())
-    else:
-        emit(f"{result.model} v{result.version}: {'; '.join(result.reasons)}")
-    return ExitCode.OK if result.promoted else ExitCode.FINDING
+    from driftloop.promotion import changed_models
+
+    host = proposal_host(args)
+    commit = host.resolve(args.commit or host.default_branch)
+    models = [args.model] if args.model else changed_models(host, commit)
+    if not models and not args.json:
+        emit(f"no model version changed in {commit[:12]}: nothing to promote")
+    registry = registry_from_environment() if models else None
+    status = ExitCode.OK
+    for model in models:
+        assert registry is not None
+        result = promote(model, host, registry, args.version, commit=commit)
+        if args.json:
+            emit_json(result.to_dict())
+        else:
+            emit(f"{result.model} v{result.version}: {'; '.join(result.reasons)}")
+        if not result.promoted:
+            status = ExitCode.FINDING
+    return status
 
 
 def run_pulls(args: argparse.Namespace) -> int:
@@ -160,23 +186,30 @@ def run_pulls(args: argparse.Namespace) -> int:
 
     host = LocalRepoHost(args.repo)
     if args.action == "list":
-        for record in host.pulls():
+        pulls = host.pulls()
+        if not pulls:
+            emit(f"no pull requests in {host.state / 'pulls'}")
+        for record in pulls:
+            is_open = record["state"] == "open"
+            approvers = host.current_approvers(record["number"]) if is_open else ()
             emit(
                 f"#{record['number']} [{record['state']}"
                 f"{' merged' if record.get('merged') else ''}] "
-                f"{record['title']} ({record['branch']}) approvals: "
-                f"{', '.join(record.get('approvals', [])) or '-'}"
+                f"{record['title']} ({record['branch']}) approvals of the head: "
+                f"{', '.join(approvers) or '-'}"
             )
         return ExitCode.OK
     if args.number is None:
         raise UsageError(f"pulls {args.action} needs a pull request number")
     if args.action == "show":
+        host.pull_record(args.number)  # a clear error for a pull request that does not exist
         emit(host.pull_body(args.number))
-    elif args.action == "approve":
-        host.approve(args.number, args.user)
-        emit(f"#{args.number} approved by {args.user}")
+    elif args.action in ("approve", "request-changes"):
+        state = "APPROVED" if args.action == "approve" else "CHANGES_REQUESTED"
+        host.review(args.number, args.user, state)
+        emit(f"#{args.number}: {state.lower().replace('_', ' ')} by {args.user}")
     else:
-        pull = host.merge(args.number, args.user)
+        pull = host.merge(args.number, args.user, force=args.force)
         emit(
             f"#{pull.number} merged into {host.default_branch} by {args.user} ({pull.merge_commit})"
         )

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from driftloop.cli.common import emit, registry_from_environment
-from driftloop.errors import ExitCode
+from driftloop.errors import DataError, ExitCode
+from driftloop.inputs import check_reason, check_trigger_id, parse_evidence
 from driftloop.retraining import retrain
 
 __all__ = ["register"]
@@ -28,19 +29,31 @@ def register(commands: Any) -> None:
     parser.add_argument("--data", help="training data URI (default: model.yaml data.train)")
     parser.add_argument("--reason", default="manual", help="why this retrain runs")
     parser.add_argument("--trigger-id", default="", help="the drift episode that triggered it")
+    parser.add_argument(
+        "--evidence", type=Path, help="the drift evidence (JSON) to check before training"
+    )
     parser.add_argument("--alias", default="challenger")
     parser.add_argument("--out", type=Path, required=True, help="where to write candidate.json")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    # workflow_dispatch inputs: refused before an hour of training, not after it
+    reason = check_reason(args.reason, "--reason")
+    trigger_id = check_trigger_id(args.trigger_id, "--trigger-id")
+    if args.evidence is not None:
+        try:
+            text = args.evidence.read_text(encoding="utf-8")
+        except OSError as error:
+            raise DataError(f"{args.evidence}: cannot read evidence: {error.strerror}") from None
+        parse_evidence(text, str(args.evidence))
     candidate = retrain(
         args.model,
         args.models,
         registry_from_environment(),
         args.data,
-        args.reason,
-        args.trigger_id,
+        reason,
+        trigger_id,
         args.alias,
     )
     args.out.write_text(json.dumps(candidate, indent=2) + "\n", encoding="utf-8")

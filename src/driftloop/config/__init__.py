@@ -2,11 +2,17 @@
 
 from driftloop.config.base import API_VERSION, format_duration, parse_duration
 from driftloop.config.drift_policy import DriftPolicy, DriftSettings, Threshold, load_drift_policy
-from driftloop.config.gate_policy import GatePolicy, GateSettings, load_gate_policy
+from driftloop.config.gate_policy import (
+    ApprovalSettings,
+    GatePolicy,
+    GateSettings,
+    load_gate_policy,
+)
 from driftloop.config.model import FeatureSpec, ModelSpec, load_model
 
 __all__ = [
     "API_VERSION",
+    "ApprovalSettings",
     "DriftPolicy",
     "DriftSettings",
     "FeatureSpec",

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from driftloop.config.base import API_VERSION, Document, Strict, load_document
 
-__all__ = ["GatePolicy", "GateSettings", "load_gate_policy"]
+__all__ = ["ApprovalSettings", "GatePolicy", "GateSettings", "load_gate_policy"]
 
 PrimaryMetric = Literal["auto", "roc_auc", "f1_macro", "r2", "rmse", "mae"]
 
@@ -62,11 +62,28 @@ class GateOverride(Strict):
     reviewers: list[str] | None = None
 
 
+class ApprovalSettings(Strict):
+    """What `driftloop promote` accepts as the human approval of a merged proposal."""
+
+    require_code_owner: Literal["auto"] | bool = Field(
+        default="auto",
+        description="The approver must own the production overlay in CODEOWNERS (read from "
+        "the base of the merge, not from the pull request). auto: when a CODEOWNERS exists.",
+    )
+    min_approvals: int = Field(default=1, ge=1, le=10)
+    bots: list[str] = Field(
+        default_factory=lambda: ["driftloop[bot]"],
+        description="Logins that never count as approvers (a login ending in [bot] never "
+        "does either): the identity that opens the pull requests.",
+    )
+
+
 class GatePolicy(Document):
     api_version: Literal["driftloop/v1"] = Field(default=API_VERSION, alias="apiVersion")
     kind: Literal["GatePolicy"] = "GatePolicy"
     defaults: GateSettings = Field(default_factory=GateSettings)
     models: dict[str, GateOverride] = Field(default_factory=dict)
+    approval: ApprovalSettings = Field(default_factory=ApprovalSettings)
 
     def settings_for(self, model: str) -> GateSettings:
         override = self.models.get(model)

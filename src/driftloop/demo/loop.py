@@ -40,6 +40,7 @@ __all__ = ["DEMO_POLICY", "DemoResult", "run_demo"]
 
 SCENARIOS = ("persistent", "transient", "degraded", "none")
 MARKER = ".driftloop-demo"
+DEMO_REVIEWER = "demo-reviewer"
 DEMO_POLICY = """\
 # The demo's drift policy. Time is compressed: PSI over a 15 s window (production: 1h), a
 # trigger needs drift for 80% of 30 s (production: 6h). The thresholds are the usual ones.
@@ -103,6 +104,13 @@ def prepare(workdir: Path, source: Path) -> None:
         ".driftloop/\nmlflow.db\nmlartifacts/\nlogs/\nprometheus/\nruns/\nreports/\n.driftloop-demo\n"
     )
     (workdir / MARKER).write_text("made by driftloop demo\n")
+    # CODEOWNERS gives the production overlay to @driftloop/ml-platform; on the local host
+    # .driftloop/teams.json stands in for GitHub's teams: whoever runs the demo reviews.
+    reviewers = sorted({DEMO_REVIEWER, os.environ.get("USER") or "reviewer"})
+    (workdir / ".driftloop").mkdir()
+    (workdir / ".driftloop/teams.json").write_text(
+        json.dumps({"driftloop/ml-platform": reviewers}, indent=2) + "\n"
+    )
     (workdir / "logs").mkdir()
     env = {
         **os.environ,
@@ -346,12 +354,12 @@ class Demo:
             )
             return
         if self.approve:
-            self.host.approve(pull.number, "demo-reviewer")
-            self.host.merge(pull.number, "demo-reviewer")
+            self.host.approve(pull.number, DEMO_REVIEWER)
+            self.host.merge(pull.number, DEMO_REVIEWER)
             say("    approved and merged as demo-reviewer (--approve)")
         else:
             say(f"    waiting for your review: driftloop demo approve --workdir {self.workdir}")
-            while not self.host.merged_pull_for(self.model, pull.branch.rsplit("-v", 1)[1]):
+            while not self.host.pull_record(pull.number).get("merged"):
                 time.sleep(1)
         result = promote(self.model, self.host, self.registry)
         say(f"7/7 promote: {'; '.join(result.reasons)}")

@@ -1,35 +1,99 @@
-"""Pull request and issue bodies rendered from jinja2 templates (gitops/templates/)."""
+"""Pull request and issue bodies rendered from jinja2 templates (gitops/templates/).
+
+Every value is escaped as it is rendered, whatever its source: a reason typed into the
+workflow_dispatch form, a feature name from evidence or a gate report could otherwise
+carry an HTML comment that impersonates driftloop's markers, a link, a table row, a
+mention or a closing code fence. Text is HTML- and markdown-escaped, put on one line and
+cut to a length; ``code`` makes a code span of plain identifiers (other text is escaped); ``label`` keeps a chart
+label to plain characters. Only the templates' own text is markup.
+"""
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 
-__all__ = ["render_issue", "render_pull_request"]
+__all__ = ["escape_text", "render_issue", "render_pull_request"]
+
+MAX_VALUE_CHARS = 300
+# characters with a meaning inside a line of GitHub-flavoured markdown (CommonMark renders a
+# backslash-escaped punctuation character as itself); values are never at a line's start,
+# so the block markers (#, -, >, fences) cannot take effect once the text is on one line
+_MARKDOWN = re.compile(r"([\\`*_\[\]|~])")
+_SPACE = re.compile(r"\s+")
+_PLAIN = re.compile(r"^[A-Za-z0-9_.:/@+=, -]*$")
+
+
+def _cut(text: str, limit: int = MAX_VALUE_CHARS) -> str:
+    text = _SPACE.sub(" ", text).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def escape_text(value: object) -> str:
+    """Any value as inert markdown text on one line."""
+    text = html.escape(_cut(str(value)), quote=False)
+    text = _MARKDOWN.sub(r"\\\1", text)
+    return text.replace("@", "@\u200b")  # no @mentions of people or teams
+
+
+def _finalize(value: object) -> object:
+    if isinstance(value, Markup):
+        return value
+    if value is None:
+        return ""
+    return escape_text(value)
+
+
+def _code(value: object) -> Markup:
+    """A code span for plain identifiers; anything else is escaped text (inside a code span
+    nothing can be escaped, and tools that scan bodies as text would still see markers)."""
+    text = _cut(str(value))
+    if not _PLAIN.match(text):
+        return Markup(escape_text(text))  # noqa: S704 - escaped
+    return Markup(f"`{text}`")  # noqa: S704 - plain characters only
+
+
+def _label(value: object) -> Markup:
+    """A mermaid chart label: plain characters only, inside its quotes."""
+    return Markup(re.sub(r"[^A-Za-z0-9_.:-]", "_", _cut(str(value), 60)))  # noqa: S704 - filtered
+
+
+def _num(value: object) -> Markup:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return Markup("—") if value is None else Markup(escape_text(value))  # noqa: S704 - escaped
+    return Markup(f"{value:.4g}" if isinstance(value, float) else str(value))  # noqa: S704 - a number
+
+
+def _fixed(value: object, digits: int = 3) -> Markup:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return Markup(escape_text(value))  # noqa: S704 - escaped
+    return Markup(f"{value:.{digits}f}")  # noqa: S704 - a number
+
 
 _ENV = Environment(
     loader=PackageLoader("driftloop.gitops", "templates"),
-    autoescape=select_autoescape(default=False),
+    autoescape=False,  # noqa: S701 - markdown, not HTML: _finalize escapes every value
+    finalize=_finalize,
     undefined=StrictUndefined,
     trim_blocks=False,
     keep_trailing_newline=True,
 )
-
-
-def _num(value: object) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
-
-
 _ENV.globals["num"] = _num
+_ENV.filters["code"] = _code
+_ENV.filters["label"] = _label
+_ENV.filters["fixed"] = _fixed
 
 
 def _features(evidence: dict[str, Any]) -> list[dict[str, Any]]:
-    return [f for f in evidence.get("top_features", []) if isinstance(f, dict) and "psi" in f]
+    return [
+        f
+        for f in evidence.get("top_features", [])
+        if isinstance(f, dict) and isinstance(f.get("psi"), int | float)
+    ]
 
 
 def render_pull_request(context: dict[str, Any]) -> str:

@@ -11,7 +11,7 @@ from ruamel.yaml import YAML
 
 from driftloop.errors import ConfigError
 
-__all__ = ["OVERLAY_FILE", "served_version", "set_version"]
+__all__ = ["OVERLAY_FILE", "pins", "served_version", "set_version"]
 
 OVERLAY_FILE = "k8s/overlays/production/kustomization.yaml"
 GENERATOR = "model-version"
@@ -43,6 +43,17 @@ def served_version(text: str, source: str = OVERLAY_FILE) -> tuple[str, str | No
         if match:
             return match.group("model"), match.group("version")
     raise ConfigError(source, f"configMapGenerator.{GENERATOR}", "no MODEL_URI=models:/... literal")
+
+
+def pins(text: str, source: str = OVERLAY_FILE) -> dict[str, str]:
+    """What the overlay pins, model by model: a version number, or ``@alias``."""
+    found: dict[str, str] = {}
+    for literal in _literals(_yaml().load(text), source):
+        match = _URI.match(str(literal))
+        if match:
+            version = match.group("version")
+            found[match.group("model")] = version if version else f"@{match.group('alias')}"
+    return found
 
 
 def set_version(text: str, model: str, version: str, source: str = OVERLAY_FILE) -> str:

@@ -1,0 +1,285 @@
+"""The human gate on GitHub: `driftloop promote --host github` against the contract-validating
+GitHub server and real MLflow on SQLite. Each bypass that someone with write access could
+try is refused with exit 1, the rule named, and MLflow untouched; the legitimate path
+promotes with the approval in the version's tags."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from github import Auth
+from tests.support.github_server import BOT, FakeGitHub, github_server
+
+from driftloop.adapters.github import GitHubHost
+from driftloop.adapters.mlflow import MlflowRegistry
+from driftloop.cli.main import main
+from driftloop.config import load_model
+from driftloop.gitops.overlay import OVERLAY_FILE, set_version
+from driftloop.proposals import propose
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "ghs_promoteTOKEN456"  # noqa: S105 - a test token
+SPEC = load_model("churn", ROOT / "models")
+CODEOWNERS = "*  @acme/ml-platform\n/k8s/overlays/production/  @acme/ml-platform  @olivia\n"
+
+
+class Gate:
+    """One repository with a driftloop proposal for churn v2, and MLflow with v1 champion."""
+
+    def __init__(self, fake: FakeGitHub, tmp_path: Path) -> None:
+        self.fake = fake
+        self.registry = MlflowRegistry(f"sqlite:///{tmp_path / 'mlflow.db'}")
+        self.registry.client.create_registered_model("churn")
+        for _ in range(9):
+            self.registry.client.create_model_version("churn", str(tmp_path))
+        self.registry.set_alias("churn", "champion", "1")
+        self.host = GitHubHost(
+            f"{fake.owner}/{fake.repo}", fake.base, Auth.Token(TOKEN), timeout=5,
+            write_pause=0.1, settle=0.5,
+        )  # fmt: skip
+
+    def propose(self, version: str, reason: str = "drift") -> int:
+        cand = {"model": "churn", "version": version, "run_id": "r", "model_uri": f"models:/churn/{version}",
+                "metrics": {}, "trigger_id": f"churn-t{version}", "reason": reason, "data_uri": "demo://churn/persistent"}  # fmt: skip
+        gate = {"model": "churn", "candidate_version": version, "champion_version": "1", "passed": True,
+                "failed": [], "gates": []}  # fmt: skip
+        result = propose(SPEC, cand, gate, {}, self.host, [])
+        return result.number or 0
+
+    def promote(self, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+        capsys.readouterr()
+        code = main(["promote", "--host", "github", "--json", *extra])
+        out = capsys.readouterr().out.strip().splitlines()
+        return code, json.loads(out[-1]) if out else {}
+
+    def assert_untouched(self, version: str) -> None:
+        assert self.registry.alias_version("churn", "champion") == "1"
+        assert self.registry.version_tags("churn", version) == {}
+
+
+@pytest.fixture
+def gate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Gate]:
+    with github_server(FakeGitHub(token=TOKEN)) as fake:
+        fake.add_file(OVERLAY_FILE, (ROOT / OVERLAY_FILE).read_text())
+        fake.add_file(".github/CODEOWNERS", CODEOWNERS)
+        fake.teams["acme/ml-platform"] = ["dave", "alice", "mallory", "frank"]
+        monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+        monkeypatch.setenv("GITHUB_REPOSITORY", "acme/models")
+        monkeypatch.setenv("GITHUB_API_URL", fake.base)
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+        yield Gate(fake, tmp_path)
+        assert fake.contract_errors == []
+        assert not any(TOKEN in body for _, _, body in fake.requests)
+
+
+def pin(version: str, fake: FakeGitHub, branch: str = "main") -> dict[str, str]:
+    return {OVERLAY_FILE: set_version(fake.branches[branch][OVERLAY_FILE], "churn", version)}
+
+
+@pytest.mark.parametrize("method", ["merge", "squash", "rebase"])
+def test_approved_head_merged_is_promoted_with_the_approval_recorded(
+    gate: Gate, capsys: pytest.CaptureFixture[str], method: str
+) -> None:
+    number = gate.propose("2")
+    head = gate.fake.pulls[number]["head"]["sha"]
+    gate.fake.add_review(number, "dave")
+    merge = gate.fake.merge(number, by="carol", method=method)
+    code, result = gate.promote(capsys, "--commit", merge)
+    assert code == 0, result
+    assert result["promoted"] is True
+    assert gate.registry.alias_version("churn", "champion") == "2"
+    tags = gate.registry.version_tags("churn", "2")
+    assert tags["approved_by"] == "dave"
+    assert tags["head_sha"] == head
+    assert tags["commit"] == merge
+    assert tags["merged_by"] == "carol"
+    assert tags["pr_url"].endswith(f"/pull/{number}")
+    assert tags["promotion"] == "reviewed"
+    # the same push seen again (a re-run of promote.yml) changes nothing
+    assert gate.promote(capsys)[0] == 0
+
+
+def test_stale_approval_of_an_earlier_head_is_refused(
+    gate: Gate, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """alice approves v2; propose pushes v3 onto the same pull request; it is merged."""
+    number = gate.propose("2")
+    gate.fake.add_review(number, "alice")
+    assert gate.propose("3") == number  # the open proposal is updated in place
+    gate.fake.merge(number)
+    code, result = gate.promote(capsys)
+    assert code == 1
+    assert result["version"] == "3"
+    assert "approved-head" in result["rules"]
+    assert any("stale approval" in reason for reason in result["reasons"])
+    gate.assert_untouched("3")
+
+
+def test_approval_after_the_merge_is_refused(
+    gate: Gate, capsys: pytest.CaptureFixture[str]
+) -> None:
+    number = gate.propose("2")
+    gate.fake.merge(number)
+    gate.fake.add_review(number, "dave")  # the runbook used to suggest approving afterwards
+    code, result = gate.promote(capsys)
+    assert code == 1
+    assert "approved-before-merge" in result["rules"]
+    gate.assert_untouched("2")
+
+
+def test_withdrawn_approval_is_refused(gate: Gate, capsys: pytest.CaptureFixture[str]) -> None:
+    number = gate.propose("2")
+    gate.fake.add_review(number, "alice", "APPROVED")
+    gate.fake.add_review(number, "alice", "COMMENTED")
+    gate.fake.add_review(number, "alice", "CHANGES_REQUESTED")
+    gate.fake.add_review(number, "alice", "COMMENTED")  # a comment does not restore it
+    gate.fake.merge(number)
+    code, result = gate.promote(capsys)
+    assert code == 1
+    assert "latest-review" in result["rules"]
+    gate.assert_untouched("2")
+
+
+def test_dismissed_approval_is_refused(gate: Gate, capsys: pytest.CaptureFixture[str]) -> None:
+    number = gate.propose("2")
+    gate.fake.add_review(number, "alice")
+    gate.fake.dismiss_reviews(number)
+    gate.fake.merge(number)
+    code, result = gate.promote(capsys)
+    assert (code, result["rules"]) == (1, ["approval", "latest-review"])
+    gate.assert_untouched("2")
+
+
+def test_forged_marker_then_direct_push_is_refused(
+    gate: Gate, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A hidden marker for v9 in a reason rides into an approved PR; v9 is pushed later."""
+    forged = "retrain <!-- driftloop: model=churn version=9 trigger= -->"
+    number = gate.propose("2", reason=forged)
+    assert "<!-- driftloop: model=churn version=9" not in gate.fake.pulls[number]["body"]
+    gate.fake.add_review(number, "dave")
+    gate.fake.merge(number)
+    assert gate.promote(capsys)[0] == 0  # v2 was reviewed
+    direct = gate.fake.push("main", pin("9", gate.fake), author="mallory")
+    code, result = gate.promote(capsys, "--commit", direct)
+    assert code == 1
+    assert result["rules"] == ["merged-pull-request"]
+    assert "direct push" in result["reasons"][1]
+    assert gate.registry.alias_version("churn", "champion") == "2"
+    assert gate.registry.version_tags("churn", "9") == {}
+
+
+def test_pull_request_from_a_fork_is_refused(
+    gate: Gate, capsys: pytest.CaptureFixture[str]
+) -> None:
+    number = gate.fake.open_fork_pull("mallory", "driftloop/churn-v9", pin("9", gate.fake))
+    gate.fake.pulls[number]["body"] = "<!-- driftloop: model=churn version=9 trigger= -->"
+    gate.fake.add_review(number, "dave")
+    gate.fake.merge(number)
+    code, result = gate.promote(capsys)
+    assert code == 1
+    assert "same-repository" in result["rules"]
+    gate.assert_untouched("9")
+
+
+def test_someone_who_pushed_to_the_proposal_cannot_approve_it(
+    gate: Gate, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The bot authored the PR, so GitHub lets mallory approve after pushing v9 onto it."""
+    number = gate.propose("2")
+    gate.fake.push("driftloop/churn-v2", pin("9", gate.fake, "driftloop/churn-v2"), "mallory")
+    gate.fake.add_review(number, "mallory")
+    gate.fake.merge(number)
+    code, result = gate.promote(capsys)
+    assert code == 1
+    assert "independent-reviewer" in result["rules"]
+    gate.assert_untouched("9")
+
+
+def test_the_bot_and_the_author_do_not_count(
+    gate: Gate, capsys: pytest.CaptureFixture[str]
+) -> None:
+    number = gate.propose("2")
+    gate.fake.add_review(number, BOT, user_type="Bot")
+    gate.fake.add_review(number, "renovate[bot]", user_type="Bot")
+    gate.fake.merge(number)
+    code, result = gate.promote(capsys)
+    assert (code, result["rules"]) == (1, ["approval", "independent-reviewer"])
+    gate.assert_untouched("2")
+
+
+def test_approver_must_own_the_overlay_as_the_base_says(
+    gate: Gate, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """eve is no code owner; frank's push making her one in the PR itself does not count."""
+    number = gate.propose("2")
+    gate.fake.push("driftloop/churn-v2", {".github/CODEOWNERS": "* @eve\n"}, author="frank")
+    gate.fake.add_review(number, "eve")
+    gate.fake.merge(number)
+    code, result = gate.promote(capsys)
+    assert code == 1
+    assert "code-owner" in result["rules"]
+    gate.assert_untouched("2")
+
+
+def test_a_user_named_in_codeowners_counts_without_a_team(
+    gate: Gate, capsys: pytest.CaptureFixture[str]
+) -> None:
+    number = gate.propose("2")
+    gate.fake.add_review(number, "olivia")  # @olivia, not in the team
+    gate.fake.merge(number)
+    assert gate.promote(capsys)[0] == 0
+    assert gate.registry.version_tags("churn", "2")["approved_by"] == "olivia"
+
+
+def test_a_branch_that_is_not_a_proposal_is_refused(
+    gate: Gate, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gate.fake.create_branch("hotfix")
+    gate.fake.push("hotfix", pin("5", gate.fake), author="mallory")
+    pull = gate.fake._new_pull("quick fix", "", "mallory", "hotfix")
+    gate.fake.add_review(pull["number"], "dave")
+    gate.fake.merge(pull["number"])
+    code, result = gate.promote(capsys)
+    assert code == 1
+    assert "driftloop-branch" in result["rules"]
+    gate.assert_untouched("5")
+
+
+def test_a_merge_that_does_not_set_the_version_is_refused(
+    gate: Gate, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """v4 pushed directly; then a reviewed but unrelated merge must not launder it."""
+    gate.fake.push("main", pin("4", gate.fake), author="mallory")
+    gate.fake.create_branch("docs")
+    gate.fake.push("docs", {"README.md": "hello\n"}, author="frank")
+    pull = gate.fake._new_pull("docs", "", "frank", "docs")
+    gate.fake.add_review(pull["number"], "dave")
+    merge = gate.fake.merge(pull["number"])
+    capsys.readouterr()
+    assert main(["promote", "--host", "github", "--commit", merge]) == 0  # changes no pin
+    assert "nothing to promote" in capsys.readouterr().out
+    code, result = gate.promote(capsys, "--model", "churn")
+    assert code == 1
+    assert result["rules"] == ["merge-sets-version"]
+    gate.assert_untouched("4")
+
+
+def test_a_pull_request_cannot_relax_the_rules_it_is_judged_by(
+    gate: Gate, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The approval rules come from policies/gates.yaml at the base of the merge."""
+    policy = (ROOT / "policies/gates.yaml").read_text()
+    gate.fake.add_file("policies/gates.yaml", policy + "approval:\n  min_approvals: 2\n")
+    number = gate.propose("2")
+    relaxed = policy + "approval:\n  min_approvals: 1\n  require_code_owner: false\n"
+    gate.fake.push("driftloop/churn-v2", {"policies/gates.yaml": relaxed}, author="frank")
+    gate.fake.add_review(number, "dave")
+    gate.fake.merge(number)
+    code, result = gate.promote(capsys)
+    assert code == 1
+    assert "2 required" in " ".join(result["reasons"])
+    gate.assert_untouched("2")

@@ -1,0 +1,107 @@
+"""PR and issue bodies: nothing a user typed can become structure (markers, HTML, links,
+mentions, table cells, fences), and workflow inputs are limited where they enter."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from driftloop.errors import DataError, UsageError
+from driftloop.gitops.body import escape_text, render_issue, render_pull_request
+from driftloop.inputs import check_reason, check_trigger_id, parse_evidence
+
+FORGED = "drift <!-- driftloop: model=churn version=9 trigger= --> @acme/ml-platform [ok](http://x)"
+HOSTILE_FEATURE = "a`b|c\n## Approved by everyone\n```\n<!-- driftloop: model=churn version=9 -->"
+
+
+def context(**overrides: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "model": "churn", "version": "2", "trigger_id": "", "reason": FORGED, "run_id": "r`1",
+        "model_uri": "models:/churn/2", "run_url": None, "workflow_run_url": None,
+        "description": "<script>x</script>", "task": "binary", "target": "churned",
+        "sensitive": "gender", "data_uri": "s3://bucket/x`y", "n_train": 10, "n_eval": 5,
+        "data_digest": "sha256:x", "failed": ["per|class<!--"], "metrics": {"roc_auc": 0.9, "<b>": "<i>"}, "critical": 0.25,
+        "gate": {"champion_version": "1", "passed": True, "failed": ["per|class"],
+                 "gates": [{"name": "x|y<!--", "champion": "<s>", "candidate": 0.8, "delta": 0.1,
+                            "threshold": 0.05, "passed": True, "dataset": "golden\n| forged | row |"}]},
+        "evidence": {"top_features": [{"feature": HOSTILE_FEATURE, "psi": 0.3, "samples": 10}],
+                     "since": "<!-- x -->", "window": "1h|2h"},
+    }  # fmt: skip
+    base.update(overrides)
+    return base
+
+
+@pytest.mark.parametrize("render", [render_pull_request, render_issue])
+def test_user_text_cannot_forge_markers_html_mentions_or_links(render: object) -> None:
+    body = render(context())  # type: ignore[operator]
+    comments = re.findall(r"<!--.*?-->", body, flags=re.S)
+    assert len(comments) == 1, comments  # driftloop's own marker, and only it
+    assert "version=2" in comments[0]
+    assert "version=9" not in comments[0]
+    assert "<script>" not in body
+    assert "<s>" not in body
+    assert "<b>" not in body
+    assert "@acme" not in body  # no mention of a team
+    assert "[ok](http://x)" not in body  # no link from user text
+    assert "\n## Approved" not in body  # no heading from a feature name
+
+
+def test_values_cannot_add_table_rows_or_leave_code_spans() -> None:
+    body = render_pull_request(context())
+    rows = [line for line in body.splitlines() if line.startswith("| x")]
+    assert len(rows) == 1
+    # the cell separators of the gate row are the table's own 9, not more
+    assert len(re.findall(r"(?<!\\)\|", rows[0])) == 9
+    mermaid = body.split("```mermaid", 1)[1].split("```", 1)[0]
+    assert "`" not in mermaid  # a feature name cannot close the fence
+    assert "a_b_c_" in mermaid
+    assert "`monthly_charges`" in render_pull_request(
+        context(evidence={"top_features": [{"feature": "monthly_charges", "psi": 0.3}]})
+    )
+
+
+def test_long_values_are_cut() -> None:
+    body = render_pull_request(context(reason="x" * 5000))
+    assert "x" * 300 not in body
+    assert "x" * 299 + "…" in body
+
+
+def test_escaped_text_renders_as_itself() -> None:
+    assert escape_text("monthly_charges *x* [y]") == r"monthly\_charges \*x\* \[y\]"
+    assert escape_text("a\n\nb") == "a b"
+    assert escape_text("<!--") == "&lt;!--"
+
+
+def test_reason_and_trigger_id_limits() -> None:
+    assert check_reason(" drift on churn ") == "drift on churn"
+    for bad in ("", "x" * 201, "a\nb", "tab\there"):
+        with pytest.raises(UsageError, match="reason"):
+            check_reason(bad)
+    assert check_trigger_id("churn-20260105T1205Z") == "churn-20260105T1205Z"
+    assert check_trigger_id("") == ""
+    for bad in ("<!--", "a b", "x" * 101, "-lead"):
+        with pytest.raises(UsageError, match="trigger id"):
+            check_trigger_id(bad)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("[1]", "must be a JSON object"),
+        ("{", "not JSON"),
+        ('{"top_features": {}}', "top_features: must be a list"),
+        ('{"top_features": [{"feature": "a`b", "psi": 0.2}]}', r"top_features\[0\]\.feature"),
+        ('{"top_features": [{"feature": "a", "psi": "0.2"}]}', r"top_features\[0\]\.psi"),
+        ('{"top_features": [{"feature": "a", "psi": 0.2, "samples": true}]}', "samples"),
+        ("{" + '"k": "' + "x" * 9000 + '"}', "at most 8000"),
+    ],
+)
+def test_evidence_errors_name_the_key(text: str, problem: str) -> None:
+    with pytest.raises(DataError, match=problem):
+        parse_evidence(text, "evidence.json")
+
+
+def test_evidence_from_check_is_accepted() -> None:
+    text = '{"top_features": [{"feature": "monthly_charges", "psi": 0.34, "samples": 1200}], "since": "x"}'
+    assert parse_evidence(text)["top_features"][0]["psi"] == 0.34
