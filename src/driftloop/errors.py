@@ -3,6 +3,7 @@
 Hierarchy::
 
     DriftloopError              anything driftloop raises on purpose
+    ├── RefusedError            refused on purpose: an unapproved model version (exit 1)
     ├── UsageError              a command was called wrongly (exit 2)
     ├── ConfigError             a configuration file is invalid (exit 2)
     ├── DataError               input data is unreadable or unusable (exit 2)
@@ -21,6 +22,7 @@ __all__ = [
     "DataError",
     "DriftloopError",
     "ExitCode",
+    "RefusedError",
     "UpstreamError",
     "UsageError",
     "exit_code_for",
@@ -38,6 +40,10 @@ class ExitCode(IntEnum):
 
 class DriftloopError(Exception):
     """Base class of every error driftloop raises on purpose."""
+
+
+class RefusedError(DriftloopError):
+    """driftloop checked and said no (the model server refusing an unapproved version)."""
 
 
 class UsageError(DriftloopError):
@@ -75,6 +81,7 @@ class UpstreamError(DriftloopError):
 
 _EXIT_CODES: tuple[tuple[type[DriftloopError], ExitCode], ...] = (
     (UpstreamError, ExitCode.UPSTREAM),
+    (RefusedError, ExitCode.FINDING),
     (UsageError, ExitCode.USAGE),
     (ConfigError, ExitCode.USAGE),
     (DataError, ExitCode.USAGE),

@@ -29,10 +29,8 @@ from driftloop.errors import ConfigError, UsageError
 from driftloop.gitops.codeowners import LOCATIONS, CodeOwners, parse_codeowners
 from driftloop.gitops.overlay import OVERLAY_FILE, pins
 
-__all__ = ["APPROVAL_TAGS", "GATE_POLICY_FILE", "Promotion", "changed_models", "promote"]
+__all__ = ["GATE_POLICY_FILE", "Promotion", "changed_models", "promote"]
 
-# What the model server requires on a version before serving it in production.
-APPROVAL_TAGS = ("approved_by", "pr_url", "head_sha")
 GATE_POLICY_FILE = "policies/gates.yaml"
 
 

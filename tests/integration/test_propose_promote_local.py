@@ -116,28 +116,66 @@ def test_pull_request_review_merge_promote(repo: Path, capsys: pytest.CaptureFix
     assert json.loads(capsys.readouterr().out)["action"] == "unchanged"
     assert len(host.pulls()) == 1
 
-    # merged without review: promote refuses
-    assert main(["pulls", "merge", str(result["number"]), "--as", "alice"]) == 0
+    # the local host protects main as GitHub would: no merge without a current approval
+    assert main(["pulls", "merge", str(result["number"]), "--as", "alice"]) == 2
+    assert "no approval of its head" in capsys.readouterr().err
+    # an admin's bypass merges it, and promote refuses what nobody approved
+    assert main(["pulls", "merge", str(result["number"]), "--as", "alice", "--force"]) == 0
     assert served_version((repo / OVERLAY_FILE).read_text()) == ("churn", "2")
     capsys.readouterr()
     assert main(["promote", "--model", "churn", "--json"]) == 1
     refused = json.loads(capsys.readouterr().out)
     assert refused["promoted"] is False
-    assert "without an approving review" in refused["reasons"][0]
+    assert refused["rules"] == ["approval"]
     assert registry.alias_version("churn", "champion") == "1"
-
-    # recorded review (approval by someone other than the author), then promote
+    # approving afterwards does not make it reviewed
     host.approve(result["number"], "bob")
-    assert main(["promote", "--model", "churn", "--json"]) == 0
+    assert main(["promote", "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["rules"] == ["approval", "approved-before-merge"]
+    assert "approved_by" not in registry.version_tags("churn", "2")
+
+    # the next candidate, approved on its head by someone else, then merged: promoted
+    assert cycle("demo://churn/persistent?seed=3", 3) == 0
+    third = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert (third["action"], third["number"]) == ("created", result["number"] + 1)
+    assert main(["pulls", "approve", str(third["number"]), "--as", "bob"]) == 0
+    assert main(["pulls", "merge", str(third["number"]), "--as", "alice"]) == 0
+    capsys.readouterr()
+    assert main(["promote", "--json"]) == 0
     promoted = json.loads(capsys.readouterr().out)
     assert promoted["promoted"] is True
-    assert registry.alias_version("churn", "champion") == "2"
-    tags = registry.version_tags("churn", "2")
+    assert registry.alias_version("churn", "champion") == "3"
+    tags = registry.version_tags("churn", "3")
     assert tags["approved_by"] == "bob"
     assert tags["merged_by"] == "alice"
     assert tags["commit"] == git(repo, "rev-parse", "main").strip()
+    assert tags["head_sha"] == git(repo, "rev-parse", "driftloop/churn-v3").strip()
     assert tags["promotion"] == "reviewed"
-    assert tags["pr_url"].endswith(f"{result['number']}.md")
+    assert tags["pr_url"].endswith(f"{third['number']}.md")
+
+
+def test_a_push_after_the_approval_makes_it_stale(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(
+            ["retrain", "--model", "churn", "--data", "demo://churn/reference", "--out", "c1.json"]
+        )
+        == 0
+    )
+    MlflowRegistry.from_environment().set_alias("churn", "champion", "1")
+    assert cycle("demo://churn/persistent", 2) == 0
+    number = json.loads(capsys.readouterr().out.splitlines()[-1])["number"]
+    assert main(["pulls", "approve", str(number), "--as", "bob"]) == 0
+    assert cycle("demo://churn/persistent?seed=4", 3) == 0  # v3 replaces v2 on the same PR
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["action"] == "updated"
+    assert main(["pulls", "merge", str(number), "--as", "alice"]) == 2  # bob approved v2 only
+    assert main(["pulls", "merge", str(number), "--as", "alice", "--force"]) == 0
+    capsys.readouterr()
+    assert main(["promote", "--json"]) == 1
+    refused = json.loads(capsys.readouterr().out)
+    assert (refused["version"], refused["rules"]) == ("3", ["approval", "approved-head"])
+    assert "approved_by" not in MlflowRegistry.from_environment().version_tags("churn", "3")
 
 
 def test_failed_gates_open_an_issue_then_comment(
@@ -171,25 +209,16 @@ def test_failed_gates_open_an_issue_then_comment(
     assert git(repo, "branch", "--list", "driftloop/*") == ""
 
 
-def test_allow_unreviewed_is_recorded(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert (
-        main(
-            [
-                "retrain",
-                "--model",
-                "churn",
-                "--data",
-                "demo://churn/reference?rows=3000",
-                "--out",
-                "c1.json",
-            ]
-        )
-        == 0
-    )
-    text = (repo / OVERLAY_FILE).read_text().replace("models:/churn/1", "models:/churn/1")
-    (repo / OVERLAY_FILE).write_text(text)
-    assert main(["promote", "--model", "churn"]) == 1
-    assert main(["promote", "--model", "churn", "--allow-unreviewed", "--json"]) == 0
-    tags = MlflowRegistry.from_environment().version_tags("churn", "1")
-    assert tags["promotion"] == "unreviewed (--allow-unreviewed)"
-    assert tags["approved_by"] == ""
+def test_direct_push_to_main_is_refused(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["retrain", "--model", "churn", "--data", "demo://churn/reference?rows=3000",
+                 "--out", "c1.json"]) == 0  # fmt: skip
+    MlflowRegistry.from_environment().set_alias("churn", "champion", "1")
+    overlay = repo / OVERLAY_FILE
+    overlay.write_text(overlay.read_text().replace("models:/churn/1", "models:/churn/7"))
+    git(repo, "-c", "user.name=m", "-c", "user.email=m@m", "commit", "-qam", "serve v7")
+    capsys.readouterr()
+    assert main(["promote", "--json"]) == 1
+    refused = json.loads(capsys.readouterr().out)
+    assert (refused["version"], refused["rules"]) == ("7", ["merged-pull-request"])
+    assert "direct push" in refused["reasons"][1]
+    assert MlflowRegistry.from_environment().alias_version("churn", "champion") == "1"

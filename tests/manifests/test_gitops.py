@@ -79,6 +79,32 @@ def test_overlays_differ_only_where_they_should() -> None:
     assert [s["setWeight"] for s in steps if "setWeight" in s] == [10, 50, 100]
 
 
+def _server_config(docs: dict) -> dict[str, str]:  # type: ignore[type-arg]
+    rollout = docs[("Rollout", "model-server")]
+    container = rollout["spec"]["template"]["spec"]["containers"][0]
+    name = container["envFrom"][0]["configMapRef"]["name"]
+    return docs[("ConfigMap", name)]["data"]  # type: ignore[no-any-return]
+
+
+def test_production_serves_only_approved_versions_and_aborts_otherwise() -> None:
+    """The server waits for the approval record and then exits 1 (ADR 0005): production
+    requires it, the pod's startup budget covers the wait, and canary pods that never become
+    ready abort the rollout. Staging tries unreviewed candidates, so it opts out."""
+    production = build(ROOT / "k8s/overlays/production")
+    config = _server_config(production)
+    assert config["DRIFTLOOP_REQUIRE_APPROVAL"] == "true"
+    wait = float(config["DRIFTLOOP_APPROVAL_WAIT_SECONDS"])
+    spec = production[("Rollout", "model-server")]["spec"]
+    probe = spec["template"]["spec"]["containers"][0]["startupProbe"]
+    assert probe["periodSeconds"] * probe["failureThreshold"] > wait + 60
+    assert spec["progressDeadlineAbort"] is True
+    assert spec["progressDeadlineSeconds"] > wait
+    assert (
+        _server_config(build(ROOT / "k8s/overlays/staging"))["DRIFTLOOP_REQUIRE_APPROVAL"]
+        == "false"
+    )
+
+
 def test_workloads_run_non_root_with_read_only_root_filesystem() -> None:
     docs = build(ROOT / "k8s/overlays/production")
     pods = [docs[("Rollout", "model-server")]["spec"]["template"]["spec"],

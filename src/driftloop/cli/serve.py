@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,21 @@ def register(commands: Any) -> None:
     parser.add_argument("--max-body-bytes", type=int, default=5 * 2**20)
     parser.add_argument("--no-telemetry", action="store_true", help="for benchmarks only")
     parser.add_argument(
+        "--require-approval",
+        action=argparse.BooleanOptionalAction,
+        default=os.environ.get("DRIFTLOOP_REQUIRE_APPROVAL", "").lower() in ("1", "true", "yes"),
+        help="serve a registry version only if it has the approval record driftloop promote "
+        "writes (approved_by, pr_url, head_sha); waits --approval-wait seconds for it, then "
+        "exits 1 (default: $DRIFTLOOP_REQUIRE_APPROVAL; on in the production manifests)",
+    )
+    parser.add_argument(
+        "--approval-wait",
+        type=float,
+        default=float(os.environ.get("DRIFTLOOP_APPROVAL_WAIT_SECONDS", "480")),
+        help="seconds to wait for the approval record (promote runs on the merge push)",
+    )
+    parser.add_argument("--approval-poll", type=float, default=10.0, help=argparse.SUPPRESS)
+    parser.add_argument(
         "--enable-reload",
         action="store_true",
         help="POST /-/reload loads --model-uri again (e.g. after the champion alias moved)",
@@ -52,14 +69,30 @@ def resolve(uri: str) -> tuple[Path, str | None]:
     return path, None
 
 
+def _require_approval(uri: str, wait: float, poll: float) -> None:
+    from driftloop.adapters.mlflow import MlflowRegistry
+    from driftloop.serve.approval import await_approval, registry_version
+
+    registry = MlflowRegistry.from_environment()
+    model, version = registry_version(uri, registry)
+    tags = await_approval(registry, model, version, wait, poll, _say)
+    _say(f"{model} v{version} approved by {tags['approved_by']} ({tags['pr_url']})")
+
+
+def _say(message: str) -> None:
+    print(f"driftloop serve: {message}", file=sys.stderr, flush=True)  # noqa: T201 - the CLI
+
+
 def run(args: argparse.Namespace) -> int:
     from driftloop.serve.server import serve
 
-    def load() -> ModelBundle:
+    def load(wait: float = 0.0) -> ModelBundle:
+        if args.require_approval:
+            _require_approval(args.model_uri, wait, args.approval_poll)
         path, version = resolve(args.model_uri)
         return load_bundle(path, version)
 
-    bundle = load()
+    bundle = load(args.approval_wait)
     settings = Settings(
         max_body_bytes=args.max_body_bytes, max_rows=args.max_rows, telemetry=not args.no_telemetry
     )

@@ -4,8 +4,8 @@ Every value is escaped as it is rendered, whatever its source: a reason typed in
 workflow_dispatch form, a feature name from evidence or a gate report could otherwise
 carry an HTML comment that impersonates driftloop's markers, a link, a table row, a
 mention or a closing code fence. Text is HTML- and markdown-escaped, put on one line and
-cut to a length; ``code`` makes a code span of plain identifiers (other text is escaped); ``label`` keeps a chart
-label to plain characters. Only the templates' own text is markup.
+cut to a length; ``code`` makes a code span of plain identifiers (other text is escaped);
+``label`` keeps a chart label to plain characters. Only the templates' own text is markup.
 """
 
 from __future__ import annotations
