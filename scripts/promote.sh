@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# What promote.yml runs after a merge touched the production overlay: for the model the
-# overlay serves, check the merged PR was approved by someone other than its author, write
-# the audit tags to the MLflow version and move the champion alias.
+# What promote.yml runs on a push to main that touched the production overlay: for every
+# model whose version pin the pushed commit changes, judge the merge that made it (see
+# `driftloop promote --help`), then write the audit tags to the MLflow version and move the
+# champion alias. Exit 1 (the rule named) when a version reached main without an approval.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
-driftloop promote --host github --model "${MODEL:-churn}"
+driftloop promote --host github --commit "${GITHUB_SHA:?the pushed commit}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from tests.support.processes import prometheus
 from driftloop.adapters.mlflow import MlflowRegistry
 from driftloop.cli.main import main
 from driftloop.config import load_drift_policy
-from driftloop.doctor import check_github
+from driftloop.doctor import Check, check_github
 from driftloop.rules import build_groups, settings_from_policy
 
 pytestmark = pytest.mark.integration
@@ -67,25 +68,85 @@ def test_local_stack_all_ok_then_a_missing_champion_fails(
     assert "unreachable" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("protected", [True, False])
-def test_github_branch_protection_and_workflow(
-    protected: bool, monkeypatch: pytest.MonkeyPatch
-) -> None:
+OLD_CODEOWNERS = (
+    "/k8s/overlays/production/  @acme/ml\n/policies/  @acme/ml\n/.github/workflows/  @acme/ml\n"
+)
+SECRETS = ["MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_TOKEN", "DRIFTLOOP_APP_PRIVATE_KEY"]
+
+
+def doctor(
+    monkeypatch: pytest.MonkeyPatch, setup: Callable[[FakeGitHub], None]
+) -> dict[str, Check]:
     with github_server(FakeGitHub(token="doctor-token")) as fake:  # noqa: S106 - a test token
         fake.add_file(
             ".github/workflows/retrain.yml", (ROOT / ".github/workflows/retrain.yml").read_text()
         )
-        fake.add_file(".github/CODEOWNERS", (ROOT / ".github/CODEOWNERS").read_text())
-        if protected:
-            fake.protect(reviews=1, code_owners=True)
+        setup(fake)
         monkeypatch.setenv("GITHUB_TOKEN", "doctor-token")
         monkeypatch.setenv("GITHUB_REPOSITORY", "acme/models")
         monkeypatch.setenv("GITHUB_API_URL", fake.base)
-        checks = {c.name: c for c in check_github()}
+        checks = {c.name: c for c in check_github("driftloop")}
         assert fake.contract_errors == []
-    assert checks["GitHub access"].ok
-    assert checks["retrain workflow"].ok
-    assert checks["branch protection"].ok is protected
-    assert checks["code owners"].ok is protected
-    if not protected:
-        assert "docs/branch-protection.md" in checks["branch protection"].fix
+    return checks
+
+
+def test_github_fully_protected_repository_passes(monkeypatch: pytest.MonkeyPatch) -> None:
+    def setup(fake: FakeGitHub) -> None:
+        fake.add_file(".github/CODEOWNERS", (ROOT / ".github/CODEOWNERS").read_text())
+        fake.add_ruleset()
+        fake.add_environment("driftloop", branches=["main"], secrets=SECRETS)
+
+    checks = doctor(monkeypatch, setup)
+    failed = {name: c.detail for name, c in checks.items() if not c.ok}
+    assert failed == {}
+    assert "ruleset main" in checks["branch protection: code owner review"].detail
+
+
+def test_github_unprotected_repository_names_every_missing_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def setup(fake: FakeGitHub) -> None:
+        fake.add_file(".github/CODEOWNERS", OLD_CODEOWNERS)
+        fake.repo_secrets = ["MLFLOW_TRACKING_URI"]
+
+    checks = doctor(monkeypatch, setup)
+    for name in ("required reviews", "code owner review", "dismiss stale approvals",
+                 "approval of the most recent push", "no bypass"):  # fmt: skip
+        assert not checks[f"branch protection: {name}"].ok
+        assert "docs/branch-protection.md" in checks[f"branch protection: {name}"].fix
+    owners = checks["code owners"]
+    assert not owners.ok
+    for unowned in ("k8s/base/rollout.yaml", "src/driftloop/promotion.py", ".github/CODEOWNERS",
+                    "models/churn/train.py", "k8s/argocd/project.yaml"):  # fmt: skip
+        assert unowned in owners.detail
+    assert "k8s/overlays/production/kustomization.yaml" not in owners.detail
+    assert not checks["environment driftloop"].ok
+
+
+def test_github_bypasses_and_loose_environments_fail_by_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def classic(fake: FakeGitHub) -> None:
+        fake.add_file(".github/CODEOWNERS", (ROOT / ".github/CODEOWNERS").read_text())
+        fake.protect(last_push=False, enforce_admins=False)
+        fake.add_environment("driftloop", protected_branches=True, secrets=SECRETS)
+        fake.repo_secrets = ["DRIFTLOOP_APP_PRIVATE_KEY"]
+
+    checks = doctor(monkeypatch, classic)
+    assert checks["branch protection: required reviews"].ok
+    assert not checks["branch protection: approval of the most recent push"].ok
+    assert "does not include administrators" in checks["branch protection: no bypass"].detail
+    assert "any protected branch may deploy" in checks["environment driftloop"].detail
+    assert "DRIFTLOOP_APP_PRIVATE_KEY at repository level" in checks["secrets"].detail
+
+    def bypass(fake: FakeGitHub) -> None:
+        fake.add_ruleset(
+            bypass=[{"actor_id": 5, "actor_type": "RepositoryRole", "bypass_mode": "always"}]
+        )
+        fake.add_environment("driftloop", branches=["main", "release/*"], secrets=SECRETS[:1])
+
+    checks = doctor(monkeypatch, bypass)
+    assert checks["branch protection: dismiss stale approvals"].ok
+    assert "lets RepositoryRole 5 bypass it" in checks["branch protection: no bypass"].detail
+    assert "release/*" in checks["environment driftloop"].detail
+    assert "DRIFTLOOP_APP_PRIVATE_KEY missing" in checks["secrets"].detail

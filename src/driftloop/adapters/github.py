@@ -28,6 +28,7 @@ from github.Repository import Repository
 from driftloop.adapters.repohost import Edits, Issue, PullRequest, RepoHost
 from driftloop.approval import Review
 from driftloop.errors import UpstreamError, UsageError
+from driftloop.gitops.codeowners import LOCATIONS
 from driftloop.policy.signals import Dispatch, History
 
 __all__ = ["WORKFLOW", "GitHubHost"]
@@ -430,32 +431,49 @@ class GitHubHost(RepoHost):
             return {member.login for member in members}
 
 
-def repository_facts(host: GitHubHost) -> dict[str, Any]:
-    """What `driftloop doctor` checks on GitHub: access, the workflow, branch protection."""
-    repo = host.repo
-    facts: dict[str, Any] = {"default_branch": repo.default_branch}
-    permissions = repo.permissions
-    facts["push"] = bool(permissions.push) if permissions is not None else None
+def _get(host: GitHubHost, path: str) -> Any:
+    """GET a repository endpoint as JSON; None when it is absent (404) or not readable with
+    this token (403) (doctor reports which settings it could not see)."""
     try:
-        host.read_file(f".github/workflows/{WORKFLOW}", repo.default_branch)
-        facts["workflow"] = True
-    except UpstreamError:
-        facts["workflow"] = False
-    try:
-        facts["codeowners"] = host.read_file(".github/CODEOWNERS", repo.default_branch)
-    except UpstreamError:
-        facts["codeowners"] = ""
-    try:
-        with _upstream("reading branch protection"):
-            protection = repo.get_branch(repo.default_branch).get_protection()
-            reviews = protection.required_pull_request_reviews
-            facts["required_reviews"] = reviews.required_approving_review_count if reviews else 0
-            facts["code_owner_reviews"] = (
-                bool(reviews.require_code_owner_reviews) if reviews else False
-            )
-    except UpstreamError as error:
-        if "404" not in str(error):
+        _, data = host.client.requester.requestJsonAndCheck(
+            "GET", f"/repos/{host.repository}{path}"
+        )
+    except GithubException as error:
+        if error.status in (403, 404):
+            return None
+        with _upstream(f"reading {path}"):
             raise
-        facts["required_reviews"] = 0
-        facts["code_owner_reviews"] = False
+    return data
+
+
+def repository_facts(host: GitHubHost, environment: str) -> dict[str, Any]:
+    """What `driftloop doctor` checks on GitHub: access, the workflow, CODEOWNERS, branch
+    protection and rulesets on the default branch, and the environment holding the secrets."""
+    repo = host.repo
+    branch = str(repo.default_branch)
+    permissions = repo.permissions
+    facts: dict[str, Any] = {
+        "default_branch": branch,
+        "push": bool(permissions.push) if permissions is not None else None,
+        "workflow": host.read_file_or_none(f".github/workflows/{WORKFLOW}", branch) is not None,
+        "codeowners": next(
+            (t for t in (host.read_file_or_none(p, branch) for p in LOCATIONS) if t is not None),
+            None,
+        ),
+        "protection": _get(host, f"/branches/{branch}/protection"),
+        "rules": _get(host, f"/rules/branches/{branch}") or [],
+    }
+    ids = {r.get("ruleset_id") for r in facts["rules"] if r.get("ruleset_id") is not None}
+    facts["rulesets"] = {i: _get(host, f"/rulesets/{i}") for i in sorted(ids)}
+    facts["environment"] = _get(host, f"/environments/{environment}")
+    policies = _get(host, f"/environments/{environment}/deployment-branch-policies")
+    facts["branch_policies"] = (
+        [p["name"] for p in policies["branch_policies"] if p.get("type", "branch") == "branch"]
+        if policies
+        else None
+    )
+    secrets = _get(host, f"/environments/{environment}/secrets")
+    facts["environment_secrets"] = [x["name"] for x in secrets["secrets"]] if secrets else None
+    secrets = _get(host, "/actions/secrets")
+    facts["repo_secrets"] = [x["name"] for x in secrets["secrets"]] if secrets else None
     return facts

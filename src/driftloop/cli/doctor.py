@@ -34,6 +34,11 @@ def register(commands: Any) -> None:
         default=os.environ.get("DRIFTLOOP_REPO_HOST", "local"),
     )
     parser.add_argument("--repo", type=Path, default=Path())
+    parser.add_argument(
+        "--environment",
+        default="driftloop",
+        help="the GitHub environment retrain.yml and promote.yml use (default: driftloop)",
+    )
     parser.add_argument("--json", action="store_true")
     parser.set_defaults(handler=run)
 
@@ -42,7 +47,9 @@ def run(args: argparse.Namespace) -> int:
     checks, models = check_configs(args.models, args.policies)
     checks.append(check_prometheus(args.prometheus or os.environ.get("DRIFTLOOP_PROMETHEUS_URL")))
     checks += check_mlflow(models)
-    checks += check_github() if args.host == "github" else check_local_repo(args.repo)
+    checks += (
+        check_github(args.environment) if args.host == "github" else check_local_repo(args.repo)
+    )
     if args.json:
         emit_json([{"name": c.name, "ok": c.ok, "detail": c.detail, "fix": c.fix} for c in checks])
     else:
