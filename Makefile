@@ -1,5 +1,5 @@
 # Developer shortcuts; CI and the README call the same scripts.
-.PHONY: setup test lint validate schema rules bench demo
+.PHONY: setup test lint validate schema rules manifests bench demo
 
 setup:
 	bash scripts/setup.sh
@@ -14,6 +14,9 @@ lint:
 
 rules:
 	.venv/bin/python -m driftloop.rules > k8s/base/prometheus-rule.yaml
+
+manifests:
+	.venv/bin/python -m driftloop.manifests .
 
 validate:
 	bash scripts/validate.sh

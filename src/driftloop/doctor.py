@@ -19,6 +19,7 @@ __all__ = [
     "check_configs",
     "check_environment",
     "check_github",
+    "check_gitops",
     "check_local_repo",
     "check_mlflow",
     "check_prometheus",
@@ -69,6 +70,49 @@ def check_configs(models_dir: Path, policies_dir: Path) -> tuple[list[Check], li
     if not checks:
         checks.append(Check("configs", True, f"{len(names)} model(s) and both policies valid"))
     return checks, names
+
+
+def check_gitops(root: Path) -> list[Check]:
+    """Every model can be served, before its first retrain: models/<name> has a Rollout
+    (k8s/models/<name>, generated) and a version pin in each overlay, and no overlay pins a
+    model without a models/<name>/model.yaml."""
+    from driftloop.gitops.overlay import OVERLAY_FILE, STAGING_FILE, pins
+    from driftloop.manifests import stale
+
+    models = {p.parent.name for p in (root / "models").glob("*/model.yaml")}
+    try:
+        out_of_date = stale(root)
+    except DriftloopError as error:
+        return [Check("manifests", False, str(error), "fix the model.yaml named above")]
+    checks = [
+        Check(
+            "manifests",
+            not out_of_date,
+            f"out of date: {', '.join(out_of_date)}" if out_of_date
+            else f"a Rollout for each of {', '.join(sorted(models))}",
+            "make manifests, then commit k8s/models/ and k8s/components/",
+        )
+    ]  # fmt: skip
+    for overlay in (OVERLAY_FILE, STAGING_FILE):
+        name = f"pins in {overlay.split('/')[-2]}"
+        try:
+            pinned = set(pins((root / overlay).read_text(encoding="utf-8"), overlay))
+        except (OSError, DriftloopError) as error:
+            checks.append(Check(name, False, str(error), f"fix {overlay}"))
+            continue
+        problems = [f"models/{m} has no version pin" for m in sorted(models - pinned)]
+        problems += [
+            f"pins {m!r}, which has no models/{m}/model.yaml" for m in sorted(pinned - models)
+        ]
+        checks.append(
+            Check(
+                name,
+                not problems,
+                "; ".join(problems) or f"every model pinned ({', '.join(sorted(pinned))})",
+                f"add or remove the model-version-<model> generator in {overlay}",
+            )
+        )
+    return checks
 
 
 def check_prometheus(url: str | None) -> Check:

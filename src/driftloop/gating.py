@@ -95,7 +95,10 @@ def gate(
         "recent": uri,
         **({"golden": settings.golden_set} if settings.golden_set else {}),
     }
-    return GateReport(spec.name, str(candidate["version"]), champion_version, results, evaluation)
+    report = GateReport(spec.name, str(candidate["version"]), champion_version, results, evaluation)
+    if report.passed:  # staging serves @challenger: only candidates that passed every gate
+        registry.set_alias(spec.name, "challenger", str(candidate["version"]))
+    return report
 
 
 def _with_latency(evaluation: Evaluation, p95: float) -> Evaluation:

@@ -101,8 +101,7 @@ def propose(
         return Proposal("issue", "created", created.number, created.url)
 
     current = host.read_file(OVERLAY_FILE, host.default_branch)
-    set_version(current, spec.name, version)  # fails early if the overlay serves another model
-    if served_version(current) == (spec.name, version):
+    if served_version(current, spec.name) == version:  # ConfigError if it pins no such model
         return Proposal(
             "pull_request", "unchanged", None, None, f"production already serves v{version}"
         )

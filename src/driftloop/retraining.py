@@ -38,7 +38,7 @@ def retrain(
     data_uri: str | None = None,
     reason: str = "manual",
     trigger_id: str = "",
-    alias: str = "challenger",
+    alias: str = "candidate",
 ) -> dict[str, Any]:
     spec = load_model(model, models_dir)
     uri = data_uri or spec.data.train

@@ -127,14 +127,14 @@ def test_pull_request_is_created_once_updated_for_a_newer_version(fake: FakeGitH
     assert pull["head"]["ref"] == "driftloop/churn-v2"
     assert {label["name"] for label in pull["labels"]} == {"driftloop", "model:churn"}
     assert [r["login"] for r in pull["requested_reviewers"]] == ["alice"]
-    assert served_version(fake.branches["driftloop/churn-v2"][OVERLAY_FILE]) == ("churn", "2")
-    assert served_version(fake.branches["main"][OVERLAY_FILE]) == ("churn", "1")  # main untouched
+    assert served_version(fake.branches["driftloop/churn-v2"][OVERLAY_FILE], "churn") == "2"
+    assert served_version(fake.branches["main"][OVERLAY_FILE], "churn") == "1"  # main untouched
     assert "| `per_class_f1_min` | `golden` |" in pull["body"]
 
     assert propose(SPEC, cand, gate, EVIDENCE, gh, ["alice"]).action == "unchanged"
     newer = propose(SPEC, *candidate("3"), EVIDENCE, gh, ["alice"])
     assert (newer.action, newer.number) == ("updated", created.number)
-    assert served_version(fake.branches["driftloop/churn-v2"][OVERLAY_FILE]) == ("churn", "3")
+    assert served_version(fake.branches["driftloop/churn-v2"][OVERLAY_FILE], "churn") == "3"
     assert len(fake.pulls) == 1
 
 
@@ -166,9 +166,9 @@ def test_stale_overlay_edit_is_rebased_or_refused(fake: FakeGitHub) -> None:
     propose(SPEC, *candidate("2"), EVIDENCE, host(fake), [])
     on_branch = fake.branches["driftloop/churn-v2"][OVERLAY_FILE]
     assert "# reviewed by sre" in on_branch
-    assert served_version(on_branch) == ("churn", "2")
+    assert served_version(on_branch, "churn") == "2"
     fake.add_file(OVERLAY_FILE, edited.replace("models:/churn/1", "models:/fraud/1"))
-    with pytest.raises(ConfigError, match="serves 'fraud', not 'churn'"):
+    with pytest.raises(ConfigError, match="pins 'fraud' under the name of 'churn'"):
         propose(SPEC, *candidate("4"), EVIDENCE, host(fake), [])
 
 

@@ -42,11 +42,10 @@ def test_persistent_drift_ends_with_v2_promoted(tmp_path: Path) -> None:
     summary = demo("persistent", tmp_path / "demo")
     workdir = tmp_path / "demo"
     assert summary["outcome"] == "v2 promoted and serving"
-    assert served_version(git(workdir, "show", f"driftloop/churn-v2:{OVERLAY_FILE}")) == (
-        "churn",
-        "2",
+    assert (
+        served_version(git(workdir, "show", f"driftloop/churn-v2:{OVERLAY_FILE}"), "churn") == "2"
     )
-    assert served_version((workdir / OVERLAY_FILE).read_text()) == ("churn", "2")  # merged
+    assert served_version((workdir / OVERLAY_FILE).read_text(), "churn") == "2"  # merged
     body = Path(summary["where"]["pull_request"]).read_text()
     assert "| `primary_metric:roc_auc` | `golden` |" in body
     assert "monthly_charges" in body

@@ -85,7 +85,7 @@ def test_pull_request_review_merge_promote(repo: Path, capsys: pytest.CaptureFix
     host = LocalRepoHost(repo)
     assert git(repo, "rev-parse", "main") == main_before  # nothing touched the default branch
     branch_overlay = git(repo, "show", f"driftloop/churn-v2:{OVERLAY_FILE}")
-    assert served_version(branch_overlay) == ("churn", "2")
+    assert served_version(branch_overlay, "churn") == "2"
     assert "# driftloop: model version" in branch_overlay  # comments survive the edit
     assert (
         git(repo, "diff", "--stat", "main", "driftloop/churn-v2").count("|") == 1
@@ -121,7 +121,7 @@ def test_pull_request_review_merge_promote(repo: Path, capsys: pytest.CaptureFix
     assert "no approval of its head" in capsys.readouterr().err
     # an admin's bypass merges it, and promote refuses what nobody approved
     assert main(["pulls", "merge", str(result["number"]), "--as", "alice", "--force"]) == 0
-    assert served_version((repo / OVERLAY_FILE).read_text()) == ("churn", "2")
+    assert served_version((repo / OVERLAY_FILE).read_text(), "churn") == "2"
     capsys.readouterr()
     assert main(["promote", "--model", "churn", "--json"]) == 1
     refused = json.loads(capsys.readouterr().out)

@@ -75,7 +75,8 @@ def test_persistent_retrain_passes_and_degraded_fails(workspace: Path) -> None:
     assert first["version"] == "1"
     assert first["data_digest"].startswith("sha256:")
     registry = MlflowRegistry.from_environment()
-    assert registry.alias_version("churn", "challenger") == "1"
+    assert registry.alias_version("churn", "candidate") == "1"
+    assert registry.alias_version("churn", "challenger") is None  # not gated yet
     tags = registry.version_tags("churn", "1")
     assert tags["driftloop.reason"] == "test"
     assert tags["driftloop.trigger_id"] == "t-1"
@@ -88,6 +89,7 @@ def test_persistent_retrain_passes_and_degraded_fails(workspace: Path) -> None:
     assert report["champion_version"] == "1"
     assert report["candidate_version"] == second["version"] == "2"
     assert report["mode"] == "comparison"
+    assert registry.alias_version("churn", "challenger") == "2"  # staging may try it now
     names = {(g["name"], g.get("dataset")) for g in report["gates"]}
     assert ("primary_metric:roc_auc", "golden") in names
     assert ("latency_p95_seconds", None) in names
@@ -109,6 +111,7 @@ def test_persistent_retrain_passes_and_degraded_fails(workspace: Path) -> None:
     assert code == 1
     assert report["passed"] is False
     assert "per_class_f1_min" in report["failed"]
+    assert registry.alias_version("churn", "challenger") == "2"  # staging keeps what passed
     failed = {(g["name"], g.get("dataset")) for g in report["gates"] if not g["passed"]}
     assert ("primary_metric:roc_auc", "golden") in failed  # worse on clean labels by > 5%
 

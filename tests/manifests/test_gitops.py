@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from driftloop.gitops.overlay import pins, set_version
+from driftloop.manifests import MODEL_LABEL, stale
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -19,30 +22,28 @@ def build(path: Path) -> dict[tuple[str, str], dict]:  # type: ignore[type-arg]
     return {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(out) if d}
 
 
-def bump(kustomization: Path, uri: str) -> None:
-    text = kustomization.read_text()
-    assert "MODEL_URI=models:/churn/1" in text
-    kustomization.write_text(text.replace("MODEL_URI=models:/churn/1", f"MODEL_URI={uri}"))
+MODELS = sorted(p.parent.name for p in (ROOT / "models").glob("*/model.yaml"))
 
 
-def test_version_bump_changes_only_the_model_server_pod_template(tmp_path: Path) -> None:
+def test_version_bump_changes_only_that_models_pod_template(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "k8s", tmp_path / "k8s")
     overlay = tmp_path / "k8s/overlays/production"
     before = build(overlay)
-    bump(overlay / "kustomization.yaml", "models:/churn/2")
+    text = (overlay / "kustomization.yaml").read_text()
+    (overlay / "kustomization.yaml").write_text(set_version(text, "churn", "2"))
     after = build(overlay)
 
-    old_cm = [k for k in before if k[0] == "ConfigMap" and k[1].startswith("model-version-")]
-    new_cm = [k for k in after if k[0] == "ConfigMap" and k[1].startswith("model-version-")]
+    old_cm = [k for k in before if k[0] == "ConfigMap" and k[1].startswith("model-version-churn-")]
+    new_cm = [k for k in after if k[0] == "ConfigMap" and k[1].startswith("model-version-churn-")]
     assert len(old_cm) == len(new_cm) == 1
     assert old_cm != new_cm  # a new hashed name: the content changed
     assert after[new_cm[0]]["data"] == {"MODEL_URI": "models:/churn/2"}
 
     changed = {k for k in before.keys() & after.keys() if before[k] != after[k]}
-    assert changed == {("Rollout", "model-server")}
+    assert changed == {("Rollout", "model-server-churn")}  # taxi's Rollout: no canary
     rollout_before, rollout_after = (
-        before[("Rollout", "model-server")],
-        after[("Rollout", "model-server")],
+        before[("Rollout", "model-server-churn")],
+        after[("Rollout", "model-server-churn")],
     )
     # outside the pod template nothing moved; inside it only the ConfigMap reference did
     assert {k: v for k, v in rollout_before["spec"].items() if k != "template"} == {
@@ -59,14 +60,15 @@ def test_version_bump_changes_only_the_model_server_pod_template(tmp_path: Path)
 def test_overlays_differ_only_where_they_should() -> None:
     staging = build(ROOT / "k8s/overlays/staging")
     production = build(ROOT / "k8s/overlays/production")
-    assert staging[("Rollout", "model-server")]["spec"]["replicas"] == 1
-    assert production[("Rollout", "model-server")]["spec"]["replicas"] == 4
+    for model in MODELS:
+        assert staging[("Rollout", f"model-server-{model}")]["spec"]["replicas"] == 1
+        assert production[("Rollout", f"model-server-{model}")]["spec"]["replicas"] == 4
     for docs, namespace in ((staging, "driftloop-staging"), (production, "driftloop")):
         for (kind, _), doc in docs.items():
             if kind != "Namespace":
                 assert doc["metadata"]["namespace"] == namespace
     assert ("Namespace", "driftloop-staging") in staging
-    steps = production[("Rollout", "model-server")]["spec"]["strategy"]["canary"]["steps"]
+    steps = production[("Rollout", "model-server-churn")]["spec"]["strategy"]["canary"]["steps"]
     assert [next(iter(s)) for s in steps] == [
         "setWeight",
         "pause",
@@ -80,7 +82,7 @@ def test_overlays_differ_only_where_they_should() -> None:
 
 
 def _server_config(docs: dict) -> dict[str, str]:  # type: ignore[type-arg]
-    rollout = docs[("Rollout", "model-server")]
+    rollout = docs[("Rollout", "model-server-churn")]
     container = rollout["spec"]["template"]["spec"]["containers"][0]
     name = container["envFrom"][0]["configMapRef"]["name"]
     return docs[("ConfigMap", name)]["data"]  # type: ignore[no-any-return]
@@ -94,7 +96,7 @@ def test_production_serves_only_approved_versions_and_aborts_otherwise() -> None
     config = _server_config(production)
     assert config["DRIFTLOOP_REQUIRE_APPROVAL"] == "true"
     wait = float(config["DRIFTLOOP_APPROVAL_WAIT_SECONDS"])
-    spec = production[("Rollout", "model-server")]["spec"]
+    spec = production[("Rollout", "model-server-churn")]["spec"]
     probe = spec["template"]["spec"]["containers"][0]["startupProbe"]
     assert probe["periodSeconds"] * probe["failureThreshold"] > wait + 60
     assert spec["progressDeadlineAbort"] is True
@@ -107,8 +109,9 @@ def test_production_serves_only_approved_versions_and_aborts_otherwise() -> None
 
 def test_workloads_run_non_root_with_read_only_root_filesystem() -> None:
     docs = build(ROOT / "k8s/overlays/production")
-    pods = [docs[("Rollout", "model-server")]["spec"]["template"]["spec"],
-            docs[("CronJob", "drift-check")]["spec"]["jobTemplate"]["spec"]["template"]["spec"]]  # fmt: skip
+    pods = [doc["spec"]["template"]["spec"] for (kind, _), doc in docs.items() if kind == "Rollout"]
+    pods.append(docs[("CronJob", "drift-check")]["spec"]["jobTemplate"]["spec"]["template"]["spec"])
+    assert len(pods) == len(MODELS) + 1
     for pod in pods:
         assert pod["securityContext"]["runAsNonRoot"] is True
         assert pod["automountServiceAccountToken"] is False
@@ -119,6 +122,61 @@ def test_workloads_run_non_root_with_read_only_root_filesystem() -> None:
     cron = docs[("CronJob", "drift-check")]["spec"]
     assert cron["concurrencyPolicy"] == "Forbid"
     assert cron["schedule"] == "*/5 * * * *"
+
+
+@pytest.mark.parametrize("overlay", ["staging", "production"])
+def test_every_model_is_served_on_its_own_and_every_pin_has_a_model(overlay: str) -> None:
+    """Adding a model is its folder and its pin: each gets a Rollout, Services, a PDB and a
+    version of its own; a pin without a model, or a model without a pin, fails here."""
+    docs = build(ROOT / f"k8s/overlays/{overlay}")
+    assert MODELS == ["churn", "taxi"]
+    rollouts = {name.removeprefix("model-server-") for kind, name in docs if kind == "Rollout"}
+    assert rollouts == set(MODELS)
+    pinned = pins((ROOT / f"k8s/overlays/{overlay}/kustomization.yaml").read_text())
+    assert set(pinned) == set(MODELS)
+    for model in MODELS:
+        rollout = docs[("Rollout", f"model-server-{model}")]
+        selector = rollout["spec"]["selector"]["matchLabels"]
+        assert selector[MODEL_LABEL] == model
+        canary = rollout["spec"]["strategy"]["canary"]
+        for service in (canary["canaryService"], canary["stableService"], f"model-server-{model}"):
+            assert docs[("Service", service)]["spec"]["selector"][MODEL_LABEL] == model
+        assert (
+            docs[("PodDisruptionBudget", f"model-server-{model}")]["spec"]["selector"][
+                "matchLabels"
+            ][MODEL_LABEL]
+            == model
+        )
+        env = rollout["spec"]["template"]["spec"]["containers"][0]["env"][0]
+        config = docs[("ConfigMap", env["valueFrom"]["configMapKeyRef"]["name"])]
+        assert config["data"]["MODEL_URI"].startswith(f"models:/{model}")
+
+
+def test_generated_manifests_are_up_to_date() -> None:
+    assert stale(ROOT) == []
+
+
+def test_argocd_project_allows_every_kind_the_overlays_build(tmp_path: Path) -> None:
+    project = yaml.safe_load((ROOT / "k8s/argocd/project.yaml").read_text())["spec"]
+    allowed = {(k["group"], k["kind"]) for k in project["namespaceResourceWhitelist"]}
+    allowed |= {(k["group"], k["kind"]) for k in project["clusterResourceWhitelist"]}
+    shutil.copytree(ROOT / "k8s", tmp_path / "k8s")
+    shadow = tmp_path / "k8s/overlays/production-shadow"
+    shadow.mkdir()
+    (shadow / "kustomization.yaml").write_text(
+        "resources: [../production]\ncomponents: [../../components/istio-shadow]\n"
+    )
+    for overlay in (ROOT / "k8s/overlays/staging", ROOT / "k8s/overlays/production", shadow):
+        for doc in build(overlay).values():
+            group = doc["apiVersion"].rpartition("/")[0]
+            assert (group, doc["kind"]) in allowed, (overlay.name, doc["kind"])
+    with_shadow = build(shadow)
+    for model in MODELS:
+        routing = with_shadow[("Rollout", f"model-server-{model}")]["spec"]["strategy"]["canary"]
+        assert (
+            routing["trafficRouting"]["istio"]["virtualService"]["name"] == f"model-server-{model}"
+        )
+        assert ("VirtualService", f"model-server-{model}") in with_shadow
 
 
 @pytest.mark.slow

@@ -25,7 +25,7 @@ from github.PaginatedList import PaginatedList
 from github.PullRequest import PullRequest as GhPull
 from github.Repository import Repository
 
-from driftloop.adapters.repohost import Edits, Issue, PullRequest, RepoHost
+from driftloop.adapters.repohost import Edits, Issue, PullRequest, RepoHost, proposal_model
 from driftloop.approval import Review
 from driftloop.errors import UpstreamError, UsageError
 from driftloop.gitops.codeowners import LOCATIONS
@@ -251,10 +251,9 @@ class GitHubHost(RepoHost):
         )
 
     def find_open_pull(self, model: str) -> PullRequest | None:
-        prefix = f"driftloop/{model}-v"
         with _upstream(f"listing pull requests for {model}"):
             for pull in self.repo.get_pulls(state="open", base=self.default_branch):
-                if pull.head.ref.startswith(prefix):
+                if proposal_model(pull.head.ref) == model:
                     return self._pull(pull)
         return None
 

@@ -11,6 +11,7 @@ from driftloop.cli.common import emit, emit_json
 from driftloop.doctor import (
     check_configs,
     check_github,
+    check_gitops,
     check_local_repo,
     check_mlflow,
     check_prometheus,
@@ -45,6 +46,8 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     checks, models = check_configs(args.models, args.policies)
+    if (args.repo / "k8s").is_dir():
+        checks += check_gitops(args.repo)
     checks.append(check_prometheus(args.prometheus or os.environ.get("DRIFTLOOP_PROMETHEUS_URL")))
     checks += check_mlflow(models)
     checks += (

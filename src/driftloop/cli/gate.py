@@ -20,7 +20,8 @@ def register(commands: Any) -> None:
         help="evaluate a candidate against the champion; exit 1 if a gate fails",
         description="Load the champion (alias champion) and the candidate, evaluate both on the "
         "newest slice of the candidate's data and on the golden set if configured, and apply "
-        "policies/gates.yaml. Exit 0 all gates pass, 1 a gate failed.",
+        "policies/gates.yaml. When every gate passes, move alias challenger to the candidate "
+        "(what staging serves). Exit 0 all gates pass, 1 a gate failed.",
     )
     parser.add_argument("--model", required=True)
     parser.add_argument("--candidate", type=Path, required=True, help="candidate.json from retrain")

@@ -1,4 +1,4 @@
-"""``driftloop retrain``: fit a candidate, log and register it in MLflow as challenger."""
+"""``driftloop retrain``: fit a candidate, log and register it in MLflow (alias candidate)."""
 
 from __future__ import annotations
 
@@ -18,11 +18,12 @@ __all__ = ["register"]
 def register(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
         "retrain",
-        help="train a candidate and register it in MLflow (alias challenger)",
+        help="train a candidate and register it in MLflow (alias candidate)",
         description="Fit the model declared in models/NAME/model.yaml, evaluate it on the newest "
         "slice of the data, profile the training data, log everything to MLflow "
         "(MLFLOW_TRACKING_URI; SQLite under .driftloop/ by default), register a new version "
-        "with alias challenger, and write candidate.json.",
+        "with alias candidate (driftloop gate moves challenger to it when every gate passes), "
+        "and write candidate.json.",
     )
     parser.add_argument("--model", required=True)
     parser.add_argument("--models", type=Path, default=Path("models"), help="models directory")
@@ -32,7 +33,7 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--evidence", type=Path, help="the drift evidence (JSON) to check before training"
     )
-    parser.add_argument("--alias", default="challenger")
+    parser.add_argument("--alias", default="candidate")
     parser.add_argument("--out", type=Path, required=True, help="where to write candidate.json")
     parser.set_defaults(handler=run)
 

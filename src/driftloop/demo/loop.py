@@ -190,7 +190,7 @@ class Demo:
         )
         (run / "candidate.json").write_text(json.dumps(candidate, indent=2))
         self.say(
-            f"  retrain.yml (local): registered v{candidate['version']} as challenger; "
+            f"  retrain.yml (local): registered v{candidate['version']} as candidate; "
             "gating against the champion"
         )
         report = gate(

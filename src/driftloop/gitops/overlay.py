@@ -1,21 +1,35 @@
-"""The production overlay's model version, edited with round-trip YAML (comments and order
-kept). The contract with k8s/: a ``configMapGenerator`` entry named ``model-version`` whose
-literal ``MODEL_URI=models:/<model>/<version>`` says what serves."""
+"""The version each model serves, in an overlay, edited with round-trip YAML (comments and
+order kept). The contract with k8s/: per model, a ``configMapGenerator`` entry named
+``model-version-<model>`` whose literal ``MODEL_URI=models:/<model>/<version>`` (or
+``@<alias>``) says what that model's Rollout serves. One generator per model, so a bump
+changes that model's Rollout only (ADR 0006)."""
 
 from __future__ import annotations
 
 import io
 import re
+from typing import Any
 
 from ruamel.yaml import YAML
 
 from driftloop.errors import ConfigError
 
-__all__ = ["OVERLAY_FILE", "pins", "served_version", "set_version"]
+__all__ = [
+    "OVERLAY_FILE",
+    "STAGING_FILE",
+    "generator_name",
+    "pins",
+    "served_version",
+    "set_version",
+]
 
 OVERLAY_FILE = "k8s/overlays/production/kustomization.yaml"
-GENERATOR = "model-version"
+STAGING_FILE = "k8s/overlays/staging/kustomization.yaml"
 _URI = re.compile(r"^MODEL_URI=models:/(?P<model>[^/@]+)(?:/(?P<version>\d+)|@(?P<alias>[\w-]+))$")
+
+
+def generator_name(model: str) -> str:
+    return f"model-version-{model}"
 
 
 def _yaml() -> YAML:
@@ -26,52 +40,64 @@ def _yaml() -> YAML:
     return yaml
 
 
-def _literals(document: object, source: str) -> list[object]:
-    generators = document.get("configMapGenerator") if isinstance(document, dict) else None
-    for entry in generators or []:
-        if entry.get("name") == GENERATOR:
-            literals = entry.get("literals")
-            if isinstance(literals, list):
-                return literals
-    raise ConfigError(source, "configMapGenerator", f"no {GENERATOR!r} generator with literals")
-
-
-def served_version(text: str, source: str = OVERLAY_FILE) -> tuple[str, str | None]:
-    """(model, version) the overlay serves; version is None for an alias."""
-    for literal in _literals(_yaml().load(text), source):
-        match = _URI.match(str(literal))
-        if match:
-            return match.group("model"), match.group("version")
-    raise ConfigError(source, f"configMapGenerator.{GENERATOR}", "no MODEL_URI=models:/... literal")
+def _pin_literals(document: Any, source: str) -> dict[str, tuple[list[Any], int, str | None]]:
+    """model -> (its literals list, the MODEL_URI index, version or None for an alias)."""
+    if not isinstance(document, dict):
+        raise ConfigError(source, "", "not a kustomization (expected a mapping)")
+    found: dict[str, tuple[list[Any], int, str | None]] = {}
+    for entry in document.get("configMapGenerator") or []:
+        name = str(entry.get("name", ""))
+        literals = entry.get("literals")
+        if not name.startswith("model-version-") or not isinstance(literals, list):
+            continue
+        model = name.removeprefix("model-version-")
+        for index, literal in enumerate(literals):
+            match = _URI.match(str(literal))
+            if match is None:
+                continue
+            if match.group("model") != model:
+                raise ConfigError(
+                    source,
+                    f"configMapGenerator.{name}",
+                    f"pins {match.group('model')!r} under the name of {model!r}",
+                )
+            found[model] = (literals, index, match.group("version"))
+    return found
 
 
 def pins(text: str, source: str = OVERLAY_FILE) -> dict[str, str]:
     """What the overlay pins, model by model: a version number, or ``@alias``."""
-    found: dict[str, str] = {}
-    for literal in _literals(_yaml().load(text), source):
-        match = _URI.match(str(literal))
-        if match:
-            version = match.group("version")
-            found[match.group("model")] = version if version else f"@{match.group('alias')}"
+    found = {}
+    for model, (literals, index, version) in _pin_literals(_yaml().load(text), source).items():
+        found[model] = version or "@" + str(literals[index]).rsplit("@", 1)[1]
     return found
 
 
+def served_version(text: str, model: str, source: str = OVERLAY_FILE) -> str | None:
+    """The version ``model`` serves (None for an alias); ConfigError if it is not pinned."""
+    pinned = pins(text, source).get(model)
+    if pinned is None:
+        raise ConfigError(
+            source, f"configMapGenerator.{generator_name(model)}", f"does not pin {model!r}"
+        )
+    return None if pinned.startswith("@") else pinned
+
+
 def set_version(text: str, model: str, version: str, source: str = OVERLAY_FILE) -> str:
-    """The overlay text with MODEL_URI pointing at ``models:/<model>/<version>``."""
+    """The overlay text with ``model``'s MODEL_URI at ``models:/<model>/<version>``; every
+    other model's pin, and every comment, as it was."""
     yaml = _yaml()
     document = yaml.load(text)
-    literals = _literals(document, source)
-    for index, literal in enumerate(literals):
-        match = _URI.match(str(literal))
-        if match:
-            if match.group("model") != model:
-                raise ConfigError(
-                    source,
-                    f"configMapGenerator.{GENERATOR}",
-                    f"the overlay serves {match.group('model')!r}, not {model!r}",
-                )
-            literals[index] = f"MODEL_URI=models:/{model}/{version}"
-            out = io.StringIO()
-            yaml.dump(document, out)
-            return out.getvalue()
-    raise ConfigError(source, f"configMapGenerator.{GENERATOR}", "no MODEL_URI=models:/... literal")
+    found = _pin_literals(document, source)
+    if model not in found:
+        raise ConfigError(
+            source,
+            f"configMapGenerator.{generator_name(model)}",
+            f"the overlay does not pin {model!r} (pins: {', '.join(sorted(found)) or 'none'}); "
+            "add its generator (see `make manifests`)",
+        )
+    literals, index, _ = found[model]
+    literals[index] = f"MODEL_URI=models:/{model}/{version}"
+    out = io.StringIO()
+    yaml.dump(document, out)
+    return out.getvalue()
