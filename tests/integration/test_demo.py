@@ -25,7 +25,7 @@ def demo(scenario: str, workdir: Path) -> dict:  # type: ignore[type-arg]
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads(result.stdout.strip().splitlines()[-1])
-    for key in ("prometheus", "model_server"):
+    for key in ("prometheus", "model_server", "model_server_churn", "model_server_taxi"):
         url = urlparse(summary["where"][key])
         with socket.socket() as sock:  # nothing is left listening
             assert sock.connect_ex((url.hostname, url.port)) != 0, key
@@ -39,9 +39,21 @@ def git(workdir: Path, *args: str) -> str:
 
 
 def test_persistent_drift_ends_with_v2_promoted(tmp_path: Path) -> None:
+    """Two models side by side: churn drifts and is retrained, proposed, merged, promoted;
+    taxi, served beside it, stays ok and keeps serving v1; the merge touches churn only."""
     summary = demo("persistent", tmp_path / "demo")
     workdir = tmp_path / "demo"
     assert summary["outcome"] == "v2 promoted and serving"
+    assert summary["models"] == {
+        "churn": {"decision": "trigger", "serving": "2"},
+        "taxi": {"decision": "ok", "serving": "1"},
+    }
+    changed = git(workdir, "diff", "main^1", "main", "--", "k8s").splitlines()
+    edits = [line for line in changed if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    assert edits == [
+        "-      - MODEL_URI=models:/churn/1  # driftloop: model version",
+        "+      - MODEL_URI=models:/churn/2  # driftloop: model version",
+    ]
     assert (
         served_version(git(workdir, "show", f"driftloop/churn-v2:{OVERLAY_FILE}"), "churn") == "2"
     )

@@ -55,9 +55,13 @@ def run(args: argparse.Namespace) -> int:
         "",
         f"summary: {result.outcome}",
         *(
+            f"  {model}: {state.get('decision')}, serving v{state.get('serving')}"
+            for model, state in result.models.items()
+        ),
+        *(
             f"  {k.replace('_', ' ')}: {v}"
             for k, v in where.items()
-            if k not in ("prometheus", "model_server")
+            if k != "prometheus" and not k.startswith("model_server")
         ),
         f"  MLflow UI: mlflow ui --backend-store-uri sqlite:///{result.workdir / 'mlflow.db'}",
         (

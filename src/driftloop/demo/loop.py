@@ -1,9 +1,10 @@
 """`driftloop demo`: the whole loop on this machine, with embedded defaults.
 
-MLflow on SQLite, a git repository in the work folder as the repo host, the real model server,
-a real Prometheus with the project's own rules. Time is compressed by the demo's drift policy
-(a 15 s PSI window, a 30 s sustain period) and says so. Every process it starts is stopped
-when it ends, fails or is interrupted.
+MLflow on SQLite, a git repository in the work folder as the repo host, two models served
+side by side (churn, whose traffic the scenario shifts, and taxi, whose traffic stays as it
+was), one Prometheus with the project's own rules and one check loop over both. Time is
+compressed by the demo's drift policy (a 15 s PSI window, a 30 s sustain period) and says
+so. Every process it starts is stopped when it ends, fails or is interrupted.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,7 +35,7 @@ from driftloop.demo.processes import model_server, prometheus
 from driftloop.demo.traffic import Replay
 from driftloop.errors import UsageError
 from driftloop.policy import Decision
-from driftloop.promotion import promote
+from driftloop.promotion import changed_models, promote
 from driftloop.rules import build_groups, settings_from_policy
 
 __all__ = ["DEMO_POLICY", "DemoResult", "run_demo"]
@@ -62,13 +64,17 @@ PUSH_SECONDS = 12  # the transient push: shorter than 80% of the 30s sustain per
 Report = Callable[[str], None]
 
 
+STEADY = "taxi"  # served beside the drifting model; its traffic never changes
+
+
 @dataclass
 class DemoResult:
     scenario: str
     outcome: str
     workdir: Path
-    decisions: list[dict[str, Any]] = field(default_factory=list)
+    decisions: list[dict[str, Any]] = field(default_factory=list)  # the drifting model's
     where: dict[str, str] = field(default_factory=dict)
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)  # last decision, serving
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -76,6 +82,7 @@ class DemoResult:
             "outcome": self.outcome,
             "workdir": str(self.workdir),
             "last_decision": self.decisions[-1] if self.decisions else None,
+            "models": self.models,
             "where": self.where,
         }
 
@@ -146,12 +153,14 @@ class Demo:
                 f"unknown demo scenario {scenario!r}; choose from {', '.join(SCENARIOS)}"
             )
         self.scenario, self.workdir, self.model = scenario, workdir.resolve(), model
+        self.models = [model] + ([STEADY] if model != STEADY else [])
         self.approve, self.say = approve, report
         self.result = DemoResult(scenario, "running", self.workdir)
         self.uri = f"sqlite:///{self.workdir / 'mlflow.db'}"
         self.env = {**os.environ, "MLFLOW_TRACKING_URI": self.uri, "PYTHONWARNINGS": "ignore"}
         self.host = LocalRepoHost(self.workdir, runner=self.retrain_pipeline)
-        self.replay: Replay | None = None
+        self.replays: list[Replay] = []
+        self.servers: dict[str, str] = {}
         logging.getLogger("mlflow").setLevel(logging.WARNING)  # its INFO lines drown the steps
 
     @property
@@ -161,14 +170,14 @@ class Demo:
     # -- the dispatched workflow, run locally exactly as retrain.yml runs it ----------------
     def retrain_pipeline(self, record: dict[str, Any]) -> None:
         # On GitHub the retrain runs on its own runner; here it shares two cores with the
-        # server and the traffic, so the traffic pauses (the latency gate measures timings).
-        if self.replay is not None:
-            self.replay.pause()
+        # servers and the traffic, so the traffic pauses (the latency gate measures timings).
+        for replay in self.replays:
+            replay.pause()
         try:
             self._retrain_pipeline(record)
         finally:
-            if self.replay is not None:
-                self.replay.resume()
+            for replay in self.replays:
+                replay.resume()
 
     def _retrain_pipeline(self, record: dict[str, Any]) -> None:
         from driftloop.gating import gate
@@ -176,12 +185,13 @@ class Demo:
         from driftloop.report import write_html_report
         from driftloop.retraining import retrain
 
-        data = f"demo://{self.model}/{'degraded' if self.scenario == 'degraded' else 'persistent'}"
+        model = record["model"]
+        data = f"demo://{model}/{'degraded' if self.scenario == 'degraded' else 'persistent'}"
         run = self.workdir / "runs" / record["trigger_id"]
         run.mkdir(parents=True, exist_ok=True)
-        self.say(f"  retrain.yml (local): retrain {self.model} on {data}")
+        self.say(f"  retrain.yml (local): retrain {model} on {data}")
         candidate = retrain(
-            self.model,
+            model,
             self.workdir / "models",
             self.registry,
             data,
@@ -194,7 +204,7 @@ class Demo:
             "gating against the champion"
         )
         report = gate(
-            self.model,
+            model,
             candidate,
             self.registry,
             self.workdir / "policies/gates.yaml",
@@ -202,12 +212,12 @@ class Demo:
         )
         (run / "gate-report.json").write_text(json.dumps(report.to_dict(), indent=2))
         (run / "gate-report.md").write_text(report.to_markdown())
-        spec = load_model(self.model, self.workdir / "models")
-        reference = scenarios.reference(self.model, rows=5000)
+        spec = load_model(model, self.workdir / "models")
+        reference = scenarios.reference(model, rows=5000)
         html = self.workdir / "reports" / f"drift-{record['trigger_id']}.html"
         html.parent.mkdir(exist_ok=True)
         write_html_report(
-            reference, _post_onset(self.model, self.scenario).head(5000), spec.feature_types, html
+            reference, _post_onset(model, self.scenario).head(5000), spec.feature_types, html
         )
         evidence = json.loads(record["evidence"])
         proposal = propose(spec, candidate, report.to_dict(), evidence, self.host, [], 0.2)
@@ -226,18 +236,22 @@ class Demo:
         say = self.say
         say(f"driftloop demo: scenario {self.scenario!r} in {self.workdir}")
         prepare(self.workdir, project_root())
-        say("1/7 train and register the champion (v1, alias champion) on the reference data")
+        say(
+            f"1/7 train and register the champions (v1, alias champion) of "
+            f"{' and '.join(self.models)} on their reference data"
+        )
         from driftloop.retraining import retrain
 
-        retrain(
-            self.model,
-            self.workdir / "models",
-            self.registry,
-            f"demo://{self.model}/reference",
-            "initial model",
-            "",
-        )
-        self.registry.set_alias(self.model, "champion", "1")
+        for model in self.models:
+            retrain(
+                model,
+                self.workdir / "models",
+                self.registry,
+                f"demo://{model}/reference",
+                "initial model",
+                "",
+            )
+            self.registry.set_alias(model, "champion", "1")
         policy = load_drift_policy(self.workdir / "policies/drift.yaml")
         settings = replace(
             settings_from_policy(policy),
@@ -245,35 +259,51 @@ class Demo:
             intervals=tuple((w, "1s") for w, _ in settings_from_policy(policy).intervals),
         )
         say(
-            "2/7 serve it (driftloop serve models:/churn@champion) and start Prometheus "
-            "with the project's rules"
+            "2/7 serve them side by side (driftloop serve models:/<model>@champion) and start "
+            "one Prometheus with the project's rules"
         )
         say(
             "    (time is compressed: PSI over 15s instead of 1h; a trigger needs drift for "
             "80% of 30s instead of 6h)"
         )
-        with (
-            model_server(
-                f"models:/{self.model}@champion", self.workdir, self.env, "--enable-reload"
-            ) as server,
-            prometheus(
-                self.workdir / "prometheus",
-                [server],
-                build_groups(settings),
-                self.env,
-                log=self.workdir / "logs/prometheus.log",
-            ) as prom,
-        ):
-            self.result.where.update({"prometheus": prom, "model_server": server})
+        with ExitStack() as stack:
+            for model in self.models:
+                self.servers[model] = stack.enter_context(
+                    model_server(
+                        f"models:/{model}@champion", self.workdir, self.env, "--enable-reload",
+                        log=self.workdir / f"logs/server-{model}.log",
+                    )
+                )  # fmt: skip
+            prom = stack.enter_context(
+                prometheus(
+                    self.workdir / "prometheus",
+                    list(self.servers.values()),
+                    build_groups(settings),
+                    self.env,
+                    log=self.workdir / "logs/prometheus.log",
+                )
+            )
+            self.result.where.update({"prometheus": prom, "model_server": self.servers[self.model]})
+            self.result.where.update({f"model_server_{m}": url for m, url in self.servers.items()})
             self._wait_first_scrape(prom)
-            features = _features(self.model, self.workdir)
             reference = scenarios.reference(self.model, rows=20_000, seed=42)
-            with Replay(server, features, reference) as replay:
-                self.replay = replay
-                say("3/7 replay reference traffic (15s)")
-                time.sleep(15)
-                self._scenario_traffic(replay, reference, policy, prom)
-            self._finish(server)
+            replay = stack.enter_context(
+                Replay(self.servers[self.model], _features(self.model, self.workdir), reference)
+            )
+            self.replays = [replay]
+            for model in self.models[1:]:  # steady traffic, all along
+                steady = scenarios.reference(model, rows=20_000, seed=43)
+                self.replays.append(
+                    stack.enter_context(
+                        Replay(self.servers[model], _features(model, self.workdir), steady, rate=5)
+                    )
+                )
+            say("3/7 replay reference traffic to both (15s)")
+            time.sleep(15)
+            self._scenario_traffic(replay, reference, policy, prom)
+            for extra in self.replays:
+                extra.pause()
+            self._finish()
         return self.result
 
     def _wait_first_scrape(self, prom: str) -> None:
@@ -289,8 +319,10 @@ class Demo:
     def _check(self, policy: Any, prom: str) -> Decision:
         with PrometheusSource(prom) as source:
             now = datetime.now(UTC).replace(microsecond=0)
-            run = run_check([self.model], source, self.host, policy, now, CHECK_EVERY)
-        decision = run.decisions[0]
+            run = run_check(self.models, source, self.host, policy, now, CHECK_EVERY)
+        for decision in run.decisions:
+            self.result.models.setdefault(decision.model, {})["decision"] = decision.decision
+        decision = next(d for d in run.decisions if d.model == self.model)
         self.result.decisions.append(decision.to_dict())
         return decision
 
@@ -307,7 +339,10 @@ class Demo:
         else:
             say("4/7 a lasting shift: monthly_charges up ~18% from now on")
             replay.switch(shifted)
-        say("5/7 driftloop check every 2s (Prometheus -> policy -> local dispatch)")
+        say(
+            f"5/7 driftloop check every 2s over {' and '.join(self.models)} "
+            "(Prometheus -> policy -> local dispatch)"
+        )
         started = time.monotonic()
         last = None
         while time.monotonic() - started < (45 if self.scenario in ("transient", "none") else 120):
@@ -322,7 +357,7 @@ class Demo:
                     else {}
                 )
                 psi = f" (top: {top.get('feature')} PSI {top.get('psi')})" if top else ""
-                say(f"    check: {decision.decision}{psi}: {decision.reasons[-1]}")
+                say(f"    check {self.model}: {decision.decision}{psi}: {decision.reasons[-1]}")
                 last = decision.decision
             if decision.decision in ("trigger", "suppressed") and self.host.dispatches(self.model):
                 return
@@ -333,8 +368,12 @@ class Demo:
         else:
             self.result.outcome = "no trigger within the time limit"
 
-    def _finish(self, server: str) -> None:
+    def _finish(self) -> None:
         say = self.say
+        for model in self.models[1:]:
+            say(f"    check {model}: {self.result.models.get(model, {}).get('decision')} "
+                "(its traffic never changed)")  # fmt: skip
+        self._serving()
         if not self.host.dispatches(self.model):
             say(f"6/7 nothing to propose: {self.result.outcome}")
             return
@@ -356,26 +395,45 @@ class Demo:
         if self.approve:
             self.host.approve(pull.number, DEMO_REVIEWER)
             self.host.merge(pull.number, DEMO_REVIEWER)
-            say("    approved and merged as demo-reviewer (--approve)")
+            say(f"    approved and merged as {DEMO_REVIEWER} (--approve)")
         else:
             say(f"    waiting for your review: driftloop demo approve --workdir {self.workdir}")
             while not self.host.pull_record(pull.number).get("merged"):
                 time.sleep(1)
-        result = promote(self.model, self.host, self.registry)
-        say(f"7/7 promote: {'; '.join(result.reasons)}")
+        merge = self.host.resolve(self.host.default_branch)
+        changed = changed_models(self.host, merge)
+        say(f"7/7 promote: the merge changes the pin of {', '.join(changed) or 'no model'}")
+        promoted = []
+        for model in changed:
+            result = promote(model, self.host, self.registry, commit=merge)
+            say(f"    {model}: {'; '.join(result.reasons)}")
+            if result.promoted:
+                promoted.append(model)
+        if self.model not in promoted:
+            self.result.outcome = "merged, but promote refused it (see above)"
+            return
+        server = self.servers[self.model]
         reloaded = httpx.post(f"{server}/-/reload", timeout=60).json()
         metrics = httpx.get(f"{server}/metrics", timeout=10).text
         version = reloaded.get("version")
         shown = f'version="{version}"' in metrics
         say(
-            f"    the model server reloaded v{version}; "
+            f"    the {self.model} server reloaded v{version}; "
             f"its telemetry is labelled version={version}: {shown}"
         )
+        self._serving()
+        for model in self.models[1:]:
+            say(f"    {model} still serves v{self.result.models[model]['serving']}: untouched")
         self.result.outcome = (
             f"v{version} promoted and serving"
             if shown
             else "promoted, but the server did not reload"
         )
+
+    def _serving(self) -> None:
+        for model, server in self.servers.items():
+            ready = httpx.get(f"{server}/readyz", timeout=10).json()
+            self.result.models.setdefault(model, {})["serving"] = ready.get("version")
 
 
 def run_demo(

@@ -83,7 +83,9 @@ def running(
 
 
 @contextmanager
-def model_server(model_uri: str, workdir: Path, env: dict[str, str], *extra: str) -> Iterator[str]:
+def model_server(
+    model_uri: str, workdir: Path, env: dict[str, str], *extra: str, log: Path | None = None
+) -> Iterator[str]:
     port = free_port()
     command = [
         sys.executable,
@@ -99,7 +101,8 @@ def model_server(model_uri: str, workdir: Path, env: dict[str, str], *extra: str
         *extra,
     ]
     ready = f"http://127.0.0.1:{port}/readyz"
-    with running(command, ready, "model server", workdir / "logs/server.log", workdir, env) as url:
+    log = log or workdir / "logs/server.log"
+    with running(command, ready, "model server", log, workdir, env) as url:
         yield url
 
 
