@@ -48,6 +48,7 @@ class RuleSettings:
     mae_increase: float = 0.25
     error_ratio: float = 0.05
     latency_slo_seconds: float = 0.15
+    check_interval_seconds: int = 300  # the drift-check CronJob's schedule (*/5)
     alert_window: str = "1h"
     # window -> evaluation interval; tests shorten them to run against a live Prometheus
     intervals: tuple[tuple[str, str], ...] = tuple(WINDOWS.items())
@@ -240,6 +241,30 @@ def _server_rules(s: RuleSettings) -> list[dict[str, Any]]:
             "No drift telemetry reaches Prometheus",
             "No driftloop_feature_reference_ratio series for 15m: the model server is down, "
             "not scraped, or runs without its profile. Drift cannot be detected meanwhile.",
+        ),
+        # Per model: one model's servers gone while others still report (no list of models
+        # needed: a model seen in the last 6h but not in the last 15m).
+        _alert(
+            "ModelTelemetryAbsent",
+            "group by (model) (last_over_time(driftloop_feature_reference_ratio[6h])) "
+            "unless group by (model) (last_over_time(driftloop_feature_reference_ratio[15m]))",
+            "5m",
+            "warning",
+            "{{ $labels.model }}: no drift telemetry",
+            "{{ $labels.model }} exported drift telemetry in the last 6h but none for 15m: its "
+            "servers are down or not scraped. Its drift cannot be detected meanwhile.",
+        ),
+        _alert(
+            "DriftCheckStale",
+            f"time() - max(driftloop_check_last_success_timestamp_seconds) "
+            f"> {3 * s.check_interval_seconds} "
+            "or absent(driftloop_check_last_success_timestamp_seconds)",
+            "5m",
+            "warning",
+            "The drift check has not succeeded for 3 intervals",
+            "driftloop check (the drift-check CronJob) last pushed a success "
+            f"more than {3 * s.check_interval_seconds // 60} minutes ago, or never: drift "
+            "triggers no retrain meanwhile.",
         ),
     ]
 

@@ -17,7 +17,7 @@ from driftloop.adapters.github import GitHubHost
 from driftloop.adapters.mlflow import MlflowRegistry
 from driftloop.cli.main import main
 from driftloop.config import load_model
-from driftloop.gitops.overlay import OVERLAY_FILE, set_version
+from driftloop.gitops.overlay import OVERLAY_FILE, pins, set_version
 from driftloop.proposals import propose
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -283,3 +283,36 @@ def test_a_pull_request_cannot_relax_the_rules_it_is_judged_by(
     assert code == 1
     assert "2 required" in " ".join(result["reasons"])
     gate.assert_untouched("2")
+
+
+def test_two_models_are_proposed_and_promoted_independently(
+    gate: Gate, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Both models have a pull request open at once; merging one promotes that model only,
+    and the other's pull request still carries only its own pin."""
+    gate.registry.client.create_registered_model("taxi")
+    for _ in range(2):
+        gate.registry.client.create_model_version("taxi", "/tmp")  # noqa: S108 - a placeholder
+    gate.registry.set_alias("taxi", "champion", "1")
+    churn = gate.propose("2")
+    taxi_spec = load_model("taxi", ROOT / "models")
+    cand = {"model": "taxi", "version": "2", "run_id": "r", "model_uri": "models:/taxi/2", "metrics": {},
+            "trigger_id": "", "reason": "manual", "data_uri": "demo://taxi/reference"}  # fmt: skip
+    passed = {"model": "taxi", "candidate_version": "2", "champion_version": "1", "passed": True,
+              "failed": [], "gates": []}  # fmt: skip
+    taxi = propose(taxi_spec, cand, passed, {}, gate.host, []).number or 0
+    assert {p["state"] for p in gate.fake.pulls.values()} == {"open"}
+    assert gate.fake.pulls[taxi]["head"]["ref"] == "driftloop/taxi-v2"
+    gate.fake.add_review(churn, "dave")
+    gate.fake.merge(churn)
+    code, result = gate.promote(capsys)
+    assert (code, result["model"], result["version"]) == (0, "churn", "2")
+    assert gate.registry.alias_version("taxi", "champion") == "1"
+    main_pins = pins(gate.fake.branches["main"][OVERLAY_FILE])
+    assert (main_pins["churn"], main_pins["taxi"]) == ("2", "1")
+    gate.fake.add_review(taxi, "alice")
+    gate.fake.merge(taxi)
+    code, result = gate.promote(capsys)
+    assert (code, result["model"], result["version"]) == (0, "taxi", "2"), result["reasons"]
+    assert gate.registry.alias_version("churn", "champion") == "2"
+    assert pins(gate.fake.branches["main"][OVERLAY_FILE]) == {"churn": "2", "taxi": "2"}

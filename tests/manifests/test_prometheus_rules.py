@@ -66,7 +66,8 @@ def test_every_alert_has_severity_summary_description_and_runbook() -> None:
     names = {alert["alert"] for alert in alerts}
     assert names == {
         "FeatureDriftWarning", "FeatureDriftCritical", "PredictionDrift", "ModelPerformanceDrop",
-        "ModelServerErrors", "LatencySLOBreach", "DriftTelemetryAbsent",
+        "ModelServerErrors", "LatencySLOBreach", "DriftTelemetryAbsent", "ModelTelemetryAbsent",
+        "DriftCheckStale",
     }  # fmt: skip
     runbook = (ROOT / "docs/runbook.md").read_text()
     for alert in alerts:

@@ -58,6 +58,18 @@ def _sha(*parts: str) -> str:
     return hashlib.sha1("\x00".join(parts).encode()).hexdigest()  # noqa: S324 - git-like ids
 
 
+def _merge_lines(base: str, ours: str, theirs: str, path: str) -> str:
+    lines = [text.splitlines(keepends=True) for text in (base, ours, theirs)]
+    if len({len(side) for side in lines}) != 1:
+        raise AssertionError(f"merge conflict in {path} (the fake merges same-length edits only)")
+    out = []
+    for b, o, t in zip(*lines, strict=True):
+        if b not in (o, t) and o != t:
+            raise AssertionError(f"merge conflict in {path}: {o!r} / {t!r}")
+        out.append(t if t != b else o)
+    return "".join(out)
+
+
 class FakeGitHub:
     def __init__(
         self,
@@ -187,20 +199,25 @@ class FakeGitHub:
                 review["state"] = "DISMISSED"
 
     def _merged_files(self, main: str, head: str) -> dict[str, str]:
-        """A three-way merge of file snapshots (no conflicts in these tests)."""
+        """A three-way merge of file snapshots, line by line where both sides changed a file
+        (as git does for edits on different lines; a real conflict fails the test)."""
         common = self.ancestors(main) & self.ancestors(head)
-        base = next(
-            (c for c in self._walk(head) if c in common), None
-        )  # the nearest common ancestor along head's history
+        base = next((c for c in self._walk(head) if c in common), None)
         base_files = self.commits[base]["files"] if base else {}
         merged = dict(self.commits[main]["files"])
         head_files = self.commits[head]["files"]
         for path in set(base_files) | set(head_files):
-            if head_files.get(path) != base_files.get(path):
-                if path in head_files:
-                    merged[path] = head_files[path]
-                else:
+            before, theirs = base_files.get(path), head_files.get(path)
+            if theirs == before:
+                continue
+            ours = merged.get(path)
+            if ours in (before, theirs):
+                if theirs is None:
                     merged.pop(path, None)
+                else:
+                    merged[path] = theirs
+            else:
+                merged[path] = _merge_lines(before or "", ours or "", theirs or "", path)
         return merged
 
     def _walk(self, sha: str) -> Iterator[str]:
