@@ -27,9 +27,9 @@ from driftloop.config import ApprovalSettings, GatePolicy
 from driftloop.config.base import parse_document
 from driftloop.errors import ConfigError, UsageError
 from driftloop.gitops.codeowners import LOCATIONS, CodeOwners, parse_codeowners
-from driftloop.gitops.overlay import OVERLAY_FILE, pins
+from driftloop.gitops.overlay import OVERLAY_FILE, generator_name, pins
 
-__all__ = ["GATE_POLICY_FILE", "Promotion", "changed_models", "promote"]
+__all__ = ["GATE_POLICY_FILE", "Promotion", "changed_models", "promote", "setting_commit"]
 
 GATE_POLICY_FILE = "policies/gates.yaml"
 
@@ -61,6 +61,25 @@ def _short(sha: str) -> str:
 def _pins_at(host: ProposalHost, ref: str) -> dict[str, str]:
     text = host.read_file_or_none(OVERLAY_FILE, ref)
     return {} if text is None else pins(text, f"{OVERLAY_FILE}@{_short(ref)}")
+
+
+# How far back along the default branch promote looks for the commit that set a pin.
+SEARCH_COMMITS = 100
+
+
+def setting_commit(host: ProposalHost, model: str, start: str) -> str:
+    """The commit, following first parents from ``start``, that set ``model``'s current pin
+    (what promote judges when no commit is given)."""
+    commit, pinned = start, _pins_at(host, start).get(model)
+    for _ in range(SEARCH_COMMITS):
+        parents = host.parents(commit)
+        if not parents or _pins_at(host, parents[0]).get(model) != pinned:
+            return commit
+        commit = parents[0]
+    raise UsageError(
+        f"the commit that pinned {model} at {pinned} is more than {SEARCH_COMMITS} commits "
+        "back: pass --commit"
+    )
 
 
 def changed_models(host: ProposalHost, commit: str) -> list[str]:
@@ -199,16 +218,17 @@ def promote(
     commit: str | None = None,
     settings: ApprovalSettings | None = None,
 ) -> Promotion:
-    """Promote what ``commit`` (default: the head of the default branch) pins for
-    ``model``, if the merge that set it was approved. ``settings`` default to the approval
-    rules of policies/gates.yaml at the base of the merge."""
+    """Promote what ``commit`` pins for ``model``, if the merge that set it was approved.
+    Without ``commit``: what the default branch pins, judged at the commit that set it.
+    ``settings`` default to the approval rules of policies/gates.yaml at the base of the
+    merge."""
     default = host.default_branch
     head = host.resolve(default)
-    commit = host.resolve(commit) if commit else head
-    after = _pins_at(host, commit)
+    at = host.resolve(commit) if commit else head
+    after = _pins_at(host, at)
     if model not in after:
         raise ConfigError(
-            OVERLAY_FILE, "configMapGenerator.model-version", f"does not pin {model!r}"
+            OVERLAY_FILE, f"configMapGenerator.{generator_name(model)}", f"does not pin {model!r}"
         )
     pinned = after[model]
     if pinned.startswith("@"):
@@ -216,12 +236,13 @@ def promote(
             f"{OVERLAY_FILE} pins an alias ({pinned}), not a version: nothing to promote"
         )
     if version is not None and version != pinned:
-        raise UsageError(f"v{version} is not what {_short(commit)} pins for {model} (v{pinned})")
-    if commit != head and _pins_at(host, head).get(model) != pinned:
+        raise UsageError(f"v{version} is not what {_short(at)} pins for {model} (v{pinned})")
+    if at != head and _pins_at(host, head).get(model) != pinned:
         refusal = Refusal("current-pin", f"{default} no longer pins v{pinned}")
-        return _refused(model, pinned, f"{_short(commit)} was superseded", [refusal])
+        return _refused(model, pinned, f"{_short(at)} was superseded", [refusal])
     if registry.alias_version(model, "champion") == pinned:
         return Promotion(model, pinned, True, [f"v{pinned} is the champion already"])
+    commit = at if commit else setting_commit(host, model, head)
 
     parents = host.parents(commit)
     base = parents[0] if parents else None

@@ -50,7 +50,10 @@ class Gate:
         return result.number or 0
 
     def promote(self, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+        """As promote.yml runs it: on the pushed commit (main's head) unless told otherwise."""
         capsys.readouterr()
+        if not extra:
+            extra = ("--commit", self.fake.heads["main"])
         code = main(["promote", "--host", "github", "--json", *extra])
         out = capsys.readouterr().out.strip().splitlines()
         return code, json.loads(out[-1]) if out else {}
@@ -262,9 +265,12 @@ def test_a_merge_that_does_not_set_the_version_is_refused(
     capsys.readouterr()
     assert main(["promote", "--host", "github", "--commit", merge]) == 0  # changes no pin
     assert "nothing to promote" in capsys.readouterr().out
-    code, result = gate.promote(capsys, "--model", "churn")
+    code, result = gate.promote(capsys, "--model", "churn", "--commit", merge)
     assert code == 1
     assert result["rules"] == ["merge-sets-version"]
+    # without a commit, promote finds the commit that set v4: the direct push
+    code, result = gate.promote(capsys, "--model", "churn")
+    assert (code, result["rules"]) == (1, ["merged-pull-request"])
     gate.assert_untouched("4")
 
 
@@ -305,14 +311,20 @@ def test_two_models_are_proposed_and_promoted_independently(
     assert gate.fake.pulls[taxi]["head"]["ref"] == "driftloop/taxi-v2"
     gate.fake.add_review(churn, "dave")
     gate.fake.merge(churn)
-    code, result = gate.promote(capsys)
-    assert (code, result["model"], result["version"]) == (0, "churn", "2")
-    assert gate.registry.alias_version("taxi", "champion") == "1"
     main_pins = pins(gate.fake.branches["main"][OVERLAY_FILE])
-    assert (main_pins["churn"], main_pins["taxi"]) == ("2", "1")
+    assert (main_pins["churn"], main_pins["taxi"]) == ("2", "1")  # the merge touched churn only
     gate.fake.add_review(taxi, "alice")
     gate.fake.merge(taxi)
-    code, result = gate.promote(capsys)
-    assert (code, result["model"], result["version"]) == (0, "taxi", "2"), result["reasons"]
-    assert gate.registry.alias_version("churn", "champion") == "2"
     assert pins(gate.fake.branches["main"][OVERLAY_FILE]) == {"churn": "2", "taxi": "2"}
+    # promote run once after both merges (no commit given): each pin judged at its own merge
+    capsys.readouterr()
+    assert main(["promote", "--host", "github", "--json"]) == 0
+    results = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["model"], r["version"], r["promoted"]) for r in results] == [
+        ("churn", "2", True),
+        ("taxi", "2", True),
+    ]
+    for model, approver, number in (("churn", "dave", churn), ("taxi", "alice", taxi)):
+        tags = gate.registry.version_tags(model, "2")
+        assert (tags["approved_by"], tags["pr_number"]) == (approver, str(number))
+        assert gate.registry.alias_version(model, "champion") == "2"

@@ -51,8 +51,8 @@ def test_persistent_drift_ends_with_v2_promoted(tmp_path: Path) -> None:
     changed = git(workdir, "diff", "main^1", "main", "--", "k8s").splitlines()
     edits = [line for line in changed if line[:1] in "+-" and line[:3] not in ("+++", "---")]
     assert edits == [
-        "-      - MODEL_URI=models:/churn/1  # driftloop: model version",
-        "+      - MODEL_URI=models:/churn/2  # driftloop: model version",
+        "-  - {name: model-version-churn, behavior: replace, literals: [MODEL_URI=models:/churn/1]}",
+        "+  - {name: model-version-churn, behavior: replace, literals: [MODEL_URI=models:/churn/2]}",
     ]
     assert (
         served_version(git(workdir, "show", f"driftloop/churn-v2:{OVERLAY_FILE}"), "churn") == "2"

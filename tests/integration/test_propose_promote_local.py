@@ -86,7 +86,8 @@ def test_pull_request_review_merge_promote(repo: Path, capsys: pytest.CaptureFix
     assert git(repo, "rev-parse", "main") == main_before  # nothing touched the default branch
     branch_overlay = git(repo, "show", f"driftloop/churn-v2:{OVERLAY_FILE}")
     assert served_version(branch_overlay, "churn") == "2"
-    assert "# driftloop: model version" in branch_overlay  # comments survive the edit
+    assert "# The version each model serves" in branch_overlay  # comments survive the edit
+    assert "literals: [MODEL_URI=models:/taxi/1]}" in branch_overlay  # and the other pins
     assert (
         git(repo, "diff", "--stat", "main", "driftloop/churn-v2").count("|") == 1
     )  # one file changed
@@ -130,7 +131,7 @@ def test_pull_request_review_merge_promote(repo: Path, capsys: pytest.CaptureFix
     assert registry.alias_version("churn", "champion") == "1"
     # approving afterwards does not make it reviewed
     host.approve(result["number"], "bob")
-    assert main(["promote", "--json"]) == 1
+    assert main(["promote", "--model", "churn", "--json"]) == 1
     assert json.loads(capsys.readouterr().out)["rules"] == ["approval", "approved-before-merge"]
     assert "approved_by" not in registry.version_tags("churn", "2")
 
@@ -141,7 +142,7 @@ def test_pull_request_review_merge_promote(repo: Path, capsys: pytest.CaptureFix
     assert main(["pulls", "approve", str(third["number"]), "--as", "bob"]) == 0
     assert main(["pulls", "merge", str(third["number"]), "--as", "alice"]) == 0
     capsys.readouterr()
-    assert main(["promote", "--json"]) == 0
+    assert main(["promote", "--model", "churn", "--json"]) == 0
     promoted = json.loads(capsys.readouterr().out)
     assert promoted["promoted"] is True
     assert registry.alias_version("churn", "champion") == "3"
@@ -172,7 +173,7 @@ def test_a_push_after_the_approval_makes_it_stale(
     assert main(["pulls", "merge", str(number), "--as", "alice"]) == 2  # bob approved v2 only
     assert main(["pulls", "merge", str(number), "--as", "alice", "--force"]) == 0
     capsys.readouterr()
-    assert main(["promote", "--json"]) == 1
+    assert main(["promote", "--model", "churn", "--json"]) == 1
     refused = json.loads(capsys.readouterr().out)
     assert (refused["version"], refused["rules"]) == ("3", ["approval", "approved-head"])
     assert "approved_by" not in MlflowRegistry.from_environment().version_tags("churn", "3")
@@ -217,7 +218,7 @@ def test_direct_push_to_main_is_refused(repo: Path, capsys: pytest.CaptureFixtur
     overlay.write_text(overlay.read_text().replace("models:/churn/1", "models:/churn/7"))
     git(repo, "-c", "user.name=m", "-c", "user.email=m@m", "commit", "-qam", "serve v7")
     capsys.readouterr()
-    assert main(["promote", "--json"]) == 1
+    assert main(["promote", "--model", "churn", "--json"]) == 1
     refused = json.loads(capsys.readouterr().out)
     assert (refused["version"], refused["rules"]) == ("7", ["merged-pull-request"])
     assert "direct push" in refused["reasons"][1]

@@ -25,25 +25,27 @@ def build(path: Path) -> dict[tuple[str, str], dict]:  # type: ignore[type-arg]
 MODELS = sorted(p.parent.name for p in (ROOT / "models").glob("*/model.yaml"))
 
 
-def test_version_bump_changes_only_that_models_pod_template(tmp_path: Path) -> None:
+@pytest.mark.parametrize("model", MODELS)
+def test_version_bump_changes_only_that_models_pod_template(tmp_path: Path, model: str) -> None:
     shutil.copytree(ROOT / "k8s", tmp_path / "k8s")
     overlay = tmp_path / "k8s/overlays/production"
     before = build(overlay)
     text = (overlay / "kustomization.yaml").read_text()
-    (overlay / "kustomization.yaml").write_text(set_version(text, "churn", "2"))
+    (overlay / "kustomization.yaml").write_text(set_version(text, model, "2"))
     after = build(overlay)
 
-    old_cm = [k for k in before if k[0] == "ConfigMap" and k[1].startswith("model-version-churn-")]
-    new_cm = [k for k in after if k[0] == "ConfigMap" and k[1].startswith("model-version-churn-")]
+    prefix = f"model-version-{model}-"
+    old_cm = [k for k in before if k[0] == "ConfigMap" and k[1].startswith(prefix)]
+    new_cm = [k for k in after if k[0] == "ConfigMap" and k[1].startswith(prefix)]
     assert len(old_cm) == len(new_cm) == 1
     assert old_cm != new_cm  # a new hashed name: the content changed
-    assert after[new_cm[0]]["data"] == {"MODEL_URI": "models:/churn/2"}
+    assert after[new_cm[0]]["data"] == {"MODEL_URI": f"models:/{model}/2"}
 
     changed = {k for k in before.keys() & after.keys() if before[k] != after[k]}
-    assert changed == {("Rollout", "model-server-churn")}  # taxi's Rollout: no canary
+    assert changed == {("Rollout", f"model-server-{model}")}  # the other model: no canary
     rollout_before, rollout_after = (
-        before[("Rollout", "model-server-churn")],
-        after[("Rollout", "model-server-churn")],
+        before[("Rollout", f"model-server-{model}")],
+        after[("Rollout", f"model-server-{model}")],
     )
     # outside the pod template nothing moved; inside it only the ConfigMap reference did
     assert {k: v for k, v in rollout_before["spec"].items() if k != "template"} == {

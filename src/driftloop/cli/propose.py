@@ -88,8 +88,14 @@ def register(commands: Any) -> None:
         "promoted_at to the MLflow version and move alias champion. Refused: exit 1, the "
         "rule named, MLflow untouched.",
     )
-    parser.add_argument("--model", help="only this model (default: every model the merge changes)")
-    parser.add_argument("--commit", help="the merge commit (default: the default branch's head)")
+    parser.add_argument(
+        "--model", help="only this model (default: every model the commit changes, or pins)"
+    )
+    parser.add_argument(
+        "--commit",
+        help="the pushed merge commit (promote.yml passes it); default: every model the "
+        "default branch pins, each judged at the commit that set its pin",
+    )
     parser.add_argument("--version", help="the version expected (checked against the pin)")
     parser.add_argument("--json", action="store_true")
     _host_arguments(parser)
@@ -160,13 +166,20 @@ def _workflow_run_url() -> str | None:
 
 
 def run_promote(args: argparse.Namespace) -> int:
+    from driftloop.gitops.overlay import OVERLAY_FILE, pins
     from driftloop.promotion import changed_models
 
     host = proposal_host(args)
-    commit = host.resolve(args.commit or host.default_branch)
-    models = [args.model] if args.model else changed_models(host, commit)
-    if not models and not args.json:
-        emit(f"no model version changed in {commit[:12]}: nothing to promote")
+    if args.commit:
+        commit: str | None = host.resolve(args.commit)
+        assert commit is not None
+        models = [args.model] if args.model else changed_models(host, commit)
+        if not models and not args.json:
+            emit(f"no model version changed in {commit[:12]}: nothing to promote")
+    else:  # every model the default branch pins, each judged at the merge that set it
+        commit = None
+        pinned = pins(host.read_file(OVERLAY_FILE, host.default_branch))
+        models = [args.model] if args.model else sorted(m for m, v in pinned.items() if v[0] != "@")
     registry = registry_from_environment() if models else None
     status = ExitCode.OK
     for model in models:
