@@ -39,7 +39,8 @@ def build(path: Path) -> list[dict[str, object]]:
 def with_component(tmp: Path) -> Path:
     """A throwaway overlay: production plus the Istio shadow component."""
     overlay = tmp / "k8s/overlays/production-shadow"
-    shutil.copytree(ROOT / "k8s", tmp / "k8s")
+    for part in ("k8s", "policies", "models"):  # k8s/base carries policies/ and models/
+        shutil.copytree(ROOT / part, tmp / part)
     overlay.mkdir()
     (overlay / "kustomization.yaml").write_text(
         "resources: [../production]\ncomponents: [../../components/istio-shadow]\n"

@@ -132,6 +132,29 @@ def _virtual_services(names: list[str]) -> str:
     )
 
 
+_CONFIG_OPTIONS = {
+    "annotations": {
+        # pods of the previous revision may still mount old ConfigMaps (as in k8s/base)
+        "argocd.argoproj.io/sync-options": "Prune=false",
+        "argocd.argoproj.io/compare-options": "IgnoreExtraneous",
+    }
+}
+
+
+def _config(comment: str, name: str, files: list[str]) -> str:
+    """A kustomization in models/ or policies/ carrying the files as a ConfigMap: the drift
+    check reads the repository's own configuration, synced by Argo CD like the rest."""
+    return _dump(
+        comment,
+        {
+            "apiVersion": KUSTOMIZE,
+            "kind": "Kustomization",
+            "generatorOptions": _CONFIG_OPTIONS,
+            "configMapGenerator": [{"name": name, "files": files}],
+        },
+    )
+
+
 def render(root: Path) -> dict[Path, str]:
     """Every generated file (path under ``root`` -> text) for the models in root/models."""
     names = sorted(p.parent.name for p in (root / "models").glob("*/model.yaml"))
@@ -139,6 +162,21 @@ def render(root: Path) -> dict[Path, str]:
         load_model(name, root / "models")  # a model that does not validate gets no server
     files = {root / f"k8s/models/{name}/kustomization.yaml": _model(name) for name in names}
     files[root / "k8s/models/kustomization.yaml"] = _models(names)
+    files[root / "models/kustomization.yaml"] = _config(
+        "models/*/model.yaml as the ConfigMap driftloop-models (keys <name>.model.yaml),\n"
+        "mounted where the drift-check CronJob reads its models (k8s/base).",
+        "driftloop-models",
+        [f"{name}.model.yaml={name}/model.yaml" for name in names],
+    )
+    policies = sorted(
+        p.name for p in (root / "policies").glob("*.yaml") if p.name != "kustomization.yaml"
+    )
+    files[root / "policies/kustomization.yaml"] = _config(
+        "policies/*.yaml as the ConfigMap driftloop-policies, mounted where the drift-check\n"
+        "CronJob reads its policy (k8s/base): a policy change is a reviewed PR Argo CD syncs.",
+        "driftloop-policies",
+        policies,
+    )
     files[root / "k8s/components/istio-shadow/kustomization.yaml"] = _shadow(names)
     files[root / "k8s/components/istio-shadow/virtualservices.yaml"] = _virtual_services(names)
     return files

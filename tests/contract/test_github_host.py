@@ -251,3 +251,25 @@ def test_github_app_installation_auth(
     assert fake.app_token_requests >= 1
     assert fake.dispatches[0]["inputs"]["trigger_id"] == "churn-app"
     host.close()
+
+
+def test_unreadable_app_credentials_are_exit_three_naming_the_file(
+    fake: FakeGitHub, tmp_path: Path
+) -> None:
+    """A Secret mounted so the job's user cannot read it (as root here, a key that is a
+    directory stands in for a file it may not open) is an upstream error, not a traceback."""
+    credentials = tmp_path / "github-app"
+    credentials.mkdir()
+    (credentials / "app-id").write_text("4242\n")
+    (credentials / "installation-id").write_text("77\n")
+    (credentials / "private-key").mkdir()
+    env = {"GITHUB_APP_CREDENTIALS_DIR": str(credentials), "GITHUB_REPOSITORY": "acme/models",
+           "GITHUB_API_URL": fake.base, "PATH": "/usr/bin:/bin"}  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "driftloop.cli.main", "check", "--prometheus", "http://127.0.0.1:9",
+         "--dispatch", "github", "--model", "churn", "--policy", str(ROOT / "policies/drift.yaml")],
+        capture_output=True, text=True, check=False, env=env, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 3, result.stderr
+    assert f"cannot read the GitHub App credentials {credentials / 'private-key'}" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -22,12 +22,17 @@ def build(path: Path) -> dict[tuple[str, str], dict]:  # type: ignore[type-arg]
     return {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(out) if d}
 
 
+def copy_repo(target: Path) -> None:
+    for part in ("k8s", "policies", "models"):  # k8s/base carries policies/ and models/
+        shutil.copytree(ROOT / part, target / part)
+
+
 MODELS = sorted(p.parent.name for p in (ROOT / "models").glob("*/model.yaml"))
 
 
 @pytest.mark.parametrize("model", MODELS)
 def test_version_bump_changes_only_that_models_pod_template(tmp_path: Path, model: str) -> None:
-    shutil.copytree(ROOT / "k8s", tmp_path / "k8s")
+    copy_repo(tmp_path)
     overlay = tmp_path / "k8s/overlays/production"
     before = build(overlay)
     text = (overlay / "kustomization.yaml").read_text()
@@ -57,6 +62,25 @@ def test_version_bump_changes_only_that_models_pod_template(tmp_path: Path, mode
     assert {k for k in before if k[0] == "ConfigMap"} - set(old_cm) == {
         k for k in after if k[0] == "ConfigMap"
     } - set(new_cm)
+
+
+def test_a_policy_change_restarts_only_the_drift_check(tmp_path: Path) -> None:
+    """policies/ reach the CronJob as a ConfigMap it mounts: changing a threshold is a
+    reviewed pull request that changes the CronJob's pod template and nothing that serves."""
+    copy_repo(tmp_path)
+    overlay = tmp_path / "k8s/overlays/production"
+    before = build(overlay)
+    policy = tmp_path / "policies/drift.yaml"
+    policy.write_text(policy.read_text().replace("critical: 0.25", "critical: 0.3"))
+    after = build(overlay)
+    changed = {k for k in before.keys() & after.keys() if before[k] != after[k]}
+    assert changed == {("CronJob", "drift-check")}
+    configs = {k[1].rsplit("-", 1)[0] for k in set(after) - set(before)}
+    assert configs == {"driftloop-policies"}
+    job = after[("CronJob", "drift-check")]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    mounted = {v["configMap"]["name"] for v in job["volumes"] if "configMap" in v}
+    assert any(name.startswith("driftloop-policies-") for name in mounted - {k[1] for k in before})
+    assert "--policy" in job["containers"][0]["command"]
 
 
 def test_overlays_differ_only_where_they_should() -> None:
@@ -162,7 +186,7 @@ def test_argocd_project_allows_every_kind_the_overlays_build(tmp_path: Path) -> 
     project = yaml.safe_load((ROOT / "k8s/argocd/project.yaml").read_text())["spec"]
     allowed = {(k["group"], k["kind"]) for k in project["namespaceResourceWhitelist"]}
     allowed |= {(k["group"], k["kind"]) for k in project["clusterResourceWhitelist"]}
-    shutil.copytree(ROOT / "k8s", tmp_path / "k8s")
+    copy_repo(tmp_path)
     shadow = tmp_path / "k8s/overlays/production-shadow"
     shadow.mkdir()
     (shadow / "kustomization.yaml").write_text(

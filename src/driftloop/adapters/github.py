@@ -73,10 +73,23 @@ def _auth() -> Auth.Auth:
     folder = os.environ.get("GITHUB_APP_CREDENTIALS_DIR")
     if folder:
         path = Path(folder)
-        app = Auth.AppAuth(
-            int((path / "app-id").read_text().strip()), (path / "private-key").read_text()
-        )
-        return app.get_installation_auth(int((path / "installation-id").read_text().strip()))
+        try:
+            app_id, key, installation = (
+                (path / name).read_text().strip()
+                for name in ("app-id", "private-key", "installation-id")
+            )
+        except OSError as error:
+            # A Secret mounted without a mode/fsGroup this user can read lands here.
+            raise UpstreamError(
+                "GitHub",
+                f"cannot read the GitHub App credentials {error.filename}: {error.strerror} "
+                f"(running as uid {os.getuid()}; the Secret's defaultMode and the pod's "
+                "fsGroup must let it read them)",
+            ) from None
+        if not (app_id.isdigit() and installation.isdigit()):
+            raise UsageError(f"{folder}: app-id and installation-id must be numbers")
+        app = Auth.AppAuth(int(app_id), key + "\n")
+        return app.get_installation_auth(int(installation))
     raise UsageError(
         "GitHub needs GITHUB_TOKEN, or GITHUB_APP_CREDENTIALS_DIR with app-id, "
         "installation-id and private-key"

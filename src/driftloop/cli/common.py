@@ -90,10 +90,12 @@ def parse_time(text: str, now: datetime | None = None) -> datetime:
 
 
 def model_names(models_dir: Path) -> list[str]:
-    """Every model with a models/<name>/model.yaml, each validated."""
+    """Every model with a models/<name>/model.yaml (or <name>.model.yaml), each validated."""
+    from driftloop.config.model import model_files
+
     if not models_dir.is_dir():
         raise UsageError(f"{models_dir}: no models directory")
-    names = sorted(p.parent.name for p in models_dir.glob("*/model.yaml"))
+    names = list(model_files(models_dir))
     for name in names:
         load_model(name, models_dir)
     return names

@@ -94,12 +94,32 @@ class ModelSpec(Document):
         return {feature.name: feature.type for feature in self.features}
 
 
+FLAT_SUFFIX = ".model.yaml"
+
+
+def model_file(name: str, models_dir: Path) -> Path:
+    """``<dir>/<name>/model.yaml`` (the repository), else ``<dir>/<name>.model.yaml`` (the
+    flat layout of the ConfigMap that carries models/ into the drift-check pod)."""
+    nested = models_dir / name / "model.yaml"
+    flat = models_dir / f"{name}{FLAT_SUFFIX}"
+    return flat if not nested.exists() and flat.exists() else nested
+
+
+def model_files(models_dir: Path) -> dict[str, Path]:
+    """Every model's file under ``models_dir``, in either layout, by model name."""
+    found = {p.name.removesuffix(FLAT_SUFFIX): p for p in models_dir.glob(f"*{FLAT_SUFFIX}")}
+    found.update({p.parent.name: p for p in models_dir.glob("*/model.yaml")})
+    return dict(sorted(found.items()))
+
+
 def load_model(name_or_path: str | Path, models_dir: Path = Path("models")) -> ModelSpec:
     """Load a model by name (``models/<name>/model.yaml``) or by the path of its file."""
     path = Path(name_or_path)
     if path.suffix not in {".yaml", ".yml"}:
-        path = models_dir / str(name_or_path) / "model.yaml"
+        path = model_file(str(name_or_path), models_dir)
     spec = load_document(ModelSpec, path)
     if path.name == "model.yaml" and path.parent.name != spec.name:
         raise ConfigError(str(path), "name", f"{spec.name!r} does not match its folder")
+    if path.name.endswith(FLAT_SUFFIX) and path.name.removesuffix(FLAT_SUFFIX) != spec.name:
+        raise ConfigError(str(path), "name", f"{spec.name!r} does not match its file name")
     return spec

@@ -1,0 +1,221 @@
+"""The image's view of the world: the drift-check CronJob and the model server run as shipped.
+
+The container's filesystem is reproduced from the Dockerfile (its final stage copies only the
+installed package: no repository files) plus the mounts of the built production overlay
+(each ConfigMap's keys written where it is mounted, the GitHub App Secret where it is
+mounted), its environment from the manifests, and an otherwise empty working directory. Then
+the CronJob's exact command runs against a real Prometheus, Pushgateway and the GitHub test
+server, and the server's exact command (image entrypoint plus the Rollout's args) against
+real MLflow. What a test may change: the addresses of those services (never their paths or
+the configuration), and 0.0.0.0 becomes 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from tests.support.bundles import train_bundle
+from tests.support.github_server import FakeGitHub, github_server
+from tests.support.processes import free_port, prometheus, running, stop, wait_for
+
+from driftloop.adapters.mlflow import MlflowRegistry
+from driftloop.adapters.registry import CandidateRun
+from driftloop.config import load_drift_policy
+from driftloop.rules import build_groups, settings_from_policy
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def build(repo: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    out = subprocess.run(["kubectl", "kustomize", str(repo / "k8s/overlays/production")],
+                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    return {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(out) if d}
+
+
+def dockerfile() -> dict[str, Any]:
+    """The final stage of the Dockerfile: what it copies, its entrypoint, env and workdir."""
+    stages = re.split(r"(?m)^FROM ", (ROOT / "Dockerfile").read_text())[1:]
+    final = stages[-1]
+    text = re.sub(r"\\\n\s*", " ", final)
+    env = dict(re.findall(r"(\w+)=(\S+)", " ".join(re.findall(r"(?m)^ENV (.*)$", text))))
+    return {
+        "copies": re.findall(r"(?m)^COPY (.*)$", text),
+        "entrypoint": json.loads(re.search(r"(?m)^ENTRYPOINT (.*)$", text).group(1)),  # type: ignore[union-attr]
+        "env": env,
+        "workdir": (re.findall(r"(?m)^WORKDIR (\S+)", text) or ["/"])[-1],
+    }
+
+
+class Container:
+    """One container of a built pod spec, laid out under ``root`` as its filesystem."""
+
+    def __init__(
+        self, root: Path, docs: dict[tuple[str, str], dict[str, Any]], pod: dict[str, Any]
+    ):
+        self.root, self.docs, self.pod = root, docs, pod
+        self.spec = pod["containers"][0]
+        self.image = dockerfile()
+        # the final stage brings the installed package and nothing of the repository
+        assert self.image["copies"] == ["--from=build /opt/venv /opt/venv"], self.image["copies"]
+        self.cwd = self.path(self.image["workdir"])
+        self.cwd.mkdir(parents=True, exist_ok=True)
+
+    def path(self, container_path: str) -> Path:
+        return self.root / container_path.lstrip("/")
+
+    def mount(self, secrets: dict[str, dict[str, str]]) -> None:
+        volumes = {v["name"]: v for v in self.pod.get("volumes", [])}
+        for mount in self.spec.get("volumeMounts", []):
+            target = self.path(mount["mountPath"])
+            target.mkdir(parents=True, exist_ok=True)
+            volume = volumes[mount["name"]]
+            if "configMap" in volume:
+                found = self.docs.get(("ConfigMap", volume["configMap"]["name"]))
+                for key, text in (found or {}).get("data", {}).items():  # missing: mounts empty
+                    (target / key).write_text(text)
+            elif "secret" in volume:
+                for key, text in secrets[volume["secret"]["secretName"]].items():
+                    (target / key).write_text(text)
+                    (target / key).chmod(volume["secret"].get("defaultMode", 0o644))
+
+    def environment(self, overrides: dict[str, str]) -> dict[str, str]:
+        env = {k: v for k, v in self.image["env"].items() if not k.startswith("PATH")}
+        for source in self.spec.get("envFrom", []):
+            env.update(self.docs[("ConfigMap", source["configMapRef"]["name"])]["data"])
+        for item in self.spec.get("env", []):
+            if "value" in item:
+                env[item["name"]] = item["value"]
+            else:
+                ref = item["valueFrom"]["configMapKeyRef"]
+                env[item["name"]] = self.docs[("ConfigMap", ref["name"])]["data"][ref["key"]]
+        env.update(overrides)
+        for key, value in env.items():  # container paths live under the root
+            if value.startswith("/"):
+                env[key] = str(self.path(value))
+        return {**env, "PATH": f"{BIN}:/usr/bin:/bin"}
+
+    def command(self, env: dict[str, str]) -> list[str]:
+        words = self.spec.get("command") or self.image["entrypoint"] + self.spec.get("args", [])
+        words = [re.sub(r"\$\((\w+)\)", lambda m: env[m.group(1)], w) for w in words]
+        return [str(self.path(w)) if w.startswith("/etc/") else w for w in words]
+
+
+def app_credentials(fake: FakeGitHub) -> dict[str, str]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    fake.app_id, fake.installation_id = 4242, 77
+    fake.app_public_key = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return {"app-id": "4242\n", "installation-id": "77\n", "private-key": pem.decode()}
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    binary = shutil.which("prometheus-pushgateway")
+    assert binary is not None, "scripts/setup.sh installs prometheus-pushgateway"
+    groups = build_groups(settings_from_policy(load_drift_policy(ROOT / "policies/drift.yaml")))
+    port = free_port()
+    with (
+        github_server(FakeGitHub(token="ghs_app", owner="driftloop", repo="driftloop")) as fake,  # noqa: S106
+        prometheus(tmp_path / "prom", [], groups) as prom,
+        running([binary, f"--web.listen-address=127.0.0.1:{port}"],
+                f"http://127.0.0.1:{port}/-/ready", "pushgateway", tmp_path / "pg.log") as gateway,
+    ):  # fmt: skip
+        fake.add_file(".github/workflows/retrain.yml", "on: workflow_dispatch\n")
+        yield {"github": fake, "prometheus": prom, "pushgateway": gateway}
+        assert fake.contract_errors == []
+
+
+def run_check(repo: Path, root: Path, services: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+    docs = build(repo)
+    pod = docs[("CronJob", "drift-check")]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    container = Container(root, docs, pod)
+    container.mount({"driftloop-github-app": app_credentials(services["github"])})
+    env = container.environment(
+        {
+            "DRIFTLOOP_PROMETHEUS_URL": services["prometheus"],
+            "GITHUB_API_URL": services["github"].base,
+        }
+    )
+    command = [
+        services["pushgateway"] if w.startswith("http://prometheus-pushgateway") else w
+        for w in container.command(env)
+    ]
+    return subprocess.run(command, cwd=container.cwd, env=env, capture_output=True, text=True,
+                          check=False, timeout=120)  # fmt: skip
+
+
+def test_the_cronjobs_exact_command_runs_in_the_images_filesystem(
+    tmp_path: Path, services: dict[str, Any]
+) -> None:
+    result = run_check(ROOT, tmp_path / "cronjob", services)
+    assert result.returncode == 0, result.stderr
+    decisions = [json.loads(line) for line in result.stdout.splitlines()]
+    assert sorted(d["model"] for d in decisions) == ["churn", "taxi"]
+    assert {d["decision"] for d in decisions} == {"insufficient_data"}  # checked, no telemetry
+    assert services["github"].app_token_requests >= 1  # the mounted App key authenticated
+    metrics = httpx.get(f"{services['pushgateway']}/metrics").text
+    assert "driftloop_check_last_success_timestamp_seconds{" in metrics
+
+
+def test_without_the_policy_configmap_the_cronjob_fails_naming_the_path(
+    tmp_path: Path, services: dict[str, Any]
+) -> None:
+    repo = tmp_path / "repo"
+    for part in ("k8s", "policies", "models"):
+        shutil.copytree(ROOT / part, repo / part)
+    base = repo / "k8s/base/kustomization.yaml"
+    base.write_text(base.read_text().replace("  - ../../policies\n", ""))
+    result = run_check(repo, tmp_path / "cronjob", services)
+    assert result.returncode == 2
+    assert "/etc/driftloop/policies/drift.yaml: file not found" in result.stderr
+
+
+def test_the_servers_exact_command_serves_the_pinned_version_from_mlflow(tmp_path: Path) -> None:
+    registry = MlflowRegistry(f"sqlite:///{tmp_path / 'mlflow.db'}", artifact_root=tmp_path / "art")
+    bundle = train_bundle("churn", tmp_path / "bundle", rows=2000)
+    version = registry.register_candidate(CandidateRun("churn", bundle, {}, {}, {}), "candidate")
+    # production requires the approval record promote writes (ADR 0005)
+    registry.set_version_tags("churn", version.version, {"approved_by": "dave", "head_sha": "a" * 40,
+                              "pr_url": "https://github.invalid/driftloop/driftloop/pull/1"})  # fmt: skip
+    docs = build(ROOT)
+    pod = docs[("Rollout", "model-server-churn")]["spec"]["template"]["spec"]
+    container = Container(tmp_path / "server", docs, pod)
+    container.mount({})
+    env = container.environment({"MLFLOW_TRACKING_URI": registry.tracking_uri})
+    assert env["MODEL_URI"] == f"models:/churn/{version.version}"  # the production pin
+    assert env["DRIFTLOOP_REQUIRE_APPROVAL"] == "true"
+    command = container.command(env)
+    # the image's entrypoint listens on every interface; here on loopback only
+    assert command[:5] == ["driftloop", "serve", "--host", "0.0.0.0", "--port"]  # noqa: S104
+    port = free_port()
+    command[3:6] = ["127.0.0.1", "--port", str(port)]
+    url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(command, cwd=container.cwd, env=env)
+    try:
+        wait_for(f"{url}/readyz", process, timeout=120)
+        assert httpx.get(f"{url}/readyz").json()["version"] == version.version
+        row = {"tenure_months": 3, "monthly_charges": 90.5, "contract": "month_to_month",
+               "payment_method": "electronic_check", "support_calls": 4, "senior_citizen": 1}  # fmt: skip
+        scored = httpx.post(f"{url}/invocations", json={"dataframe_records": [row]})
+        assert scored.status_code == 200, scored.text
+    finally:
+        stop(process)
