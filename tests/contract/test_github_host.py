@@ -273,3 +273,27 @@ def test_unreadable_app_credentials_are_exit_three_naming_the_file(
     assert result.returncode == 3, result.stderr
     assert f"cannot read the GitHub App credentials {credentials / 'private-key'}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_pin_image_opens_a_pull_request_setting_the_digest(
+    fake: FakeGitHub, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from driftloop.cli.main import main
+    from driftloop.gitops.images import BASE_FILE, pinned_digest
+
+    fake.add_file(BASE_FILE, (ROOT / BASE_FILE).read_text())
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/models")
+    monkeypatch.setenv("GITHUB_API_URL", fake.base)
+    digest = "sha256:" + "ab" * 32
+    assert main(["pin-image", "--host", "github", "--digest", "sha256:nothex"]) == 2
+    assert not fake.pulls
+    capsys.readouterr()
+    assert main(["pin-image", "--host", "github", "--digest", digest, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    pull = fake.pulls[result["number"]]
+    assert pull["head"]["ref"] == "driftloop/image-abababababab"
+    branch = fake.branches["driftloop/image-abababababab"][BASE_FILE]
+    assert pinned_digest(branch) == digest
+    assert "The one image every workload runs" in branch  # comments kept
+    assert pinned_digest(fake.branches["main"][BASE_FILE]) == "sha256:" + "0" * 64

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from driftloop.gitops.images import IMAGE, pinned_digest
 from driftloop.gitops.overlay import pins, set_version
 from driftloop.manifests import MODEL_LABEL, stale
 
@@ -131,6 +132,17 @@ def test_production_serves_only_approved_versions_and_aborts_otherwise() -> None
         _server_config(build(ROOT / "k8s/overlays/staging"))["DRIFTLOOP_REQUIRE_APPROVAL"]
         == "false"
     )
+
+
+def test_every_workload_runs_the_one_image_pinned_by_digest_in_the_base() -> None:
+    docs = build(ROOT / "k8s/overlays/production")
+    base = (ROOT / "k8s/base/kustomization.yaml").read_text()
+    digest = pinned_digest(base)
+    assert digest is not None
+    pods = [doc["spec"]["template"]["spec"] for (kind, _), doc in docs.items() if kind == "Rollout"]
+    pods.append(docs[("CronJob", "drift-check")]["spec"]["jobTemplate"]["spec"]["template"]["spec"])
+    images = {c["image"] for pod in pods for c in pod["containers"]}
+    assert images == {f"{IMAGE}@{digest}"}
 
 
 def test_workloads_run_non_root_with_read_only_root_filesystem() -> None:

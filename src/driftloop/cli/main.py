@@ -16,6 +16,7 @@ from driftloop.cli import (
     gate,
     profile,
     propose,
+    release,
     retrain,
     serve,
     trigger,
@@ -24,7 +25,9 @@ from driftloop.errors import DriftloopError, exit_code_for
 
 __all__ = ["build_parser", "main"]
 
-COMMANDS = (profile, drift, serve, check, trigger, backtest, retrain, gate, propose, demo, doctor)
+COMMANDS = (
+    profile, drift, serve, check, trigger, backtest, retrain, gate, propose, release, demo, doctor,
+)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,7 +19,7 @@ from driftloop.proposals import propose
 __all__ = ["register"]
 
 
-def _host_arguments(parser: argparse.ArgumentParser) -> None:
+def host_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--host",
         choices=("local", "github"),
@@ -73,7 +73,7 @@ def register(commands: Any) -> None:
     parser.add_argument("--policy", type=Path, default=Path("policies/gates.yaml"))
     parser.add_argument("--drift-policy", type=Path, default=Path("policies/drift.yaml"))
     parser.add_argument("--json", action="store_true")
-    _host_arguments(parser)
+    host_arguments(parser)
     parser.set_defaults(handler=run_propose)
 
     parser = commands.add_parser(
@@ -98,7 +98,7 @@ def register(commands: Any) -> None:
     )
     parser.add_argument("--version", help="the version expected (checked against the pin)")
     parser.add_argument("--json", action="store_true")
-    _host_arguments(parser)
+    host_arguments(parser)
     parser.set_defaults(handler=run_promote)
 
     parser = commands.add_parser(
