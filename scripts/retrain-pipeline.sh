@@ -12,7 +12,8 @@ export PATH="$PWD/.venv/bin:$PATH"
 printf '%s' "${EVIDENCE:-{\}}" > "$out/evidence.json"
 # The inputs are checked (length, characters, evidence shape) before anything is trained.
 driftloop retrain --model "$MODEL" --reason "${REASON:-manual}" --trigger-id "${TRIGGER_ID:-}" \
-    --evidence "$out/evidence.json" --out "$out/candidate.json"
+    --evidence "$out/evidence.json" --drift-report "$out/drift-report.html" \
+    --out "$out/candidate.json"
 set +e
 driftloop gate --model "$MODEL" --candidate "$out/candidate.json" \
     --out "$out/gate-report.json" --markdown "$out/gate-report.md"

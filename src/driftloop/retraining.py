@@ -8,14 +8,28 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from driftloop.adapters.registry import CandidateRun, ModelRegistry
 from driftloop.bundle import ModelBundle, save_bundle
-from driftloop.config import load_model
+from driftloop.config import ModelSpec, load_model
 from driftloop.provenance import git_commit, workflow_run_url
 from driftloop.train.data import load_training_data, prepare_features
 from driftloop.train.fit import fit_model
 
 __all__ = ["retrain"]
+
+
+def _drift_report(spec: ModelSpec, frame: pd.DataFrame, path: Path) -> None:
+    """Evidently's report: the reference data (model.yaml data.reference, else data.train)
+    against the data this candidate is trained on."""
+    from driftloop.datasets import read_frame
+    from driftloop.report import write_html_report
+
+    reference = read_frame(spec.data.reference or spec.data.train)  # a template has a reference
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_html_report(reference, frame, spec.feature_types, path)
+
 
 # What a served bundle needs installed; pinned to what trained it (MLflow's requirements.txt).
 RUNTIME_PACKAGES = ("scikit-learn", "skops", "numpy", "pandas", "scipy")
@@ -39,16 +53,33 @@ def retrain(
     reason: str = "manual",
     trigger_id: str = "",
     alias: str = "candidate",
+    until: datetime | None = None,
+    drift_report: Path | None = None,
 ) -> dict[str, Any]:
+    """Fit ``model`` on its data (its window up to ``until`` when model.yaml sets one), log
+    and register it; ``drift_report``: an HTML report of model.yaml's reference data against
+    the training data, for the reviewer."""
     spec = load_model(model, models_dir)
-    uri = data_uri or spec.data.train
-    frame = load_training_data(spec, uri)
+    data = load_training_data(spec, data_uri, until)
+    uri, frame = data.uri, data.frame
     fitted = fit_model(spec, frame, models_dir / model)
+    window = (
+        {
+            "start": data.start.isoformat(timespec="seconds"),
+            "end": data.end.isoformat(timespec="seconds"),
+        }
+        if data.start and data.end
+        else None
+    )
+    if drift_report is not None:
+        _drift_report(spec, frame, drift_report)
     tags = {
         "driftloop.reason": reason,
         "driftloop.trigger_id": trigger_id,
         "driftloop.data_uri": uri,
         "driftloop.data_digest": fitted.data_digest,
+        "driftloop.data_rows": str(len(frame)),
+        **({"driftloop.data_window": f"{window['start']}/{window['end']}"} if window else {}),
     }
     provenance = {
         "driftloop.git_commit": git_commit(),
@@ -81,6 +112,10 @@ def retrain(
         "metrics": fitted.metrics,
         "data_digest": fitted.data_digest,
         "data_uri": uri,
+        "data_window": window,
+        "data_rows": len(frame),
+        "data_sources": len(data.sources),
+        "drift_report": str(drift_report) if drift_report is not None else None,
         "reason": reason,
         "trigger_id": trigger_id,
         "n_train": fitted.n_train,

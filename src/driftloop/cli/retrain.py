@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from driftloop.cli.common import emit, registry_from_environment
+from driftloop.cli.common import emit, parse_time, registry_from_environment
 from driftloop.errors import DataError, ExitCode
 from driftloop.inputs import check_reason, check_trigger_id, parse_evidence
 from driftloop.retraining import retrain
@@ -33,6 +33,14 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--evidence", type=Path, help="the drift evidence (JSON) to check before training"
     )
+    parser.add_argument(
+        "--until",
+        default="now",
+        help="end of the training window when model.yaml sets data.window (ISO 8601, -6h, now)",
+    )
+    parser.add_argument(
+        "--drift-report", type=Path, help="write the reference-vs-training-data HTML report here"
+    )
     parser.add_argument("--alias", default="candidate")
     parser.add_argument("--out", type=Path, required=True, help="where to write candidate.json")
     parser.set_defaults(handler=run)
@@ -56,10 +64,17 @@ def run(args: argparse.Namespace) -> int:
         reason,
         trigger_id,
         args.alias,
+        parse_time(args.until),
+        args.drift_report,
     )
     args.out.write_text(json.dumps(candidate, indent=2) + "\n", encoding="utf-8")
     metrics = ", ".join(f"{k}={v:.4f}" for k, v in candidate["metrics"].items())
+    window = candidate["data_window"]
+    rows = f"{candidate['data_rows']} rows" + (
+        f" from {window['start']} to {window['end']}" if window else ""
+    )
     emit(
-        f"registered {candidate['model']} version {candidate['version']} as {args.alias}: {metrics}"
+        f"registered {candidate['model']} version {candidate['version']} as {args.alias} "
+        f"({rows}): {metrics}"
     )
     return ExitCode.OK

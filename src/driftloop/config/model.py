@@ -7,7 +7,14 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from driftloop.config.base import API_VERSION, Document, KeyedValueError, Strict, load_document
+from driftloop.config.base import (
+    API_VERSION,
+    Document,
+    Duration,
+    KeyedValueError,
+    Strict,
+    load_document,
+)
 from driftloop.errors import ConfigError
 
 __all__ = ["DataSpec", "EstimatorSpec", "FeatureSpec", "ModelSpec", "ProfileSpec", "load_model"]
@@ -26,7 +33,17 @@ class FeatureSpec(Strict):
 class DataSpec(Strict):
     """Where the data lives: local paths, fsspec URIs, or ``demo://<model>/<scenario>``."""
 
-    train: str = Field(min_length=1, description="Labelled, timestamped training data.")
+    train: str = Field(
+        min_length=1,
+        description="Labelled, timestamped training data: a path, an fsspec URI, or a template "
+        "over daily partitions with {date} (YYYY-MM-DD), e.g. "
+        "s3://lake/churn/date={date}/part.parquet; demo://<model>/<scenario> for the examples.",
+    )
+    window: Duration | None = Field(
+        default=None,
+        description="Train on the latest window of data up to the retrain (e.g. 90d): only "
+        "rows whose timestamp falls in it, and with {date} only those days' partitions.",
+    )
     reference: str | None = Field(
         default=None, description="Data the reference profile is built from; train if unset."
     )
@@ -83,6 +100,14 @@ class ModelSpec(Document):
             raise KeyedValueError("timestamp", f"{self.timestamp!r} is also listed as a feature")
         if self.estimator is None and self.train_hook is None:
             raise KeyedValueError("estimator", "give an estimator or a train_hook")
+        if (self.data.window or "{date}" in self.data.train) and self.timestamp is None:
+            raise KeyedValueError("data.window", "a training window needs a timestamp column")
+        if "{date}" in self.data.train and self.data.window is None:
+            raise KeyedValueError("data.window", "a {date} template needs a window (e.g. 90d)")
+        if "{date}" in self.data.train and self.data.reference is None:
+            raise KeyedValueError(
+                "data.reference", "a {date} template needs the reference data drift is judged by"
+            )
         return self
 
     @property

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,14 +16,81 @@ from driftloop.datasets import read_frame
 from driftloop.drift.columns import category_label
 from driftloop.errors import DataError
 
-__all__ = ["data_digest", "load_training_data", "prepare_features", "time_split", "validate"]
+__all__ = [
+    "TrainingData",
+    "data_digest",
+    "load_training_data",
+    "prepare_features",
+    "time_split",
+    "validate",
+]
 
 MAX_NAN_RATE = 0.5
 MIN_ROWS = 200
 
 
-def load_training_data(spec: ModelSpec, uri: str | None = None) -> pd.DataFrame:
-    return read_frame(uri or spec.data.train)
+@dataclass(frozen=True)
+class TrainingData:
+    frame: pd.DataFrame
+    uri: str  # what was asked for (a path, a URI, a {date} template)
+    sources: tuple[str, ...]  # what was read
+    start: datetime | None = None  # the window, when the model has one
+    end: datetime | None = None
+
+
+def _day_partitions(template: str, start: datetime, end: datetime) -> list[str]:
+    first, last = start.date(), (end - timedelta(microseconds=1)).date()
+    days = (last - first).days + 1
+    return [
+        template.replace("{date}", (first + timedelta(days=i)).isoformat()) for i in range(days)
+    ]
+
+
+def _exists(uri: str) -> bool:
+    if "://" not in uri:
+        return Path(uri).is_file()
+    import fsspec
+
+    try:
+        fs, path = fsspec.core.url_to_fs(uri)
+        return bool(fs.exists(path))
+    except (OSError, ValueError, ImportError) as error:
+        raise DataError(f"{uri}: cannot reach: {str(error).splitlines()[0]}") from None
+
+
+def load_training_data(
+    spec: ModelSpec, uri: str | None = None, until: datetime | None = None
+) -> TrainingData:
+    """The rows to train on: ``uri`` (default: model.yaml's data.train); with a window, only
+    rows whose timestamp is in [until - window, until), reading only those days' partitions
+    when the source is a {date} template. An empty window is a DataError, not a model."""
+    uri = uri or spec.data.train
+    window = spec.data.window
+    if window is None or uri.startswith("demo://"):  # the examples' synthetic data: whole
+        return TrainingData(read_frame(uri), uri, (uri,))
+    end = until or datetime.now(UTC)
+    start = end - window
+    sources = _day_partitions(uri, start, end) if "{date}" in uri else [uri]
+    present = [source for source in sources if _exists(source)]
+    if not present:
+        raise DataError(
+            f"{uri}: no data in the training window {start:%Y-%m-%d %H:%M} to "
+            f"{end:%Y-%m-%d %H:%M} UTC ({len(sources)} partition(s) looked for)"
+        )
+    assert spec.timestamp is not None  # the spec requires one with a window
+    required = [*spec.feature_names, spec.target, spec.timestamp]
+    frames = []
+    for source in present:  # a partition whose schema drifted is named, not papered over
+        part = read_frame(source)
+        missing = [name for name in required if name not in part.columns]
+        if missing:
+            raise DataError(f"{source}: missing column(s): {', '.join(missing)}")
+        frames.append(part)
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    stamps = pd.to_datetime(frame[spec.timestamp], utc=True, errors="coerce")
+    inside = (stamps >= pd.Timestamp(start)) & (stamps < pd.Timestamp(end))
+    frame = frame[inside.to_numpy()].reset_index(drop=True)
+    return TrainingData(frame, uri, tuple(present), start, end)
 
 
 def prepare_features(df: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
