@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# What retrain.yml's first job runs: set up, retrain, gate, Evidently report. Writes
-# candidate.json, gate-report.json, gate-report.md, evidence.json and drift-report.html to
-# OUT, and `passed=true|false` to $GITHUB_OUTPUT when set. Inputs come from the environment:
+# What retrain.yml's first job runs: set up, retrain, gate. Writes candidate.json,
+# gate-report.json, gate-report.md, evidence.json, drift-report.html and retrain.log to OUT,
+# and `passed=true|false` to $GITHUB_OUTPUT when set. A retrain that refuses its data (exit
+# 2: an empty window, a schema change, too few rows) ends here with exit 0 and no candidate:
+# the propose job then opens an issue naming the problem. Inputs come from the environment:
 # MODEL, REASON, TRIGGER_ID, EVIDENCE (never interpolated into this script's text).
 set -euo pipefail
 out=${1:?usage: scripts/retrain-pipeline.sh OUT_DIR}
@@ -11,9 +13,19 @@ bash scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
 printf '%s' "${EVIDENCE:-{\}}" > "$out/evidence.json"
 # The inputs are checked (length, characters, evidence shape) before anything is trained.
+set +e
 driftloop retrain --model "$MODEL" --reason "${REASON:-manual}" --trigger-id "${TRIGGER_ID:-}" \
     --evidence "$out/evidence.json" --drift-report "$out/drift-report.html" \
-    --out "$out/candidate.json"
+    --out "$out/candidate.json" 2> "$out/retrain.log"
+status=$?
+set -e
+cat "$out/retrain.log" >&2
+if [ "$status" = 2 ] && grep -q "driftloop retrain: error:" "$out/retrain.log"; then
+    echo "the retrain refused its data: no candidate; the propose job opens an issue"
+    exit 0
+elif [ "$status" != 0 ]; then
+    exit "$status"
+fi
 set +e
 driftloop gate --model "$MODEL" --candidate "$out/candidate.json" \
     --out "$out/gate-report.json" --markdown "$out/gate-report.md"

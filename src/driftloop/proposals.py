@@ -11,11 +11,11 @@ from typing import Any, Literal
 
 from driftloop.adapters.repohost import ProposalHost, proposal_branch
 from driftloop.config import ModelSpec
-from driftloop.gitops.body import render_issue, render_pull_request
+from driftloop.gitops.body import render_issue, render_pull_request, render_retrain_failed
 from driftloop.gitops.overlay import OVERLAY_FILE, served_version, set_version
 from driftloop.inputs import check_reason, check_trigger_id
 
-__all__ = ["Proposal", "propose"]
+__all__ = ["Proposal", "propose", "report_failed_retrain"]
 
 Action = Literal["created", "updated", "unchanged", "commented"]
 
@@ -129,3 +129,29 @@ def propose(
     labels = ["driftloop", f"model:{spec.name}"]
     pull = host.open_pull(spec.name, branch, title, body, files, message, labels, reviewers)
     return Proposal("pull_request", "created", pull.number, pull.url)
+
+
+def report_failed_retrain(
+    spec: ModelSpec,
+    problem: str,
+    host: ProposalHost,
+    trigger_id: str = "",
+    reason: str = "manual",
+    links: dict[str, str | None] | None = None,
+) -> Proposal:
+    """A retrain that refused its data (exit 2: empty window, schema drift, too few rows)
+    becomes an issue naming the problem, or a comment on the open one: not a model."""
+    check_reason(reason or "manual", "reason")
+    check_trigger_id(trigger_id, "trigger_id")
+    body = render_retrain_failed(
+        {"model": spec.name, "problem": problem, "trigger_id": trigger_id, "reason": reason,
+         "workflow_run_url": (links or {}).get("workflow_run_url")}
+    )  # fmt: skip
+    issue = host.find_open_issue(spec.name, "retrain-failed")
+    if issue is not None:
+        host.comment(issue, body)
+        return Proposal("issue", "commented", issue.number, issue.url, "an issue is open")
+    title = f"driftloop: retraining {spec.name} stopped before a model was made"
+    labels = ["driftloop", "retrain-failed", f"model:{spec.name}"]
+    created = host.open_issue(title, body, labels)
+    return Proposal("issue", "created", created.number, created.url)

@@ -223,3 +223,28 @@ def test_direct_push_to_main_is_refused(repo: Path, capsys: pytest.CaptureFixtur
     assert (refused["version"], refused["rules"]) == ("7", ["merged-pull-request"])
     assert "direct push" in refused["reasons"][1]
     assert MlflowRegistry.from_environment().alias_version("churn", "champion") == "1"
+
+
+def test_a_retrain_that_refused_its_data_opens_an_issue(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What retrain.yml does when retrain exits 2: no candidate, an issue naming the problem
+    (a second failure comments on it), and nothing on any branch."""
+    bad = repo / "broken.csv"
+    bad.write_text("tenure_months,churned\n1,0\n")
+    assert main(["retrain", "--model", "churn", "--data", str(bad), "--out", "c.json"]) == 2
+    log = repo / "retrain.log"
+    log.write_text(capsys.readouterr().err)
+    assert not (repo / "c.json").exists()
+    assert main(["propose", "--model", "churn", "--retrain-failed", str(log),
+                 "--trigger-id", "churn-t9", "--reason", "drift", "--json"]) == 1  # fmt: skip
+    first = json.loads(capsys.readouterr().out)
+    assert (first["kind"], first["action"]) == ("issue", "created")
+    body = Path(first["url"]).read_text()
+    assert "missing column(s): monthly\\_charges" in body  # the problem, escaped
+    assert "churn-t9" in body
+    record = json.loads((repo / ".driftloop/issues" / f"{first['number']}.json").read_text())
+    assert record["labels"] == ["driftloop", "retrain-failed", "model:churn"]
+    assert main(["propose", "--model", "churn", "--retrain-failed", str(log), "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["action"] == "commented"
+    assert git(repo, "branch", "--list", "driftloop/*") == ""

@@ -343,10 +343,10 @@ class GitHubHost(RepoHost):
             gh.edit(title=title, body=body)
             return self._pull(gh)
 
-    def find_open_issue(self, model: str) -> Issue | None:
-        with _upstream(f"listing gate-failed issues for {model}"):
+    def find_open_issue(self, model: str, kind: str = "gate-failed") -> Issue | None:
+        with _upstream(f"listing {kind} issues for {model}"):
             for issue in self.repo.get_issues(
-                state="open", labels=["driftloop", "gate-failed", f"model:{model}"]
+                state="open", labels=["driftloop", kind, f"model:{model}"]
             ):
                 if issue.pull_request is None:
                     return Issue(issue.number, issue.html_url, issue.title)

@@ -278,9 +278,13 @@ class LocalRepoHost(RepoHost):
         self._save("pulls", record)
         return self._pull(record)
 
-    def find_open_issue(self, model: str) -> Issue | None:
+    def find_open_issue(self, model: str, kind: str = "gate-failed") -> Issue | None:
         for record in self._records("issues"):
-            if record["model"] == model and record["state"] == "open":
+            if (
+                record["model"] == model
+                and record["state"] == "open"
+                and kind in record.get("labels", [kind])
+            ):
                 return Issue(
                     record["number"],
                     str(self.state / "issues" / f"{record['number']}.md"),

@@ -66,8 +66,16 @@ def register(commands: Any) -> None:
         "an issue with the evaluation diff (or comment on the open one) and exit 1.",
     )
     parser.add_argument("--model", required=True)
-    parser.add_argument("--candidate", type=Path, required=True)
-    parser.add_argument("--gate-report", type=Path, required=True)
+    parser.add_argument("--candidate", type=Path)
+    parser.add_argument("--gate-report", type=Path)
+    parser.add_argument(
+        "--retrain-failed",
+        type=Path,
+        metavar="LOG",
+        help="the retrain refused its data (exit 2): open an issue quoting LOG's error line",
+    )
+    parser.add_argument("--reason", default="manual", help="with --retrain-failed")
+    parser.add_argument("--trigger-id", default="", help="with --retrain-failed")
     parser.add_argument("--evidence", type=Path, help="evidence.json from the drift check")
     parser.add_argument("--models", type=Path, default=Path("models"))
     parser.add_argument("--policy", type=Path, default=Path("policies/gates.yaml"))
@@ -121,7 +129,29 @@ def register(commands: Any) -> None:
     parser.set_defaults(handler=run_pulls)
 
 
+def _failed_retrain(args: argparse.Namespace) -> int:
+    from driftloop.proposals import report_failed_retrain
+
+    spec = load_model(args.model, args.models)
+    lines = _read_text(args.retrain_failed, "retrain log").splitlines()
+    problem = next((line for line in reversed(lines) if "error:" in line), None)
+    problem = problem.split("error:", 1)[1].strip() if problem else "(no error line in the log)"
+    result = report_failed_retrain(
+        spec, problem, proposal_host(args), args.trigger_id, args.reason,
+        {"workflow_run_url": _workflow_run_url()},
+    )  # fmt: skip
+    if args.json:
+        emit_json(result.to_dict())
+    else:
+        emit(f"{spec.name}: retrain refused its data: issue {result.action} {result.url}")
+    return ExitCode.FINDING
+
+
 def run_propose(args: argparse.Namespace) -> int:
+    if args.retrain_failed is not None:
+        return _failed_retrain(args)
+    if args.candidate is None or args.gate_report is None:
+        raise UsageError("propose needs --candidate and --gate-report (or --retrain-failed LOG)")
     spec = load_model(args.model, args.models)
     candidate = _read_json(args.candidate, "candidate")
     gate = _read_json(args.gate_report, "gate report")

@@ -17,7 +17,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-__all__ = ["escape_text", "render_issue", "render_pull_request"]
+__all__ = ["escape_text", "render_issue", "render_pull_request", "render_retrain_failed"]
 
 MAX_VALUE_CHARS = 300
 # characters with a meaning inside a line of GitHub-flavoured markdown (CommonMark renders a
@@ -108,3 +108,7 @@ def render_issue(context: dict[str, Any]) -> str:
     return _ENV.get_template("gate_failed.md.j2").render(
         **context, features=_features(context.get("evidence", {}))
     )
+
+
+def render_retrain_failed(context: dict[str, Any]) -> str:
+    return _ENV.get_template("retrain_failed.md.j2").render(**context)
