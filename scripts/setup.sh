@@ -7,6 +7,13 @@ cd "$(dirname "$0")/.."
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
+# An environment that installed driftloop itself (the tests that run the workflows with act)
+# says so; nothing else skips the set-up.
+if [ "${DRIFTLOOP_SETUP:-}" = skip ] && [ -x .venv/bin/driftloop ]; then
+    log "skipped (DRIFTLOOP_SETUP=skip)"
+    exit 0
+fi
+
 missing=()
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)

@@ -230,8 +230,11 @@ class FakeGitHub:
             yield current
             queue += self.commits[current]["parents"]
 
-    def merge(self, number: int, by: str = "maintainer", method: str = "merge") -> str:
-        """Merge a pull request into main as github.com does (merge, squash or rebase)."""
+    def merge(
+        self, number: int, by: str = "maintainer", method: str = "merge", sha: str | None = None
+    ) -> str:
+        """Merge a pull request into main as github.com does (merge, squash or rebase);
+        ``sha`` names the merge commit (a test that also has it in a local clone)."""
         with self.lock:
             pull = self.pulls[number]
             head = self._head_sha(pull)
@@ -239,7 +242,11 @@ class FakeGitHub:
             files = self._merged_files(main, head)
             parents = [main, head] if method == "merge" else [main]
             message = f"Merge pull request #{number}" if method == "merge" else pull["title"]
-            sha = self._commit(parents, files, "web-flow" if method == "merge" else by, message)
+            made = self._commit(parents, files, "web-flow" if method == "merge" else by, message)
+            if sha is not None:
+                self.commits[sha] = self.commits.pop(made)
+            else:
+                sha = made
             self.heads["main"] = sha
             when = self.tick()
             pull["head"]["sha"] = head
