@@ -3,26 +3,16 @@
 
 from __future__ import annotations
 
-import io
 import re
 
-from ruamel.yaml import YAML
-
 from driftloop.errors import ConfigError, UsageError
+from driftloop.gitops import roundtrip
 
 __all__ = ["BASE_FILE", "IMAGE", "pinned_digest", "set_image_digest"]
 
 BASE_FILE = "k8s/base/kustomization.yaml"
 IMAGE = "ghcr.io/driftloop/driftloop-server"
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
-
-
-def _yaml() -> YAML:
-    yaml = YAML()
-    yaml.preserve_quotes = True
-    yaml.width = 4096
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    return yaml
 
 
 def _entry(document: object, image: str) -> dict[str, object]:
@@ -34,18 +24,15 @@ def _entry(document: object, image: str) -> dict[str, object]:
 
 
 def pinned_digest(text: str, image: str = IMAGE) -> str | None:
-    digest = _entry(_yaml().load(text), image).get("digest")
+    digest = _entry(roundtrip.load(text), image).get("digest")
     return str(digest) if digest else None
 
 
 def set_image_digest(text: str, digest: str, image: str = IMAGE) -> str:
     if not _DIGEST.match(digest):
         raise UsageError(f"{digest!r} is not an image digest (sha256: and 64 hex digits)")
-    yaml = _yaml()
-    document = yaml.load(text)
+    document = roundtrip.load(text)
     entry = _entry(document, image)
     entry.pop("newTag", None)  # a digest, not a tag, says exactly what runs
     entry["digest"] = digest
-    out = io.StringIO()
-    yaml.dump(document, out)
-    return out.getvalue()
+    return roundtrip.dump(document)

@@ -6,13 +6,11 @@ changes that model's Rollout only (ADR 0006)."""
 
 from __future__ import annotations
 
-import io
 import re
 from typing import Any
 
-from ruamel.yaml import YAML
-
 from driftloop.errors import ConfigError
+from driftloop.gitops import roundtrip
 
 __all__ = [
     "OVERLAY_FILE",
@@ -30,14 +28,6 @@ _URI = re.compile(r"^MODEL_URI=models:/(?P<model>[^/@]+)(?:/(?P<version>\d+)|@(?
 
 def generator_name(model: str) -> str:
     return f"model-version-{model}"
-
-
-def _yaml() -> YAML:
-    yaml = YAML()
-    yaml.preserve_quotes = True
-    yaml.width = 4096
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    return yaml
 
 
 def _pin_literals(document: Any, source: str) -> dict[str, tuple[list[Any], int, str | None]]:
@@ -68,7 +58,7 @@ def _pin_literals(document: Any, source: str) -> dict[str, tuple[list[Any], int,
 def pins(text: str, source: str = OVERLAY_FILE) -> dict[str, str]:
     """What the overlay pins, model by model: a version number, or ``@alias``."""
     found = {}
-    for model, (literals, index, version) in _pin_literals(_yaml().load(text), source).items():
+    for model, (literals, index, version) in _pin_literals(roundtrip.load(text), source).items():
         found[model] = version or "@" + str(literals[index]).rsplit("@", 1)[1]
     return found
 
@@ -86,8 +76,7 @@ def served_version(text: str, model: str, source: str = OVERLAY_FILE) -> str | N
 def set_version(text: str, model: str, version: str, source: str = OVERLAY_FILE) -> str:
     """The overlay text with ``model``'s MODEL_URI at ``models:/<model>/<version>``; every
     other model's pin, and every comment, as it was."""
-    yaml = _yaml()
-    document = yaml.load(text)
+    document = roundtrip.load(text)
     found = _pin_literals(document, source)
     if model not in found:
         raise ConfigError(
@@ -98,6 +87,4 @@ def set_version(text: str, model: str, version: str, source: str = OVERLAY_FILE)
         )
     literals, index, _ = found[model]
     literals[index] = f"MODEL_URI=models:/{model}/{version}"
-    out = io.StringIO()
-    yaml.dump(document, out)
-    return out.getvalue()
+    return roundtrip.dump(document)
