@@ -228,6 +228,7 @@ def run_pulls(args: argparse.Namespace) -> int:
     from driftloop.adapters.localhost import LocalRepoHost
 
     host = LocalRepoHost(args.repo)
+    host.git  # noqa: B018 - a clear error when --repo is not a git repository
     if args.action == "list":
         pulls = host.pulls()
         if not pulls:
