@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from driftloop.adapters.prometheus import PrometheusSource
-from driftloop.check import lookback
 from driftloop.cli.common import emit, emit_json, model_names, parse_time, prometheus_url
-from driftloop.config import load_drift_policy, parse_duration
 from driftloop.errors import ExitCode, UsageError
-from driftloop.policy.backtest import ModelBacktest, replay
+
+if TYPE_CHECKING:
+    from driftloop.policy.backtest import ModelBacktest
 
 __all__ = ["register"]
 
@@ -58,6 +57,11 @@ def _table(results: list[ModelBacktest], start: str, end: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from driftloop.adapters.prometheus import PrometheusSource
+    from driftloop.check import lookback
+    from driftloop.config import load_drift_policy, parse_duration
+    from driftloop.policy.backtest import replay
+
     policy = load_drift_policy(args.policy)
     start, end, step = parse_time(args.start), parse_time(args.end), parse_duration(args.step)
     if end <= start:

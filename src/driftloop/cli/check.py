@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from driftloop.adapters.prometheus import PrometheusSource
-from driftloop.adapters.repohost import RepoHost
-from driftloop.check import CheckRun, run_check
 from driftloop.cli.common import emit, emit_json, model_names, parse_time, prometheus_url
-from driftloop.config import load_drift_policy, parse_duration
 from driftloop.errors import ExitCode
+
+if TYPE_CHECKING:
+    from driftloop.adapters.repohost import RepoHost
+    from driftloop.check import CheckRun
 
 __all__ = ["add_repo_host_arguments", "register", "repo_host"]
 
@@ -92,6 +92,10 @@ def push(url: str, run: CheckRun, now: datetime) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from driftloop.adapters.prometheus import PrometheusSource
+    from driftloop.check import run_check
+    from driftloop.config import load_drift_policy, parse_duration
+
     policy = load_drift_policy(args.policy)
     models = args.model or model_names(args.models)
     now, step = parse_time(args.at), parse_duration(args.step)

@@ -7,15 +7,15 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from driftloop.adapters.registry import ModelRegistry
-from driftloop.config import load_model, parse_duration
-from driftloop.drift import Profile, build_profile
-from driftloop.drift.columns import infer_types
 from driftloop.errors import UsageError
+
+if TYPE_CHECKING:  # the commands import what they use when they run (fast --help)
+    import pandas as pd
+
+    from driftloop.adapters.registry import ModelRegistry
+    from driftloop.drift import Profile
 
 __all__ = [
     "emit",
@@ -46,6 +46,10 @@ def profile_for(
 ) -> Profile:
     """A profile of ``reference``: with the model's feature types and binning when a model
     is named, otherwise with types inferred from the columns."""
+    from driftloop.config import load_model
+    from driftloop.drift import build_profile
+    from driftloop.drift.columns import infer_types
+
     if model is not None:
         spec = load_model(model, models_dir)
         return build_profile(
@@ -67,6 +71,8 @@ def registry_from_environment() -> ModelRegistry:
 
 def parse_time(text: str, now: datetime | None = None) -> datetime:
     """``now``, ``-90d``/``-6h``/``-30m`` (before now), ISO 8601, or Unix seconds; UTC."""
+    from driftloop.config import parse_duration
+
     now = now or datetime.now(UTC)
     value = text.strip()
     if value == "now":
@@ -91,6 +97,7 @@ def parse_time(text: str, now: datetime | None = None) -> datetime:
 
 def model_names(models_dir: Path) -> list[str]:
     """Every model with a models/<name>/model.yaml (or <name>.model.yaml), each validated."""
+    from driftloop.config import load_model
     from driftloop.config.model import model_files
 
     if not models_dir.is_dir():

@@ -8,14 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from driftloop.cli.common import emit, emit_json
-from driftloop.doctor import (
-    check_configs,
-    check_github,
-    check_gitops,
-    check_local_repo,
-    check_mlflow,
-    check_prometheus,
-)
 from driftloop.errors import ExitCode
 
 __all__ = ["register"]
@@ -45,6 +37,15 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from driftloop.doctor import (
+        check_configs,
+        check_github,
+        check_gitops,
+        check_local_repo,
+        check_mlflow,
+        check_prometheus,
+    )
+
     checks, models = check_configs(args.models, args.policies)
     if (args.repo / "k8s").is_dir():
         checks += check_gitops(args.repo)

@@ -9,7 +9,6 @@ from typing import Any
 
 from driftloop.cli.common import emit, registry_from_environment
 from driftloop.errors import DataError, ExitCode
-from driftloop.gating import gate
 
 __all__ = ["register"]
 
@@ -45,6 +44,8 @@ def _read_candidate(path: Path) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from driftloop.gating import gate
+
     candidate = _read_candidate(args.candidate)
     report = gate(
         args.model, candidate, registry_from_environment(), args.policy, args.models, args.data

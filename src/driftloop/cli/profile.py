@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from driftloop.cli.common import emit, profile_for
-from driftloop.datasets import read_frame
 from driftloop.errors import ExitCode
 
 __all__ = ["register"]
@@ -30,6 +29,8 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from driftloop.datasets import read_frame
+
     profile = profile_for(read_frame(args.data), args.model, args.models, args.bins, args.top_k)
     profile.save(args.out)
     emit(f"wrote {args.out}: {len(profile.features)} features from {profile.n_rows} rows")

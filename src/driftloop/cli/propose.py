@@ -6,15 +6,14 @@ import argparse
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from driftloop.adapters.repohost import ProposalHost
 from driftloop.cli.common import emit, emit_json, registry_from_environment
-from driftloop.config import load_drift_policy, load_gate_policy, load_model
 from driftloop.errors import DataError, ExitCode, UsageError
 from driftloop.inputs import parse_evidence
-from driftloop.promotion import promote
-from driftloop.proposals import propose
+
+if TYPE_CHECKING:
+    from driftloop.adapters.repohost import ProposalHost
 
 __all__ = ["register"]
 
@@ -130,6 +129,7 @@ def register(commands: Any) -> None:
 
 
 def _failed_retrain(args: argparse.Namespace) -> int:
+    from driftloop.config import load_model
     from driftloop.proposals import report_failed_retrain
 
     spec = load_model(args.model, args.models)
@@ -148,6 +148,9 @@ def _failed_retrain(args: argparse.Namespace) -> int:
 
 
 def run_propose(args: argparse.Namespace) -> int:
+    from driftloop.config import load_drift_policy, load_gate_policy, load_model
+    from driftloop.proposals import propose
+
     if args.retrain_failed is not None:
         return _failed_retrain(args)
     if args.candidate is None or args.gate_report is None:
@@ -197,7 +200,7 @@ def _workflow_run_url() -> str | None:
 
 def run_promote(args: argparse.Namespace) -> int:
     from driftloop.gitops.overlay import OVERLAY_FILE, pins
-    from driftloop.promotion import changed_models
+    from driftloop.promotion import changed_models, promote
 
     host = proposal_host(args)
     if args.commit:

@@ -10,7 +10,6 @@ from typing import Any
 from driftloop.cli.common import emit, parse_time, registry_from_environment
 from driftloop.errors import DataError, ExitCode
 from driftloop.inputs import check_reason, check_trigger_id, parse_evidence
-from driftloop.retraining import retrain
 
 __all__ = ["register"]
 
@@ -47,6 +46,8 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from driftloop.retraining import retrain
+
     # workflow_dispatch inputs: refused before an hour of training, not after it
     reason = check_reason(args.reason, "--reason")
     trigger_id = check_trigger_id(args.trigger_id, "--trigger-id")

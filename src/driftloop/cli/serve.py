@@ -6,11 +6,12 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from driftloop.bundle import ModelBundle, load_bundle
 from driftloop.errors import ExitCode, UsageError
-from driftloop.serve.app import Settings
+
+if TYPE_CHECKING:
+    from driftloop.bundle import ModelBundle
 
 __all__ = ["register"]
 
@@ -84,6 +85,8 @@ def _say(message: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from driftloop.bundle import load_bundle
+    from driftloop.serve.app import Settings
     from driftloop.serve.server import serve
 
     def load(wait: float = 0.0) -> ModelBundle:

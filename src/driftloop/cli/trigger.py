@@ -7,13 +7,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from driftloop.adapters.repohost import compact_evidence
 from driftloop.cli.check import add_repo_host_arguments, repo_host
 from driftloop.cli.common import emit, emit_json
-from driftloop.config import load_drift_policy, load_model
 from driftloop.errors import ExitCode, UsageError
 from driftloop.inputs import check_reason
-from driftloop.policy.decide import Decision, suppression
 
 __all__ = ["register"]
 
@@ -37,6 +34,10 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from driftloop.adapters.repohost import compact_evidence
+    from driftloop.config import load_drift_policy, load_model
+    from driftloop.policy.decide import Decision, suppression
+
     load_model(args.model, args.models)
     check_reason(f"manual: {args.reason}", "--reason")  # what the retrain will be told
     host = repo_host(args)

@@ -1,0 +1,40 @@
+"""The CLI starts at once: building the argument parser, and `--help` of every command,
+import none of the heavy libraries; each command imports what it uses when it runs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from driftloop.cli import drift as drift_cli
+from driftloop.cli.main import COMMANDS, build_parser
+
+HEAVY = ["scipy", "sklearn", "pandas", "mlflow", "prometheus_api_client", "numpy", "github"]
+PROBE = """
+import json, sys
+from driftloop.cli.main import build_parser
+parser = build_parser()
+commands = [a for a in parser._subparsers._group_actions[0].choices]
+for command in commands:
+    try:
+        parser.parse_args([command, "--help"])
+    except SystemExit:
+        pass
+print(json.dumps({"commands": commands, "loaded": [m for m in %r if m in sys.modules]}))
+"""
+
+
+def test_help_of_every_command_imports_no_heavy_library() -> None:
+    result = subprocess.run([sys.executable, "-c", PROBE % HEAVY], capture_output=True,
+                            text=True, check=True, timeout=120)  # fmt: skip
+    probe = json.loads(result.stdout.strip().splitlines()[-1])
+    assert len(probe["commands"]) >= len(COMMANDS)
+    assert probe["loaded"] == []
+
+
+def test_the_test_names_the_parser_offers_are_the_engines() -> None:
+    from driftloop.drift.result import TEST_NAMES
+
+    assert drift_cli.TEST_NAMES == TEST_NAMES
+    assert build_parser().parse_args(["drift", "--current", "x", "--tests", "psi,ks"]).tests
