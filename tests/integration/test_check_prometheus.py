@@ -29,6 +29,7 @@ from driftloop.demo import scenarios
 from driftloop.policy.backtest import replay
 
 pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
 
 T0 = scenarios.STREAM_START
 STEP = timedelta(minutes=5)
@@ -54,6 +55,12 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pat
     series = [s for name in SCENARIOS for s in recorded_series("churn", name, label=name)]
     backfill(series, work / "tsdb")
     (work / "drift.yaml").write_text(POLICY)
+    churn = (ROOT / "models/churn/model.yaml").read_text()
+    for name in SCENARIOS:  # each scenario's series carry model=<scenario>: a model of its own
+        (work / "models" / name).mkdir(parents=True)
+        (work / "models" / name / "model.yaml").write_text(
+            churn.replace("name: churn", f"name: {name}")
+        )
     with prometheus(work, [], [], tsdb=work / "tsdb") as url:
         yield url, work / "drift.yaml"
 
@@ -74,7 +81,7 @@ def hour(h: float) -> str:
 def test_backtest_over_the_scenarios(history: tuple[str, Path]) -> None:
     url, policy = history
     models = [arg for name in SCENARIOS for arg in ("--model", name)]
-    result = cli("backtest", "--prometheus", url, "--policy", str(policy), "--start", hour(1),
+    result = cli("backtest", "--prometheus", url, "--policy", str(policy), "--models", str(policy.parent / "models"), "--start", hour(1),
                  "--end", hour(48), "--json", *models)  # fmt: skip
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)["models"]
@@ -91,7 +98,7 @@ def test_backtest_over_the_scenarios(history: tuple[str, Path]) -> None:
     assert report["low_traffic"]["trigger_count"] == 0
     assert set(report["low_traffic"]["decisions"]) == {"insufficient_data"}
     assert report["none"]["trigger_count"] == 0
-    table = cli("backtest", "--prometheus", url, "--policy", str(policy), "--start", hour(1),
+    table = cli("backtest", "--prometheus", url, "--policy", str(policy), "--models", str(policy.parent / "models"), "--start", hour(1),
                 "--end", hour(48), "--model", "persistent")  # fmt: skip
     assert "persistent" in table.stdout
     assert "trigger at" in table.stdout
@@ -99,8 +106,9 @@ def test_backtest_over_the_scenarios(history: tuple[str, Path]) -> None:
 
 def test_live_check_dispatches_once(history: tuple[str, Path], tmp_path: Path) -> None:
     url, policy = history
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     args = ["check", "--prometheus", url, "--policy", str(policy), "--json", "--dispatch", "local",
-            "--repo", str(tmp_path), "--at", hour(20)]  # fmt: skip
+            "--repo", str(tmp_path), "--at", hour(20), "--models", str(policy.parent / "models")]  # fmt: skip
     first = cli(*args, "--model", "persistent", "--model", "transient", "--model", "low_traffic")
     assert first.returncode == 0, first.stderr
     lines = [json.loads(line) for line in first.stdout.splitlines()]
@@ -174,6 +182,7 @@ def test_prometheus_failures_are_exit_three_and_dispatch_nothing(
     thread.start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}"
+        subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
         result = cli("check", "--prometheus", url, "--model", "churn", "--dispatch", "local",
                      "--repo", str(tmp_path), "--timeout", timeout)  # fmt: skip
     finally:
@@ -188,6 +197,7 @@ def test_prometheus_failures_are_exit_three_and_dispatch_nothing(
 def test_prometheus_down_is_exit_three(tmp_path: Path) -> None:
     from tests.support.processes import free_port
 
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     result = cli("check", "--prometheus", f"http://127.0.0.1:{free_port()}", "--model", "churn",
                  "--repo", str(tmp_path))  # fmt: skip
     assert result.returncode == 3
@@ -220,7 +230,7 @@ def test_pushgateway_receives_decisions_and_last_success(
     with running(
         command, f"http://127.0.0.1:{port}/-/ready", "pushgateway", tmp_path / "pg.log"
     ) as gateway:
-        result = cli("check", "--prometheus", url, "--policy", str(policy), "--dispatch", "none",
+        result = cli("check", "--prometheus", url, "--policy", str(policy), "--models", str(policy.parent / "models"), "--dispatch", "none",
                      "--model", "transient", "--at", hour(13), "--pushgateway", gateway)  # fmt: skip
         assert result.returncode == 0, result.stderr
         import httpx

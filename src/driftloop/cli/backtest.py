@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from driftloop.cli.common import emit, emit_json, model_names, parse_time, prometheus_url
+from driftloop.cli.common import emit, emit_json, parse_time, prometheus_url, selected_models
 from driftloop.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--end must be after --start")
     results = []
     with PrometheusSource(prometheus_url(args.prometheus)) as source:
-        for model in args.model or model_names(args.models):
+        for model in selected_models(args.models, args.model):
             window = policy.window_name(model)
             span = lookback(policy, model)
             snapshots = source.timeline(model, window, start - span, end, step)

@@ -7,8 +7,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from driftloop.cli.common import emit, emit_json, model_names, parse_time, prometheus_url
-from driftloop.errors import ExitCode
+from driftloop.cli.common import emit, emit_json, parse_time, prometheus_url, selected_models
+from driftloop.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
     from driftloop.adapters.repohost import RepoHost
@@ -35,8 +35,14 @@ def repo_host(args: argparse.Namespace) -> RepoHost | None:
 
         return GitHubHost.from_environment()
     if args.dispatch == "local":
+        from driftloop.adapters.git import Git
         from driftloop.adapters.localhost import LocalRepoHost
 
+        if not Git(args.repo).is_repository():  # never a new directory for a mistyped path
+            raise UsageError(
+                f"--repo {args.repo} is not a git repository, where --dispatch local records "
+                "dispatches; use --dispatch none to decide only, or --dispatch github"
+            )
         return LocalRepoHost(args.repo)
     return None
 
@@ -97,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     from driftloop.config import load_drift_policy, parse_duration
 
     policy = load_drift_policy(args.policy)
-    models = args.model or model_names(args.models)
+    models = selected_models(args.models, args.model)
     now, step = parse_time(args.at), parse_duration(args.step)
     with PrometheusSource(prometheus_url(args.prometheus), timeout=args.timeout) as source:
         result = run_check(models, source, repo_host(args), policy, now, step, args.dry_run)

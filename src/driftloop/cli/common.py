@@ -25,6 +25,7 @@ __all__ = [
     "profile_for",
     "prometheus_url",
     "registry_from_environment",
+    "selected_models",
 ]
 
 
@@ -93,6 +94,17 @@ def parse_time(text: str, now: datetime | None = None) -> datetime:
     except ValueError:
         raise UsageError(f"{text!r} is not a time (now, -90d, ISO 8601 or Unix seconds)") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def selected_models(models_dir: Path, wanted: list[str] | None) -> list[str]:
+    """The models a command works on: ``wanted`` (each must exist), or every model."""
+    names = model_names(models_dir)
+    unknown = [name for name in wanted or [] if name not in names]
+    if unknown:
+        raise UsageError(
+            f"unknown model(s) {', '.join(unknown)}: {models_dir} has {', '.join(names) or 'none'}"
+        )
+    return list(wanted) if wanted else names
 
 
 def model_names(models_dir: Path) -> list[str]:

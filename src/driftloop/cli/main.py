@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 
@@ -44,9 +45,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Options whose value may be a time before now (-90d): argparse would read it as an option.
+_TIME_OPTIONS = ("--start", "--end", "--at", "--until")
+_BEFORE_NOW = re.compile(r"^-\d+[smhdw]$")
+
+
+def _join_times(argv: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    for word in argv:
+        if out and out[-1] in _TIME_OPTIONS and _BEFORE_NOW.match(word):
+            out[-1] = f"{out[-1]}={word}"
+        else:
+            out.append(word)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_join_times(sys.argv[1:] if argv is None else argv))
     try:
         return int(args.handler(args))
     except DriftloopError as error:

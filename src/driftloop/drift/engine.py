@@ -255,6 +255,11 @@ def compare(
     n_ref: dict[str, int] = {}
     absent = [name for name in names if name not in current.columns]
     present = [name for name in names if name not in absent]
+    if names and not present:  # the wrong file, not drift
+        raise DataError(
+            f"current data has none of the profiled feature columns "
+            f"(expected {', '.join(names)}; found {', '.join(map(str, current.columns[:20]))})"
+        )
 
     def run(name: str) -> tuple[dict[str, TestResult], dict[str, str], int]:
         ref_series = reference[name] if reference is not None else None
