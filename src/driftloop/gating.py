@@ -16,7 +16,7 @@ from driftloop.datasets import read_frame
 from driftloop.errors import DataError
 from driftloop.gates import Evaluation, GateReport, evaluate_gates
 from driftloop.gates import metrics as gate_metrics
-from driftloop.train.assess import evaluate_bundle, single_row_latency
+from driftloop.train.assess import evaluate_bundle, paired_latency
 from driftloop.train.data import time_split, validate
 
 __all__ = ["gate"]
@@ -77,15 +77,19 @@ def gate(
         else None
     )
     if champ_bundle is not None and champ_eval is not None:
-        latency = single_row_latency(
-            [champ_bundle, cand_bundle],
+        latency = paired_latency(
+            champ_bundle,
+            cand_bundle,
             datasets["recent"],
             settings.latency_runs,
             settings.latency_requests,
+            settings.confidence,
         )
         first = next(iter(datasets))
-        champ_eval[first] = _with_latency(champ_eval[first], latency[0])
-        cand_eval[first] = _with_latency(cand_eval[first], latency[1])
+        champ_eval[first] = replace(champ_eval[first], latency_p95=latency.p95[0])
+        cand_eval[first] = replace(
+            cand_eval[first], latency_p95=latency.p95[1], latency_ratio=latency.ratio
+        )
     positive = cand_bundle.pipeline.classes_[-1] if spec.task != "regression" else 1
     results = evaluate_gates(spec.task, cand_eval, champ_eval, settings, positive)
     evaluation: dict[str, dict[str, Any]] = {"candidate": _summaries(cand_eval, spec.task)}
@@ -99,7 +103,3 @@ def gate(
     if report.passed:  # staging serves @challenger: only candidates that passed every gate
         registry.set_alias(spec.name, "challenger", str(candidate["version"]))
     return report
-
-
-def _with_latency(evaluation: Evaluation, p95: float) -> Evaluation:
-    return replace(evaluation, latency_p95=p95)

@@ -13,7 +13,9 @@ __all__ = ["Evaluation"]
 class Evaluation:
     """One model on one dataset. ``score`` is the positive-class probability (binary) or the
     prediction (regression); ``groups`` the sensitive attribute per row, if any;
-    ``latency_p95`` seconds per single-row prediction (median of repeated runs)."""
+    ``latency_p95`` seconds per single-row prediction; ``latency_ratio`` (candidates only)
+    this model's single-row time over the champion's, timed interleaved on the same rows:
+    (median, low, high) of a confidence interval, so load on the machine moves both alike."""
 
     dataset: str
     y_true: np.ndarray
@@ -21,6 +23,7 @@ class Evaluation:
     score: np.ndarray
     groups: np.ndarray | None = None
     latency_p95: float | None = None
+    latency_ratio: tuple[float, float, float] | None = None
 
     def __post_init__(self) -> None:
         n = len(self.y_true)

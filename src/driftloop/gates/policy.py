@@ -140,15 +140,23 @@ def _fairness(
 def _latency(
     cand: Evaluation, champ: Evaluation | None, settings: GateSettings
 ) -> list[GateResult]:
+    """Fails when the candidate is slower by more than the limit with confidence: the low
+    end of the paired ratio's interval is above 1 + max_latency_increase (and the p95 rose by
+    more than the noise floor). Without paired timings, on the p95s alone."""
     if cand.latency_p95 is None or champ is None or champ.latency_p95 is None:
         return []
     added = cand.latency_p95 - champ.latency_p95
-    increase = cand.latency_p95 / champ.latency_p95 - 1
+    if cand.latency_ratio is not None:
+        median, low, high = cand.latency_ratio
+        increase, surely, ci = median - 1, low - 1, (low - 1, high - 1)
+    else:
+        increase = surely = cand.latency_p95 / champ.latency_p95 - 1
+        ci = None
     within_noise = added <= settings.latency_noise_floor_seconds
-    passed = increase <= settings.max_latency_increase or within_noise
+    passed = surely <= settings.max_latency_increase or within_noise
     if not passed:
-        detail = f"p95 single-row latency up {increase:.0%} (+{added * 1000:.1f} ms)"
-    elif within_noise and increase > settings.max_latency_increase:
+        detail = f"single-row latency up {increase:.0%} (p95 +{added * 1000:.1f} ms)"
+    elif within_noise and surely > settings.max_latency_increase:
         floor = settings.latency_noise_floor_seconds * 1000
         detail = (
             f"up {increase:.0%} but only +{added * 1000:.2f} ms, "
@@ -161,11 +169,12 @@ def _latency(
             "latency_p95_seconds",
             champ.latency_p95,
             cand.latency_p95,
-            added,
+            increase,
             settings.max_latency_increase,
             passed,
             None,
             detail,
+            ci,
         )
     ]
 

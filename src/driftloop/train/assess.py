@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -13,7 +14,7 @@ from driftloop.config import ModelSpec
 from driftloop.gates import Evaluation
 from driftloop.train.data import prepare_features
 
-__all__ = ["evaluate_bundle", "single_row_latency"]
+__all__ = ["Latency", "evaluate_bundle", "paired_latency", "single_row_latency"]
 
 
 def _columns(frame: pd.DataFrame, spec: ModelSpec) -> dict[str, np.ndarray]:
@@ -30,11 +31,57 @@ def evaluate_bundle(bundle: ModelBundle, frame: pd.DataFrame, dataset: str) -> E
     return Evaluation(dataset, frame[spec.target].to_numpy(), predicted, score, groups)
 
 
+@dataclass(frozen=True)
+class Latency:
+    p95: tuple[float, float]  # seconds per single-row prediction: champion, candidate
+    ratio: tuple[float, float, float]  # candidate / champion: median, CI low, CI high
+
+
+def paired_latency(
+    champion: ModelBundle,
+    candidate: ModelBundle,
+    frame: pd.DataFrame,
+    rounds: int,
+    requests: int,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> Latency:
+    """Time both models one row at a time, interleaved (A B, then B A, on the same row), so
+    that whatever else runs on the machine slows both alike; judge the paired ratios: the
+    median of candidate/champion per row and a bootstrap interval of that median."""
+    rows = frame.head(requests)
+    per_row = [
+        (_columns(rows.iloc[[i]], champion.spec), _columns(rows.iloc[[i]], candidate.spec))
+        for i in range(len(rows))
+    ]
+    pair = (champion, candidate)
+    times: list[list[float]] = [[], []]
+    for round_ in range(rounds):
+        for a_columns, b_columns in per_row:
+            order = (0, 1) if round_ % 2 == 0 else (1, 0)  # neither always goes first
+            for index in order:
+                columns = (a_columns, b_columns)[index]
+                start = time.perf_counter()
+                pair[index].outputs_of_columns(columns)
+                times[index].append(time.perf_counter() - start)
+    champ, cand = np.asarray(times[0]), np.asarray(times[1])
+    ratios = np.log(cand / np.maximum(champ, 1e-9))
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(ratios), size=(500, len(ratios)))
+    medians = np.median(ratios[draws], axis=1)
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(medians, [tail, 1 - tail])
+    return Latency(
+        (float(np.percentile(champ, 95)), float(np.percentile(cand, 95))),
+        (float(np.exp(np.median(ratios))), float(np.exp(low)), float(np.exp(high))),
+    )
+
+
 def single_row_latency(
     bundles: list[ModelBundle], frame: pd.DataFrame, runs: int, requests: int
 ) -> list[float]:
-    """p95 seconds of one-row predictions through the serving path, per bundle: runs
-    alternate between bundles (so drift in machine load hits all alike), median of runs."""
+    """p95 seconds of one-row predictions through the serving path, per bundle (one model:
+    no champion to pair it with)."""
     rows = frame.head(requests)
     per_row = [
         [_columns(rows.iloc[[i]], bundle.spec) for i in range(len(rows))] for bundle in bundles
