@@ -5,6 +5,7 @@ All queries happen before any dispatch, so a Prometheus failure half way dispatc
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -13,7 +14,7 @@ from driftloop.adapters.repohost import RepoHost, compact_evidence
 from driftloop.config import DriftPolicy
 from driftloop.policy import Decision, History, Snapshot, decide
 
-__all__ = ["CheckRun", "lookback", "run_check"]
+__all__ = ["CheckRun", "lookback", "run_check", "timelines"]
 
 
 def lookback(policy: DriftPolicy, model: str) -> timedelta:
@@ -31,13 +32,38 @@ class CheckRun:
     dispatched: dict[str, str] = field(default_factory=dict)
 
 
-def timeline_for(
-    source: MetricsSource, policy: DriftPolicy, model: str, now: datetime, step: timedelta
-) -> list[Snapshot]:
-    window = policy.window_name(model)
-    earlier = source.timeline(model, window, now - lookback(policy, model), now, step)
-    current = source.snapshot(model, window, now)
-    return [s for s in earlier if s.at < now] + [current]
+def timelines(
+    source: MetricsSource, policy: DriftPolicy, models: list[str], now: datetime,
+    step: timedelta,
+) -> dict[str, list[Snapshot]]:  # fmt: skip
+    """Every model's history up to ``now`` and its current snapshot, in a fixed number of
+    queries per decision window (and per lookback, when models' sustain or cooldown differ),
+    however many models there are. History holds only the features whose PSI reached the
+    lowest critical threshold among the models, the only ones that can make a past point
+    critical; ``min_drifted_share`` counts every judged feature, so models that set it read
+    all of theirs. A model whose PSI is never critical needs no history."""
+    by_window: dict[str, list[str]] = defaultdict(list)
+    for model in dict.fromkeys(models):
+        by_window[policy.window_name(model)].append(model)
+    result: dict[str, list[Snapshot]] = {}
+    for window, names in by_window.items():
+        shape = any(policy.settings_for(m).sample_size_aware.enabled for m in names)
+        current = source.current(names, window, now, shape)
+        by_span: dict[timedelta, list[str]] = defaultdict(list)
+        for name in names:
+            by_span[lookback(policy, name)].append(name)
+        for span, group in by_span.items():
+            complete = [m for m in group if policy.settings_for(m).min_drifted_share > 0]
+            floors = {m: policy.critical_psi_floor(m) for m in group if m not in complete}
+            filtered = [m for m, floor in floors.items() if floor is not None]
+            floor = min((f for f in floors.values() if f is not None), default=0.0)
+            earlier = source.history(
+                filtered, window, now - span, now, step, floor, complete, shape
+            )
+            for name in group:
+                past = [s for s in earlier.get(name, []) if s.at < now]
+                result[name] = [*past, current[name]]
+    return result
 
 
 def run_check(
@@ -49,11 +75,17 @@ def run_check(
     step: timedelta,
     dry_run: bool = False,
 ) -> CheckRun:
+    """Decide for every model; the repo host's history is read only for the models whose
+    decision reaches the point where it matters (a sustained episode), not once per model."""
     decisions = []
-    for model in models:
-        history = host.retrain_history(model, now) if host is not None else History()
-        timeline = timeline_for(source, policy, model, now, step)
-        decisions.append(decide(model, now, timeline, history, policy, step))
+    by_model = timelines(source, policy, models, now, step)
+    for model in dict.fromkeys(models):
+        timeline = by_model[model]
+        decision = decide(model, now, timeline, History(), policy, step)
+        if decision.trigger_id is not None and host is not None:
+            history = host.retrain_history(model, now)
+            decision = decide(model, now, timeline, history, policy, step)
+        decisions.append(decision)
     run = CheckRun(decisions)
     if dry_run or host is None:
         return run

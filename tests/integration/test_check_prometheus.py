@@ -52,7 +52,7 @@ SCENARIOS = ("persistent", "transient", "gradual", "low_traffic", "none")
 @pytest.fixture(scope="module")
 def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     work = tmp_path_factory.mktemp("history")
-    series = [s for name in SCENARIOS for s in recorded_series("churn", name, label=name)]
+    series = [s for name in SCENARIOS for s in recorded_series("churn", name, name, reference=True)]
     backfill(series, work / "tsdb")
     (work / "drift.yaml").write_text(POLICY)
     churn = (ROOT / "models/churn/model.yaml").read_text()
@@ -165,6 +165,9 @@ class _Failing(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(b"overloaded")
 
+    def do_POST(self) -> None:  # queries are POSTed
+        self.do_GET()
+
     def log_message(self, *args: object) -> None:
         pass
 
@@ -242,3 +245,60 @@ def test_pushgateway_receives_decisions_and_last_success(
         in metrics
     )
     assert "driftloop_check_last_success_timestamp_seconds{" in metrics
+
+
+OVERRIDES = """\
+models:
+  gradual: {min_drifted_share: 0.2}
+  transient: {sample_size_aware: {enabled: true, alpha: 0.001}}
+  persistent:
+    features:
+      monthly_charges: {psi: {warn: 0.3, critical: 0.6}}
+      tenure: {ignore: true}
+"""
+
+
+@pytest.mark.parametrize("overrides", ["", OVERRIDES], ids=["defaults", "overrides"])
+def test_fleet_check_decides_as_per_model_full_timelines(
+    history: tuple[str, Path], tmp_path: Path, request: pytest.FixtureRequest, overrides: str
+) -> None:
+    """The fleet-wide check (a fixed number of queries, history only of features that reached
+    the lowest critical PSI) decides exactly as reading every feature of every model did."""
+    from driftloop.policy import History, decide
+
+    url, _ = history
+    (tmp_path / "drift.yaml").write_text(POLICY + overrides)
+    policy = load_drift_policy(tmp_path / "drift.yaml")
+    source = PrometheusSource(url)
+    request.addfinalizer(source.close)
+    at, compared = T0 + timedelta(hours=2), 0
+    while at <= T0 + timedelta(hours=46):
+        before = source.queries
+        fleet = run_check(list(SCENARIOS), source, None, policy, at, STEP).decisions
+        # now: PSI, rows (+ reference shape for noise-aware policies); history: which
+        # models reached the floor, then their PSI and rows
+        assert source.queries - before <= (7 if overrides else 5)
+        for decision in fleet:
+            model = decision.model
+            earlier = source.timeline(model, "1h", at - lookback(policy, model), at, STEP)
+            full = [s for s in earlier if s.at < at] + [source.current([model], "1h", at)[model]]
+            alone = decide(model, at, full, History(), policy, STEP)
+            assert decision.to_dict() == alone.to_dict(), (model, at)
+            compared += decision.decision in ("trigger", "warn")
+        at += timedelta(minutes=25)
+    assert compared > 20  # the comparison covered drift, not only quiet hours
+
+
+def test_check_queries_do_not_grow_with_the_fleet(
+    history: tuple[str, Path], request: pytest.FixtureRequest
+) -> None:
+    url, policy_path = history
+    policy = load_drift_policy(policy_path)
+    source = PrometheusSource(url)
+    request.addfinalizer(source.close)
+    counts = []
+    for models in (["persistent"], list(SCENARIOS)):
+        before = source.queries
+        run_check(models, source, None, policy, T0 + timedelta(hours=20), STEP)
+        counts.append(source.queries - before)
+    assert counts[0] == counts[1] == 5

@@ -28,10 +28,12 @@ class Series:
 
 
 def recorded_series(
-    model: str, scenario: str, label: str, hours: int = 48, window_hours: int = 1, **stream: object
-) -> list[Series]:
+    model: str, scenario: str, label: str, hours: int = 48, window_hours: int = 1,
+    reference: bool = False, **stream: object,
+) -> list[Series]:  # fmt: skip
     """driftloop:feature_psi:1h and driftloop:feature_samples:1h every 5 minutes, for the
-    scenario's stream against a profile of the reference data, labelled model=``label``."""
+    scenario's stream against a profile of the reference data, labelled model=``label``;
+    with ``reference``, also the server's reference gauges (bin ratios, reference rows)."""
     spec = load_model(model, ROOT / "models")
     profile = build_profile(scenarios.reference(model), spec.feature_types, model=model)
     frame = scenarios.stream(model, scenario, hours=hours, **stream)  # type: ignore[arg-type]
@@ -62,6 +64,15 @@ def recorded_series(
         labels = {"model": label, "version": "1", "feature": name}
         series.append(Series(f"driftloop:feature_psi:{window_hours}h", labels, psi_points))
         series.append(Series(f"driftloop:feature_samples:{window_hours}h", labels, sample_points))
+        if reference:
+            for bin_, ratio in zip(feature.bins, feature.ratios, strict=True):
+                points = [(ts, float(ratio)) for ts, _ in sample_points]
+                series.append(
+                    Series("driftloop_feature_reference_ratio", {**labels, "bin": bin_}, points)
+                )
+    if reference:
+        rows = [(start + int(end), float(profile.n_rows)) for end in ends]
+        series.append(Series("driftloop_reference_rows", {"model": label, "version": "1"}, rows))
     return series
 
 

@@ -1,8 +1,9 @@
-"""Prometheus as the source of recorded drift signals (prometheus-api-client).
+"""Prometheus as the source of recorded drift signals (its HTTP API, through requests).
 
 Reads the recording rules' output: ``driftloop:feature_psi:<w>`` and
-``driftloop:feature_samples:<w>`` per model, version and feature. Every failure (down, slow,
-5xx, a malformed answer) is an UpstreamError: "could not check" must never look like
+``driftloop:feature_samples:<w>`` per model, version and feature. Queries go by POST, so a
+selector naming thousands of models never meets a URL length limit. Every failure (down,
+slow, 5xx, a malformed answer) is an UpstreamError: "could not check" must never look like
 "checked, no drift".
 """
 
@@ -10,14 +11,15 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
+import re
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import requests
-from prometheus_api_client import PrometheusConnect
-from prometheus_api_client.exceptions import PrometheusApiClientException
+from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from driftloop.errors import UpstreamError
@@ -25,20 +27,45 @@ from driftloop.policy.signals import FeatureSignal, Snapshot
 
 __all__ = ["MetricsSource", "PrometheusSource"]
 
+Shape = dict[tuple[str, str, str], tuple[int, float | None]]  # (model, version, feature)
+Sample = tuple[dict[str, str], float | None]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 
 class MetricsSource(Protocol):
-    def snapshot(self, model: str, window: str, at: datetime) -> Snapshot: ...
+    def current(
+        self, models: Sequence[str], window: str, at: datetime, shape: bool = False
+    ) -> dict[str, Snapshot]:
+        """Every feature of each model at ``at``; with ``shape``, each signal also carries
+        its reference's bins and rows (what noise-aware policies need)."""
+        ...
+
+    def history(
+        self, models: Sequence[str], window: str, start: datetime, end: datetime,
+        step: timedelta, floor: float, complete: Sequence[str] = (), shape: bool = False,
+    ) -> dict[str, list[Snapshot]]:  # fmt: skip
+        """Each model's snapshots from ``start`` to ``end``, one per ``step``. For ``models``
+        they hold only the features whose PSI reached ``floor`` somewhere in that range
+        (every version of them): the only ones that can have made a past point critical. For
+        ``complete`` they hold every feature."""
+        ...
 
     def timeline(
         self, model: str, window: str, start: datetime, end: datetime, step: timedelta
-    ) -> list[Snapshot]: ...
+    ) -> list[Snapshot]:
+        """One model's snapshots with every feature (for backtests)."""
+        ...
+
+
+class _RefusedError(Exception):
+    pass
 
 
 @contextmanager
 def _upstream(url: str) -> Iterator[None]:
     try:
         yield
-    except PrometheusApiClientException as error:
+    except _RefusedError as error:
         raise UpstreamError("Prometheus", f"{url} refused the query: {str(error)[:200]}") from None
     except requests.Timeout:
         raise UpstreamError("Prometheus", f"{url} did not answer in time") from None
@@ -46,7 +73,7 @@ def _upstream(url: str) -> Iterator[None]:
         raise UpstreamError("Prometheus", f"{url} kept answering 5xx (2 retries)") from None
     except requests.RequestException as error:
         raise UpstreamError("Prometheus", f"{url} unreachable: {type(error).__name__}") from None
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, IndexError) as error:
         raise UpstreamError("Prometheus", f"{url} answered something unexpected: {error}") from None
 
 
@@ -55,23 +82,31 @@ def _value(raw: Any) -> float | None:
     return value if math.isfinite(value) else None  # NaN/Inf samples are ignored
 
 
-def _selector(model: str) -> str:
-    return "{model=" + json.dumps(model) + "}"  # a JSON string is a valid PromQL string
+def _selector(models: Sequence[str]) -> str:
+    """``{model=~"a|b"}``: RE2 anchors the match; a JSON string is a valid PromQL string."""
+    return "{model=~" + json.dumps("|".join(re.escape(m) for m in sorted(models))) + "}"
 
 
 class PrometheusSource(MetricsSource):
     def __init__(self, url: str, timeout: float = 10.0) -> None:
         self.url = url.rstrip("/")
+        self.timeout = timeout
+        self.queries = 0  # how many queries this source sent (the check's cost)
+        self._last_shape: tuple[tuple[frozenset[str], datetime], Shape] | None = None
         # Bounded retries on 5xx, then an error; never minutes of waiting in a CronJob.
+        # Queries are read-only, so retrying a POST is safe.
         retry = Retry(
-            total=2, read=False, backoff_factor=0.5, status_forcelist=(500, 502, 503, 504)
+            total=2,
+            read=False,
+            backoff_factor=0.5,
+            status_forcelist=(500, 502, 503, 504),
+            allowed_methods=frozenset({"POST"}),
         )
-        self.client = PrometheusConnect(
-            url=self.url, disable_ssl=False, timeout=timeout, retry=retry
-        )
+        self.session = requests.Session()
+        self.session.mount(self.url, HTTPAdapter(max_retries=retry))
 
     def close(self) -> None:
-        self.client._session.close()
+        self.session.close()
 
     def __enter__(self) -> PrometheusSource:
         return self
@@ -79,54 +114,111 @@ class PrometheusSource(MetricsSource):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _instant(self, query: str, at: datetime) -> list[dict[str, Any]]:
+    def _query(self, path: str, form: dict[str, str]) -> list[dict[str, Any]]:
+        self.queries += 1
         with _upstream(self.url):
-            return list(self.client.custom_query(query, params={"time": at.timestamp()}))
+            response = self.session.post(
+                f"{self.url}/api/v1/{path}", data=form, timeout=self.timeout
+            )
+            if response.status_code != 200:
+                raise _RefusedError(f"HTTP {response.status_code}: {response.text.strip()}")
+            body = response.json()
+            if body["status"] != "success":
+                raise _RefusedError(body.get("error", "no error text"))
+            return list(body["data"]["result"])
+
+    def _instant(self, query: str, at: datetime) -> list[dict[str, Any]]:
+        return self._query("query", {"query": query, "time": f"{_ms(at) / 1000:.3f}"})
 
     def _range(
         self, query: str, start: datetime, end: datetime, step: timedelta
     ) -> list[dict[str, Any]]:
-        with _upstream(self.url):
-            return list(
-                self.client.custom_query_range(query, start, end, f"{int(step.total_seconds())}s")
-            )
+        form = {
+            "query": query,
+            "start": f"{_ms(start) / 1000:.3f}",
+            "end": f"{_ms(end) / 1000:.3f}",
+            "step": f"{int(step.total_seconds())}s",
+        }
+        return self._query("query_range", form)
 
-    def _shape(self, model: str, at: datetime) -> dict[tuple[str, str], tuple[int, float | None]]:
-        """(version, feature) -> (number of bins, reference rows), for noise-aware policies."""
-        selector = _selector(model)
+    def _shape(self, models: Sequence[str], at: datetime) -> Shape:
+        """(model, version, feature) -> (number of bins, reference rows), for noise-aware
+        policies. The last answer is kept: a check reads it for now, then for its history."""
+        if self._last_shape is not None:
+            (known, when), shape = self._last_shape
+            if when == at and known.issuperset(models):
+                return shape
+        selector = _selector(models)
         bins = self._instant(
-            f"count by (version, feature) (driftloop_feature_reference_ratio{selector})", at
+            f"count by (model, version, feature) (driftloop_feature_reference_ratio{selector})",
+            at,
         )
-        rows = self._instant(f"max by (version) (driftloop_reference_rows{selector})", at)
-        by_version = {r["metric"].get("version", ""): _value(r["value"][1]) for r in rows}
-        return {
-            (b["metric"].get("version", ""), b["metric"].get("feature", "")): (
-                int(float(b["value"][1])),
-                by_version.get(b["metric"].get("version", "")),
-            )
+        rows = self._instant(f"max by (model, version) (driftloop_reference_rows{selector})", at)
+        by_version = {_key(r["metric"])[:2]: _value(r["value"][1]) for r in rows}
+        shape = {
+            _key(b["metric"]): (int(float(b["value"][1])), by_version.get(_key(b["metric"])[:2]))
             for b in bins
         }
+        self._last_shape = ((frozenset(models), at), shape)
+        return shape
 
-    def snapshot(self, model: str, window: str, at: datetime) -> Snapshot:
-        selector = _selector(model)
+    def current(
+        self, models: Sequence[str], window: str, at: datetime, shape: bool = False
+    ) -> dict[str, Snapshot]:
+        if not models:
+            return {}
+        selector = _selector(models)
         psi = self._instant(f"driftloop:feature_psi:{window}{selector}", at)
         samples = self._instant(f"driftloop:feature_samples:{window}{selector}", at)
-        shape = self._shape(model, at)
-        return _merge(
-            at,
+        reference = self._shape(models, at) if shape else {}
+        by_model = _by_model(
             [(s["metric"], _value(s["value"][1])) for s in psi],
             [(s["metric"], _value(s["value"][1])) for s in samples],
-            shape,
         )
+        return {
+            model: _merge(at, *by_model.get(model, ([], [])), reference, model) for model in models
+        }
+
+    def history(
+        self, models: Sequence[str], window: str, start: datetime, end: datetime,
+        step: timedelta, floor: float, complete: Sequence[str] = (), shape: bool = False,
+    ) -> dict[str, list[Snapshot]]:  # fmt: skip
+        # Which models had a feature reach the floor: one instant query over the range;
+        # only their series travel, and only the features that reached it.
+        span = f"{int((end - start + step).total_seconds())}s"  # covers the first point too
+        at = f"{_ms(end) / 1000:.3f}"
+        psi = f"driftloop:feature_psi:{window}"
+        reached = []
+        if models:
+            found = self._instant(
+                f"count by (model) (max_over_time({psi}{_selector(models)}[{span}]) >= {floor!r})",
+                end,
+            )
+            reached = [r["metric"].get("model", "") for r in found]
+        series = []
+        for kind in ("psi", "samples") if reached or complete else ():
+            metric = f"driftloop:feature_{kind}:{window}"
+            parts = [f"{metric}{_selector(complete)}"] if complete else []
+            if reached:
+                selector = _selector(reached)
+                parts.append(
+                    f"{metric}{selector} and on(model, feature) "
+                    f"(max_over_time({psi}{selector}[{span}] @ {at}) >= {floor!r})"
+                )
+            series.append(self._range(" or ".join(f"({p})" for p in parts), start, end, step))
+        psi_series, sample_series = series or ([], [])
+        names = [*models, *complete]
+        reference = self._shape(names, end) if shape and psi_series else {}
+        return _timelines(names, psi_series, sample_series, reference, start, end, step)
 
     def timeline(
         self, model: str, window: str, start: datetime, end: datetime, step: timedelta
     ) -> list[Snapshot]:
-        selector = _selector(model)
+        selector = _selector([model])
         psi = self._range(f"driftloop:feature_psi:{window}{selector}", start, end, step)
         samples = self._range(f"driftloop:feature_samples:{window}{selector}", start, end, step)
-        shape = self._shape(model, end)
-        points: dict[float, tuple[list[Any], list[Any]]] = {}
+        shape = self._shape([model], end)
+        points: dict[float, tuple[list[Sample], list[Sample]]] = {}
         for kind, series in ((0, psi), (1, samples)):
             for item in series:
                 for timestamp, raw in item["values"]:
@@ -134,25 +226,72 @@ class PrometheusSource(MetricsSource):
                         (item["metric"], _value(raw))
                     )
         return [
-            _merge(datetime.fromtimestamp(ts, UTC), psi_values, sample_values, shape)
+            _merge(datetime.fromtimestamp(ts, UTC), psi_values, sample_values, shape, model)
             for ts, (psi_values, sample_values) in sorted(points.items())
         ]
 
 
+def _ms(at: datetime) -> int:
+    """Prometheus keeps milliseconds: ask for them exactly, to know which points come back."""
+    return (at - _EPOCH) // timedelta(milliseconds=1)
+
+
+def _key(metric: dict[str, str]) -> tuple[str, str, str]:
+    return metric.get("model", ""), metric.get("version", ""), metric.get("feature", "")
+
+
+def _by_model(
+    psi: list[Sample], samples: list[Sample]
+) -> dict[str, tuple[list[Sample], list[Sample]]]:
+    grouped: dict[str, tuple[list[Sample], list[Sample]]] = defaultdict(lambda: ([], []))
+    for kind, values in ((0, psi), (1, samples)):
+        for metric, value in values:
+            grouped[metric.get("model", "")][kind].append((metric, value))
+    return grouped
+
+
+def _timelines(
+    models: Sequence[str], psi: list[dict[str, Any]], samples: list[dict[str, Any]],
+    shape: Shape, start: datetime, end: datetime, step: timedelta,
+) -> dict[str, list[Snapshot]]:  # fmt: skip
+    """A snapshot at every step for every model, empty where no feature qualified (one
+    shared empty mapping: thousands of quiet models cost a reference each)."""
+    every = int(step.total_seconds()) * 1000
+    times = range(_ms(start), _ms(end) + 1, every)  # the timestamps Prometheus evaluates at
+    grid = [datetime.fromtimestamp(ms / 1000, UTC) for ms in times]
+    index = {ms: i for i, ms in enumerate(times)}
+    points: dict[str, list[tuple[list[Sample], list[Sample]]]] = {}
+    for kind, series in ((0, psi), (1, samples)):
+        for item in series:
+            model = item["metric"].get("model", "")
+            slots = points.setdefault(model, [([], []) for _ in grid])
+            for timestamp, raw in item["values"]:
+                slot = index.get(round(float(timestamp) * 1000))
+                if slot is not None:
+                    slots[slot][kind].append((item["metric"], _value(raw)))
+    empty: dict[str, FeatureSignal] = {}
+    timelines = {}
+    for model in models:
+        if model not in points:
+            timelines[model] = [Snapshot(at, empty) for at in grid]
+            continue
+        timelines[model] = [
+            _merge(at, p, s, shape, model) for at, (p, s) in zip(grid, points[model], strict=True)
+        ]
+    return timelines
+
+
 def _merge(
-    at: datetime,
-    psi: list[tuple[dict[str, str], float | None]],
-    samples: list[tuple[dict[str, str], float | None]],
-    shape: dict[tuple[str, str], tuple[int, float | None]],
+    at: datetime, psi: list[Sample], samples: list[Sample], shape: Shape, model: str
 ) -> Snapshot:
     """One signal per feature: the version with the most rows (the stable one in a canary)."""
-    counts = {(m.get("version", ""), m.get("feature", "")): v for m, v in samples if v is not None}
+    counts = {_key(m)[1:]: v for m, v in samples if v is not None}
     best: dict[str, FeatureSignal] = {}
     for metric, value in psi:
         if value is None:
             continue
-        key = (metric.get("version", ""), metric.get("feature", ""))
-        bins, reference_rows = shape.get(key, (None, None))
+        key = _key(metric)[1:]
+        bins, reference_rows = shape.get((model, *key), (None, None))
         signal = FeatureSignal(key[1], value, counts.get(key, 0.0), key[0], reference_rows, bins)
         current = best.get(key[1])
         if current is None or signal.samples > current.samples:

@@ -30,6 +30,9 @@ __all__ = [
     "parse_duration",
 ]
 
+# libyaml's safe loader when PyYAML was built with it: a fleet's model files load 5x faster
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 API_VERSION: Literal["driftloop/v1"] = "driftloop/v1"
 
 _DURATION = re.compile(r"^(\d+)(s|m|h|d|w)$")
@@ -150,7 +153,7 @@ def load_document(model: type[D], path: Path) -> D:
     except OSError as error:
         raise ConfigError(source, "", f"cannot read: {error.strerror}") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 (a safe loader, in C when built)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "YAML"

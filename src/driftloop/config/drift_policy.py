@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, PrivateAttr, model_validator
 
 from driftloop.config.base import (
     API_VERSION,
@@ -130,6 +130,9 @@ class DriftPolicy(Document):
         description="PSI windows the recording rules record (driftloop:feature_psi:<w>); "
         "generated into the PrometheusRule. The demo's policy records a 15s window.",
     )
+    # settings_for and thresholds_for run per feature per point of a fleet-wide check
+    _settings_of: dict[str, DriftSettings] = PrivateAttr(default_factory=dict)
+    _thresholds_of: dict[tuple[str, str], Thresholds | None] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _windows_recorded(self) -> DriftPolicy:
@@ -149,6 +152,11 @@ class DriftPolicy(Document):
 
     def settings_for(self, model: str) -> DriftSettings:
         """The defaults with the model's overrides applied."""
+        if model not in self._settings_of:
+            self._settings_of[model] = self._settings(model)
+        return self._settings_of[model]
+
+    def _settings(self, model: str) -> DriftSettings:
         override = self.models.get(model)
         if override is None:
             return self.defaults
@@ -161,6 +169,20 @@ class DriftPolicy(Document):
 
     def thresholds_for(self, model: str, feature: str) -> Thresholds | None:
         """Effective thresholds for one feature, or None when the feature is ignored."""
+        key = (model, feature)
+        if key not in self._thresholds_of:
+            self._thresholds_of[key] = self._thresholds(model, feature)
+        return self._thresholds_of[key]
+
+    def critical_psi_floor(self, model: str) -> float | None:
+        """The lowest critical PSI of any feature of ``model`` (None: PSI never critical)."""
+        override = self.models.get(model)
+        named = [self.thresholds_for(model, f) for f in (override.features if override else {})]
+        every = [*named, self.settings_for(model).thresholds]
+        levels = [t.psi.critical for t in every if t is not None and t.psi is not None]
+        return min(levels) if levels else None
+
+    def _thresholds(self, model: str, feature: str) -> Thresholds | None:
         override = self.models.get(model)
         thresholds = self.settings_for(model).thresholds
         if override is None or feature not in override.features:

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, Literal
-
-from scipy import stats
 
 from driftloop.config import DriftPolicy, DriftSettings, format_duration
 from driftloop.config.drift_policy import Thresholds
@@ -67,8 +66,16 @@ def _noise_ok(signal: FeatureSignal, settings: DriftSettings) -> bool:
     n = signal.reference_rows or float("inf")
     m = signal.samples
     effective = m if n == float("inf") else n * m / (n + m)
-    quantile = float(stats.chi2.ppf(1 - settings.sample_size_aware.alpha, signal.bins - 1))
-    return signal.psi * effective > quantile
+    return signal.psi * effective > _chi2_quantile(
+        1 - settings.sample_size_aware.alpha, signal.bins - 1
+    )
+
+
+@cache
+def _chi2_quantile(level: float, dof: int) -> float:
+    from scipy import stats  # only noise-aware policies pay for scipy, once per (level, dof)
+
+    return float(stats.chi2.ppf(level, dof))
 
 
 def classify(
