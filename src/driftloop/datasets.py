@@ -7,7 +7,9 @@ parameters ``rows``, ``hours``, ``seed`` and ``degraded`` pass through to the ge
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pandas as pd
@@ -51,10 +53,18 @@ def _demo_frame(uri: str) -> pd.DataFrame:
     )
 
 
-def read_frame(uri: str) -> pd.DataFrame:
-    """Read a frame; every failure is a DataError naming the file and the problem."""
+def read_frame(
+    uri: str, columns: Collection[str] | None = None, categories: bool = False
+) -> pd.DataFrame:
+    """Read a frame; every failure is a DataError naming the file and the problem.
+
+    ``columns``: read only these (those the file has; a parquet file is read column by
+    column, so the others cost nothing). ``categories``: parquet text columns come back as
+    pandas categoricals, decoded once per distinct value rather than once per row (for
+    callers that only count values, like the drift tests)."""
     if uri.startswith("demo://"):
-        return _demo_frame(uri)
+        frame = _demo_frame(uri)
+        return frame[[c for c in frame.columns if c in columns]] if columns is not None else frame
     suffix = Path(urlparse(uri).path).suffix.lower()
     kind = _READERS.get(suffix)
     if kind is None:
@@ -63,9 +73,41 @@ def read_frame(uri: str) -> pd.DataFrame:
     if is_local and not Path(uri).is_file():
         raise DataError(f"{uri}: file not found")
     try:
-        frame = pd.read_parquet(uri) if kind == "parquet" else pd.read_csv(uri)
+        if kind == "parquet":
+            return pd.read_parquet(uri, **_parquet_options(uri, columns, categories))
+        wanted = set(columns) if columns is not None else None
+        frame = pd.read_csv(uri, usecols=(lambda c: c in wanted) if wanted else None)
+        return frame if wanted is None or len(frame.columns) else pd.read_csv(uri)
     except (OSError, ValueError, ImportError) as error:
         raise DataError(f"{uri}: cannot read as {kind}: {str(error).splitlines()[0]}") from None
+    except DataError:
+        raise
     except Exception as error:
         raise DataError(f"{uri}: cannot read as {kind}: {type(error).__name__}") from None
-    return frame
+
+
+def _parquet_options(uri: str, columns: Collection[str] | None, categories: bool) -> dict[str, Any]:
+    if columns is None and not categories:
+        return {}
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if "://" in uri:  # fsspec URIs, as pandas reads them
+        import fsspec
+
+        with fsspec.open(uri, "rb") as handle:
+            schema = pq.read_schema(handle)
+    else:
+        schema = pq.read_schema(uri)
+    names = [n for n in schema.names if columns is None or n in set(columns)]
+    if not names:  # none of them: read it all, so the caller can say what the file has
+        names = list(schema.names)
+    options: dict[str, Any] = {"columns": names}
+    if categories:
+        text = [
+            n for n in names
+            if pa.types.is_string(schema.field(n).type)
+            or pa.types.is_large_string(schema.field(n).type)
+        ]  # fmt: skip
+        options["read_dictionary"] = text
+    return options

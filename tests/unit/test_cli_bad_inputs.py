@@ -3,6 +3,7 @@ directory, never a traceback (issue #16's list, one test per row)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -84,3 +85,40 @@ def test_drift_against_a_file_with_no_feature_in_common_is_exit_two(
     pd.DataFrame({"age": range(200)}).to_csv(partial, index=False)
     code, _ = run(capsys, "drift", "--reference", str(reference), "--current", str(partial))
     assert code == 1  # a feature missing from otherwise fitting data is schema drift
+
+
+def test_an_all_missing_or_constant_reference_feature_is_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = 400
+    reference = tmp_path / "ref.parquet"
+    pd.DataFrame({
+        "age": [float(i % 70) for i in range(rows)],
+        "empty": [float("nan")] * rows,
+        "flat": [3.0] * rows,
+        "plan": ["basic"] * rows,
+    }).to_parquet(reference)  # fmt: skip
+    current = tmp_path / "cur.parquet"
+    pd.DataFrame({
+        "age": [float(i % 70) for i in range(rows)],
+        "empty": [1.0] * rows,
+        "flat": [9.0] * rows,
+        "plan": ["premium"] * rows,
+    }).to_parquet(current)  # fmt: skip
+    capsys.readouterr()
+    assert main(["profile", "--data", str(reference), "--out", str(tmp_path / "p.json")]) == 0
+    out = capsys.readouterr().out
+    assert "warning: empty: no value in the reference (all missing)" in out
+    assert "warning: flat: constant in the reference" in out
+    assert "warning: plan: constant in the reference" in out
+    assert "warning: age" not in out
+    saved = json.loads((tmp_path / "p.json").read_text())["features"]
+    assert "all missing" in saved["empty"]["warning"]
+    assert "warning" not in saved["age"]
+
+    main(["drift", "--reference", str(reference), "--current", str(current), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert set(report["warnings"]) == {"empty", "flat", "plan"}
+    assert report["features"]["flat"]["warning"] == report["warnings"]["flat"]
+    main(["drift", "--reference", str(reference), "--current", str(current)])
+    assert "warning: flat: constant in the reference" in capsys.readouterr().out

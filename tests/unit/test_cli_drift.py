@@ -224,3 +224,41 @@ def test_usage_without_command_exits_two() -> None:
     with pytest.raises(SystemExit) as caught:
         main([])
     assert caught.value.code == 2
+
+
+def test_reading_only_the_features_and_text_as_categories_changes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], repo_cwd: Path
+) -> None:
+    """`drift` reads only the profiled columns of a parquet file, text as categoricals; the
+    report is the one a full read with object columns gives."""
+    from driftloop.datasets import read_frame
+    from driftloop.drift import compare
+    from driftloop.drift.columns import infer_types
+    from driftloop.drift.profile import build_profile
+
+    ref = scenarios.reference("churn", rows=3000).assign(unused=lambda f: f["tenure_months"] * 2)
+    cur = scenarios.stream("churn", "persistent", hours=30).drop(columns=["tenure_months"])
+    ref.loc[::7, "contract"] = None
+    paths = {"ref": tmp_path / "ref.parquet", "cur": tmp_path / "cur.parquet"}
+    ref.to_parquet(paths["ref"])
+    cur.to_parquet(paths["cur"])
+
+    narrow = read_frame(str(paths["ref"]), ["contract", "tenure_months", "nosuch"], categories=True)
+    assert sorted(narrow.columns) == ["contract", "tenure_months"]
+    assert isinstance(narrow["contract"].dtype, pd.CategoricalDtype)
+
+    code = main(["drift", "--reference", str(paths["ref"]), "--current", str(paths["cur"]),
+                 "--model", "churn", "--tests", "all", "--json"])  # fmt: skip
+    via_cli = json.loads(capsys.readouterr().out)
+    full_ref, full_cur = pd.read_parquet(paths["ref"]), pd.read_parquet(paths["cur"])
+    from driftloop.config import load_model
+    from driftloop.drift import DriftOptions, parse_tests
+
+    spec = load_model("churn")
+    profile = build_profile(full_ref, spec.feature_types, bins=spec.profile.bins,
+                            top_k=spec.profile.top_k, model="churn")  # fmt: skip
+    direct = compare(full_ref, full_cur, profile, DriftOptions(tests=parse_tests("all")))
+    assert code == 1
+    assert via_cli == json.loads(json.dumps(direct.to_dict()))
+    assert via_cli["features"]["tenure_months"]["status"] == "missing_in_current"
+    assert infer_types(narrow) == {"contract": "categorical", "tenure_months": "numeric"}

@@ -38,6 +38,12 @@ def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, allow_nan=False, default=str) + "\n")
 
 
+def model_features(model: str, models_dir: Path) -> list[str]:
+    from driftloop.config import load_model
+
+    return list(load_model(model, models_dir).feature_types)
+
+
 def profile_for(
     reference: pd.DataFrame,
     model: str | None,
@@ -47,11 +53,12 @@ def profile_for(
 ) -> Profile:
     """A profile of ``reference``: with the model's feature types and binning when a model
     is named, otherwise with types inferred from the columns."""
-    from driftloop.config import load_model
     from driftloop.drift import build_profile
     from driftloop.drift.columns import infer_types
 
     if model is not None:
+        from driftloop.config import load_model
+
         spec = load_model(model, models_dir)
         return build_profile(
             reference,

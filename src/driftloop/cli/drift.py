@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from driftloop.cli.common import emit, emit_json, profile_for
+from driftloop.cli.common import emit, emit_json, model_features, profile_for
 from driftloop.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -85,6 +85,7 @@ def _summary(report: DriftReport) -> str:
         f"{' (' + ', '.join(drifted) + ')' if drifted else ''}; "
         f"reference {report.n_reference} rows, current {report.n_current} rows"
     )
+    lines += [f"warning: {name}: {text}" for name, text in report.warnings.items()]
     return "\n".join(lines)
 
 
@@ -96,13 +97,17 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--min-samples must be at least 1")
     if args.reference is None and args.profile is None:
         raise UsageError("give --reference, or --profile to compare with a saved profile")
-    reference = read_frame(args.reference) if args.reference else None
-    current = read_frame(args.current)
+    # Only the features are read, text as categoricals: the tests only count values.
     if args.profile is not None:
         profile = Profile.load(args.profile)
+        wanted: list[str] | None = list(profile.features)
     else:
+        wanted = model_features(args.model, args.models) if args.model else None
+    reference = read_frame(args.reference, wanted, categories=True) if args.reference else None
+    if args.profile is None:
         assert reference is not None  # checked above
         profile = profile_for(reference, args.model, args.models, args.bins)
+    current = read_frame(args.current, list(profile.features), categories=True)
     options = DriftOptions(
         tests=parse_tests(args.tests),
         thresholds=dict(args.threshold),

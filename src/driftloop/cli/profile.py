@@ -34,4 +34,6 @@ def run(args: argparse.Namespace) -> int:
     profile = profile_for(read_frame(args.data), args.model, args.models, args.bins, args.top_k)
     profile.save(args.out)
     emit(f"wrote {args.out}: {len(profile.features)} features from {profile.n_rows} rows")
+    for name, text in profile.warnings.items():
+        emit(f"warning: {name}: {text}")
     return ExitCode.OK

@@ -69,6 +69,8 @@ def category_counts(series: pd.Series) -> dict[str, int]:
     """Counts per category label, computed on the distinct raw values only (fast)."""
     counts: dict[str, int] = {}
     for value, count in series.value_counts(dropna=False, sort=False).items():
+        if count == 0:  # a categorical's unused category
+            continue
         label = category_label(value)
         counts[label] = counts.get(label, 0) + int(count)
     return counts

@@ -86,6 +86,7 @@ class FeatureDrift:
     skipped: dict[str, str] = field(default_factory=dict)
     n_reference: int = 0
     n_current: int = 0
+    warning: str | None = None
 
     @property
     def drifted(self) -> bool:
@@ -102,6 +103,8 @@ class FeatureDrift:
         }
         if self.skipped:
             data["skipped"] = self.skipped
+        if self.warning:
+            data["warning"] = self.warning
         return data
 
 
@@ -117,6 +120,10 @@ class DriftReport:
         return any(feature.drifted for feature in self.features.values())
 
     @property
+    def warnings(self) -> dict[str, str]:
+        return {n: f.warning for n, f in self.features.items() if f.warning is not None}
+
+    @property
     def status(self) -> str:
         if self.drifted:
             return "drift"
@@ -130,6 +137,7 @@ class DriftReport:
             "n_reference": self.n_reference,
             "n_current": self.n_current,
             "drifted_features": [n for n, f in self.features.items() if f.drifted],
+            "warnings": self.warnings,
             "options": {
                 "correction": self.options.correction,
                 "min_samples": self.options.min_samples,
@@ -166,7 +174,15 @@ def _feature_tests(
     results: dict[str, TestResult] = {}
     skipped: dict[str, str] = {}
     ref_raw = cur_raw = None
-    if feature.type == "numeric":
+    raw_tests = RAW_TESTS.intersection(options.tests_for(feature.type))
+    if feature.type == "numeric" and not raw_tests:  # binned tests only: no sort needed
+        cur_counts = feature.bin_counts(current, "current")
+        ref_counts = (
+            feature.bin_counts(reference, "reference")
+            if reference is not None
+            else np.asarray(feature.counts)
+        )
+    elif feature.type == "numeric":
         cur_raw = np.sort(numeric_values(current, feature.name, "current"))
         cur_counts = feature.counts_of_sorted(cur_raw)
         if reference is not None:
@@ -274,10 +290,12 @@ def compare(
     result: dict[str, FeatureDrift] = {}
     for name in names:
         kind = profile.features[name].type
+        warning = profile.features[name].warning
         if name in absent:
             result[name] = FeatureDrift(
-                name, kind, "missing_in_current", {}, {"*": "column absent from current data"}
-            )
+                name, kind, "missing_in_current", {}, {"*": "column absent from current data"},
+                warning=warning,
+            )  # fmt: skip
             continue
         status: Status
         if min(n_ref[name], len(current)) < options.min_samples:
@@ -285,6 +303,7 @@ def compare(
         else:
             status = "drift" if _verdict(per_feature[name]) else "no_drift"
         result[name] = FeatureDrift(
-            name, kind, status, per_feature[name], skipped[name], n_ref[name], len(current)
-        )
+            name, kind, status, per_feature[name], skipped[name], n_ref[name], len(current),
+            warning,
+        )  # fmt: skip
     return DriftReport(result, n_reference, len(current), options)

@@ -8,7 +8,6 @@ reference taken as exact. Bins empty on both sides are dropped.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from driftloop.drift.result import TestResult
 
@@ -20,6 +19,8 @@ DEFAULT_ALPHA = 0.05
 def chisquare(
     reference_counts: np.ndarray, current_counts: np.ndarray, alpha: float = DEFAULT_ALPHA
 ) -> TestResult:
+    from scipy import stats  # imported on use: a PSI-only run never loads scipy
+
     table = np.vstack([reference_counts, current_counts]).astype(float)
     table = table[:, table.sum(axis=0) > 0]
     row = table.sum(axis=1, keepdims=True)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy import stats
 
 from driftloop.drift.result import TestResult
 from driftloop.drift.stats.ecdf import EcdfPair, ecdf_pair
@@ -31,6 +30,8 @@ def ks(
     alpha: float = DEFAULT_ALPHA,
     ecdf: EcdfPair | None = None,
 ) -> TestResult:
+    from scipy import stats  # imported on use: a PSI-only run never loads scipy
+
     n, m = len(reference_sorted), len(current_sorted)
     if n == 0 or m == 0:
         raise ValueError("KS needs values on both sides")
