@@ -3,6 +3,7 @@ gate policy (the decision itself is pure: driftloop.gates)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,9 @@ def gate(
     policy_path: Path,
     models_dir: Path,
     data_uri: str | None = None,
+    progress: Callable[[str], None] = lambda _: None,
 ) -> GateReport:
+    """``progress`` hears each step as it starts (the demo prints them)."""
     spec = load_model(model, models_dir)
     if candidate["model"] != spec.name:
         raise DataError(f"candidate is for {candidate['model']!r}, not {spec.name!r}")
@@ -70,6 +73,9 @@ def gate(
     elif champion_version is not None:
         champion_version = None  # the candidate is the champion already: nothing to compare
 
+    rows = ", ".join(f"{name} {len(data)} rows" for name, data in datasets.items())
+    against = f"champion v{champion_version}" if champion_version else "no champion"
+    progress(f"scoring candidate v{candidate['version']} and {against} on {rows}")
     cand_eval = {name: evaluate_bundle(cand_bundle, data, name) for name, data in datasets.items()}
     champ_eval = (
         {name: evaluate_bundle(champ_bundle, data, name) for name, data in datasets.items()}
@@ -77,6 +83,10 @@ def gate(
         else None
     )
     if champ_bundle is not None and champ_eval is not None:
+        progress(
+            f"timing single-row latency, interleaved: {settings.latency_runs} rounds x "
+            f"{settings.latency_requests} rows per model"
+        )
         latency = paired_latency(
             champ_bundle,
             cand_bundle,
@@ -91,6 +101,7 @@ def gate(
             cand_eval[first], latency_p95=latency.p95[1], latency_ratio=latency.ratio
         )
     positive = cand_bundle.pipeline.classes_[-1] if spec.task != "regression" else 1
+    progress(f"judging the gates ({settings.bootstrap_samples} paired bootstrap resamples)")
     results = evaluate_gates(spec.task, cand_eval, champ_eval, settings, positive)
     evaluation: dict[str, dict[str, Any]] = {"candidate": _summaries(cand_eval, spec.task)}
     if champ_eval:

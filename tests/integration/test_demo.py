@@ -17,7 +17,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def demo(scenario: str, workdir: Path) -> dict:  # type: ignore[type-arg]
+def demo(scenario: str, workdir: Path) -> tuple[dict, str]:  # type: ignore[type-arg]
+    """The demo's JSON summary, and what it printed as it went."""
     result = subprocess.run(
         [sys.executable, "-m", "driftloop.cli.main", "demo", "--scenario", scenario, "--workdir", str(workdir),
          "--approve", "--json"],
@@ -29,7 +30,7 @@ def demo(scenario: str, workdir: Path) -> dict:  # type: ignore[type-arg]
         url = urlparse(summary["where"][key])
         with socket.socket() as sock:  # nothing is left listening
             assert sock.connect_ex((url.hostname, url.port)) != 0, key
-    return summary  # type: ignore[no-any-return]
+    return summary, result.stdout
 
 
 def git(workdir: Path, *args: str) -> str:
@@ -41,9 +42,12 @@ def git(workdir: Path, *args: str) -> str:
 def test_persistent_drift_ends_with_v2_promoted(tmp_path: Path) -> None:
     """Two models side by side: churn drifts and is retrained, proposed, merged, promoted;
     taxi, served beside it, stays ok and keeps serving v1; the merge touches churn only."""
-    summary = demo("persistent", tmp_path / "demo")
+    summary, log = demo("persistent", tmp_path / "demo")
     workdir = tmp_path / "demo"
     assert summary["outcome"] == "v2 promoted and serving"
+    # never silent while gating: each step is announced as it starts
+    steps = [line for line in log.splitlines() if "retrain.yml (local): gate: " in line]
+    assert [s.split("gate: ")[1].split(" ")[0] for s in steps] == ["scoring", "timing", "judging"]
     assert summary["models"] == {
         "churn": {"decision": "trigger", "serving": "2"},
         "taxi": {"decision": "ok", "serving": "1"},
@@ -65,7 +69,7 @@ def test_persistent_drift_ends_with_v2_promoted(tmp_path: Path) -> None:
 
 
 def test_transient_push_ends_without_a_trigger(tmp_path: Path) -> None:
-    summary = demo("transient", tmp_path / "demo")
+    summary, _ = demo("transient", tmp_path / "demo")
     assert summary["outcome"] == "no trigger: the shift did not last the sustain period"
     assert "pull_request" not in summary["where"]
     assert summary["last_decision"]["decision"] in ("warn", "ok")
@@ -73,7 +77,7 @@ def test_transient_push_ends_without_a_trigger(tmp_path: Path) -> None:
 
 
 def test_degraded_labels_end_with_an_issue_naming_the_gate(tmp_path: Path) -> None:
-    summary = demo("degraded", tmp_path / "demo")
+    summary, _ = demo("degraded", tmp_path / "demo")
     assert summary["outcome"] == "gates failed: an issue was opened, nothing proposed"
     issue = Path(summary["where"]["issue"]).read_text()
     assert "failed its gates" in issue

@@ -209,6 +209,7 @@ class Demo:
             self.registry,
             self.workdir / "policies/gates.yaml",
             self.workdir / "models",
+            progress=lambda step: self.say(f"  retrain.yml (local): gate: {step}"),
         )
         (run / "gate-report.json").write_text(json.dumps(report.to_dict(), indent=2))
         (run / "gate-report.md").write_text(report.to_markdown())
