@@ -115,12 +115,3 @@ class _Parser:
 
 def evaluate(condition: str, result: list[float]) -> bool:
     return bool(_Parser(condition, result).parse())
-
-
-def measurement_phase(success: str, failure: str, result: list[float]) -> str:
-    """Argo's verdict for one measurement with both conditions set."""
-    if evaluate(success, result):
-        return "Successful"
-    if evaluate(failure, result):
-        return "Failed"
-    return "Inconclusive"
