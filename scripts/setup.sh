@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install everything driftloop needs on a fresh Debian machine (as root): Python with venv,
-# git, Prometheus (promtool too), and the package with its test extras in .venv.
+# git, Prometheus (promtool too), the Pushgateway, Alertmanager (amtool too), and the package
+# with its test extras in .venv.
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +21,7 @@ python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v prometheus-pushgateway >/dev/null 2>&1 || missing+=(prometheus-pushgateway)
+command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 command -v make >/dev/null 2>&1 || missing+=(make)
 if [ "${#missing[@]}" -gt 0 ]; then
     if ! command -v apt-get >/dev/null 2>&1; then

@@ -266,6 +266,19 @@ def _server_rules(s: RuleSettings) -> list[dict[str, Any]]:
             f"more than {3 * s.check_interval_seconds // 60} minutes ago, or never: drift "
             "triggers no retrain meanwhile.",
         ),
+        # Argo Rollouts' controller metric: an aborted canary leaves its Rollout Degraded
+        # (argo-rollouts controller/metrics/rollouts.go: rollout_info{phase}).
+        _alert(
+            "CanaryAborted",
+            'max by (model) (label_replace(rollout_info{namespace="driftloop",phase="Degraded"}, '
+            '"model", "$1", "name", "model-server-(.+)")) == 1',
+            "1m",
+            "critical",
+            "{{ $labels.model }}: canary aborted",
+            "Argo Rollouts aborted the {{ $labels.model }} canary (its Rollout is Degraded): an "
+            "analysis failed or its pods never became ready. The stable version serves; git "
+            "and MLflow still name the aborted one.",
+        ),
     ]
 
 
