@@ -75,17 +75,15 @@ def run_check(
     step: timedelta,
     dry_run: bool = False,
 ) -> CheckRun:
-    """Decide for every model; the repo host's history is read only for the models whose
-    decision reaches the point where it matters (a sustained episode), not once per model."""
-    decisions = []
-    by_model = timelines(source, policy, models, now, step)
-    for model in dict.fromkeys(models):
-        timeline = by_model[model]
-        decision = decide(model, now, timeline, History(), policy, step)
-        if decision.trigger_id is not None and host is not None:
-            history = host.retrain_history(model, now)
-            decision = decide(model, now, timeline, history, policy, step)
-        decisions.append(decision)
+    """Decide for every model, from a fixed number of Prometheus queries and repo host
+    requests per run, however many models there are."""
+    names = list(dict.fromkeys(models))
+    histories = host.retrain_histories(names, now) if host is not None else {}
+    by_model = timelines(source, policy, names, now, step)
+    decisions = [
+        decide(model, now, by_model[model], histories.get(model, History()), policy, step)
+        for model in names
+    ]
     run = CheckRun(decisions)
     if dry_run or host is None:
         return run

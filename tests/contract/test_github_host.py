@@ -75,6 +75,26 @@ def test_dispatch_is_looked_up_before_it_is_made(fake: FakeGitHub) -> None:
     assert gh.retrain_history("churn", datetime.now(UTC)).active_run is None
 
 
+def test_histories_of_a_fleet_cost_the_same_requests_as_one(fake: FakeGitHub) -> None:
+    """The check reads every model's history each run: one listing of runs and one of open
+    pull requests, whatever the number of models; the same answers as one model at a time."""
+    gh = host(fake)
+    now = datetime.now(UTC)
+    gh.dispatch_retrain("churn", "drift", "churn-20260105T1205Z", "{}", now, False)
+    gh.dispatch_retrain("taxi", "drift", "taxi-20260105T1205Z", "{}", now, False)
+    gh.repo  # noqa: B018 - resolve the repository before counting
+    fleet = ["churn", "taxi", *(f"m{i:03d}" for i in range(40))]
+    before = len(fake.requests)
+    histories = gh.retrain_histories(fleet, datetime.now(UTC))
+    fleet_requests = len(fake.requests) - before
+    before = len(fake.requests)
+    gh.retrain_histories(["churn"], datetime.now(UTC))
+    assert fleet_requests == len(fake.requests) - before <= 3
+    assert histories["churn"] == gh.retrain_history("churn", datetime.now(UTC))
+    assert [d.trigger_id for d in histories["taxi"].dispatches] == ["taxi-20260105T1205Z"]
+    assert histories["m007"].dispatches == ()
+
+
 def test_lost_dispatch_answer_is_not_dispatched_twice(fake: FakeGitHub) -> None:
     fake.fail("POST", r".*/dispatches", 502, after_write=True)  # it ran; the answer was lost
     host(fake).dispatch_retrain("churn", "drift", "churn-x", "{}", datetime.now(UTC), False)

@@ -13,7 +13,7 @@ import itertools
 import os
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -164,21 +164,30 @@ class GitHubHost(RepoHost):
             return list(itertools.islice(runs, 100))
 
     def retrain_history(self, model: str, now: datetime) -> History:
-        dispatches, active = [], None
+        return self.retrain_histories([model], now)[model]
+
+    def retrain_histories(self, models: Sequence[str], now: datetime) -> dict[str, History]:
+        """One listing of the workflow's latest runs and one of the open pull requests, for
+        the whole fleet (GitHub's rate limit is per token, not per model)."""
+        dispatches: dict[str, list[Dispatch]] = {model: [] for model in models}
+        active: dict[str, str] = {}
         for run in self._runs():
             match = _TITLE.match(run.display_title or "")
-            if match is None or match.group("model") != model or run.created_at > now:
+            if match is None or match.group("model") not in dispatches or run.created_at > now:
                 continue
-            dispatches.append(
-                Dispatch(run.created_at, match.group("trigger"), "manual" in match.group("trigger"))
+            model, trigger = match.group("model"), match.group("trigger")
+            dispatches[model].append(Dispatch(run.created_at, trigger, "manual" in trigger))
+            if run.status in ("queued", "in_progress", "waiting", "requested", "pending"):
+                active.setdefault(model, f"{trigger} ({run.status})")
+        pulls = self.open_pulls()
+        return {
+            model: History(
+                tuple(dispatches[model]),
+                f"#{pulls[model].number}" if model in pulls else None,
+                active.get(model),
             )
-            if (
-                run.status in ("queued", "in_progress", "waiting", "requested", "pending")
-                and active is None
-            ):
-                active = f"{match.group('trigger')} ({run.status})"
-        pull = self.find_open_pull(model)
-        return History(tuple(dispatches), f"#{pull.number}" if pull else None, active)
+            for model in models
+        }
 
     def _write_once(self, action: str, create: Callable[[], T], find: Callable[[], T | None]) -> T:
         """``create`` exactly once: after an attempt that failed (perhaps only its answer was
@@ -264,11 +273,17 @@ class GitHubHost(RepoHost):
         )
 
     def find_open_pull(self, model: str) -> PullRequest | None:
-        with _upstream(f"listing pull requests for {model}"):
+        return self.open_pulls().get(model)
+
+    def open_pulls(self) -> dict[str, PullRequest]:
+        """The open driftloop pull request of each model (the first listed, if several)."""
+        found: dict[str, PullRequest] = {}
+        with _upstream("listing open pull requests"):
             for pull in self.repo.get_pulls(state="open", base=self.default_branch):
-                if proposal_model(pull.head.ref) == model:
-                    return self._pull(pull)
-        return None
+                model = proposal_model(pull.head.ref)
+                if model is not None and model not in found:
+                    found[model] = self._pull(pull)
+        return found
 
     def _commit_files(self, branch: str, files: Edits, message: str) -> None:
         for path, edit in files.items():

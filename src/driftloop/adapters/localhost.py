@@ -16,7 +16,7 @@ another.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -82,6 +82,9 @@ class LocalRepoHost(RepoHost):
             None,
         )
         return History(dispatches, open_pr, active)
+
+    def retrain_histories(self, models: Sequence[str], now: datetime) -> dict[str, History]:
+        return {model: self.retrain_history(model, now) for model in models}
 
     def dispatch_retrain(
         self, model: str, reason: str, trigger_id: str, evidence: str, now: datetime, manual: bool

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -44,6 +44,10 @@ def compact_evidence(evidence: dict[str, Any]) -> str:
 class RepoHost(Protocol):
     def retrain_history(self, model: str, now: datetime) -> History:
         """Dispatches up to ``now``, an open driftloop PR, a queued or running retrain."""
+        ...
+
+    def retrain_histories(self, models: Sequence[str], now: datetime) -> dict[str, History]:
+        """``retrain_history`` of every model, in a fixed number of requests for the fleet."""
         ...
 
     def dispatch_retrain(
