@@ -96,10 +96,13 @@ def gate(
             settings.confidence,
         )
         first = next(iter(datasets))
-        champ_eval[first] = replace(champ_eval[first], latency_p95=latency.p95[0])
-        cand_eval[first] = replace(
-            cand_eval[first], latency_p95=latency.p95[1], latency_ratio=latency.ratio
+        champ_eval[first] = replace(
+            champ_eval[first], latency_p95=latency.p95[0], latency_fast=latency.fast[0]
         )
+        cand_eval[first] = replace(
+            cand_eval[first], latency_p95=latency.p95[1], latency_ratio=latency.ratio,
+            latency_fast=latency.fast[1],
+        )  # fmt: skip
     positive = cand_bundle.pipeline.classes_[-1] if spec.task != "regression" else 1
     progress(f"judging the gates ({settings.bootstrap_samples} paired bootstrap resamples)")
     results = evaluate_gates(spec.task, cand_eval, champ_eval, settings, positive)

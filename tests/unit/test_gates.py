@@ -158,6 +158,37 @@ def test_latency_noise_floor() -> None:
     assert "+3.0 ms" in real.detail  # type: ignore[attr-defined]
 
 
+def _paired_gate(
+    p95: tuple[float, float], fast: float, ratio: tuple[float, float, float]
+) -> object:
+    from dataclasses import replace
+
+    results = evaluate_gates(
+        "binary_classification",
+        {"recent": replace(binary(GOOD, Y, latency=p95[1]), latency_ratio=ratio)},
+        {"recent": replace(binary(GOOD, Y, latency=p95[0]), latency_fast=fast)},
+        SETTINGS,
+    )
+    return gate(results, "latency_p95_seconds", None)
+
+
+def test_paired_latency_verdict_does_not_move_with_load() -> None:
+    """Load inflates p95s tenfold; the paired ratio and the fast (10th percentile) time it
+    barely moves decide, so a candidate surely 22% slower at 1 ms a row passes idle and
+    loaded (+0.2 ms is timer noise), and one surely 5x slower fails both ways."""
+    ratio = (1.25, 1.22, 1.28)
+    idle = _paired_gate((0.0012, 0.0015), 0.001, ratio)
+    loaded = _paired_gate((0.012, 0.015), 0.001, ratio)  # the old p95 difference: +3 ms
+    assert idle.passed  # type: ignore[attr-defined]
+    assert loaded.passed  # type: ignore[attr-defined]
+    assert "within the 2 ms noise floor" in loaded.detail  # type: ignore[attr-defined]
+    slower = (6.0, 5.0, 7.0)
+    assert not _paired_gate((0.0012, 0.007), 0.001, slower).passed  # type: ignore[attr-defined]
+    assert not _paired_gate((0.012, 0.07), 0.001, slower).passed  # type: ignore[attr-defined]
+    # interval reaching below the limit: not surely slower beyond it, whatever the median
+    assert _paired_gate((0.0012, 0.0018), 0.001, (1.5, 1.1, 2.0)).passed  # type: ignore[attr-defined]
+
+
 def test_min_eval_rows() -> None:
     results = evaluate_gates(
         "binary_classification", {"recent": binary(GOOD, Y)}, None, GateSettings(min_eval_rows=100)

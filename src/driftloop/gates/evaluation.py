@@ -15,7 +15,8 @@ class Evaluation:
     prediction (regression); ``groups`` the sensitive attribute per row, if any;
     ``latency_p95`` seconds per single-row prediction; ``latency_ratio`` (candidates only)
     this model's single-row time over the champion's, timed interleaved on the same rows:
-    (median, low, high) of a confidence interval, so load on the machine moves both alike."""
+    (median, low, high) of a confidence interval, so load on the machine moves both alike;
+    ``latency_fast`` the 10th percentile of its single-row times, near the unloaded cost."""
 
     dataset: str
     y_true: np.ndarray
@@ -24,6 +25,7 @@ class Evaluation:
     groups: np.ndarray | None = None
     latency_p95: float | None = None
     latency_ratio: tuple[float, float, float] | None = None
+    latency_fast: float | None = None  # 10th percentile of single-row times (load-robust)
 
     def __post_init__(self) -> None:
         n = len(self.y_true)

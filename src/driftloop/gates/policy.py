@@ -141,21 +141,25 @@ def _latency(
     cand: Evaluation, champ: Evaluation | None, settings: GateSettings
 ) -> list[GateResult]:
     """Fails when the candidate is slower by more than the limit with confidence: the low
-    end of the paired ratio's interval is above 1 + max_latency_increase (and the p95 rose by
-    more than the noise floor). Without paired timings, on the p95s alone."""
+    end of the paired ratio's interval is above 1 + max_latency_increase, and the time that
+    surely adds is above the noise floor. That added time is taken at the champion's fast
+    (10th percentile) single-row time, which load barely moves, not at its p95, which load
+    inflates. Without paired timings, on the p95s alone."""
     if cand.latency_p95 is None or champ is None or champ.latency_p95 is None:
         return []
-    added = cand.latency_p95 - champ.latency_p95
     if cand.latency_ratio is not None:
         median, low, high = cand.latency_ratio
         increase, surely, ci = median - 1, low - 1, (low - 1, high - 1)
+        base = champ.latency_fast if champ.latency_fast else champ.latency_p95
+        added = max(surely, 0.0) * base
     else:
         increase = surely = cand.latency_p95 / champ.latency_p95 - 1
         ci = None
+        added = cand.latency_p95 - champ.latency_p95
     within_noise = added <= settings.latency_noise_floor_seconds
     passed = surely <= settings.max_latency_increase or within_noise
     if not passed:
-        detail = f"single-row latency up {increase:.0%} (p95 +{added * 1000:.1f} ms)"
+        detail = f"single-row latency up {increase:.0%} (+{added * 1000:.1f} ms)"
     elif within_noise and surely > settings.max_latency_increase:
         floor = settings.latency_noise_floor_seconds * 1000
         detail = (
