@@ -45,6 +45,8 @@ class ModelBundle:
     version: str
     metrics: dict[str, float]
     fast_path: FastPath | None = field(default=None, compare=False, repr=False)
+    # scored on the golden set when served with --golden (serve/golden.py); empty otherwise
+    golden: dict[str, float] = field(default_factory=dict, compare=False)
 
     @property
     def name(self) -> str:

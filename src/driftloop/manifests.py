@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from driftloop.config import load_model
+from driftloop.config import load_gate_policy, load_model
 
 __all__ = ["MODEL_LABEL", "render", "stale"]
 
@@ -45,11 +45,16 @@ def _dump(comment: str, *documents: dict[str, Any]) -> str:
     return HEADER + lines + body
 
 
-def _model(name: str) -> str:
+def _model(name: str, golden: str | None) -> str:
+    generators: list[dict[str, Any]] = [
+        {"name": "model-version", "literals": [f"MODEL_URI=models:/{name}@champion"]}
+    ]
+    if golden:  # scored by each server for the canary's quality analysis
+        generators.append({"name": "model-golden", "literals": [f"DRIFTLOOP_GOLDEN_URI={golden}"]})
     return _dump(
         f"The {name} model's server: k8s/model-server named and labelled for {name}.\n"
         f"It serves {name}'s champion unless an overlay pins a version "
-        f"(generator model-version-{name}).",
+        f"(generator model-version-{name}),\nand scores the golden set of policies/gates.yaml.",
         {
             "apiVersion": KUSTOMIZE,
             "kind": "Kustomization",
@@ -61,9 +66,7 @@ def _model(name: str) -> str:
                 "argocd.argoproj.io/sync-options": "Prune=false",
                 "argocd.argoproj.io/compare-options": "IgnoreExtraneous",
             }},
-            "configMapGenerator": [
-                {"name": "model-version", "literals": [f"MODEL_URI=models:/{name}@champion"]}
-            ],
+            "configMapGenerator": generators,
         },
     )  # fmt: skip
 
@@ -160,7 +163,13 @@ def render(root: Path) -> dict[Path, str]:
     names = sorted(p.parent.name for p in (root / "models").glob("*/model.yaml"))
     for name in names:
         load_model(name, root / "models")  # a model that does not validate gets no server
-    files = {root / f"k8s/models/{name}/kustomization.yaml": _model(name) for name in names}
+    gates = load_gate_policy(root / "policies/gates.yaml")
+    files = {
+        root / f"k8s/models/{name}/kustomization.yaml": _model(
+            name, gates.settings_for(name).golden_set
+        )
+        for name in names
+    }
     files[root / "k8s/models/kustomization.yaml"] = _models(names)
     files[root / "models/kustomization.yaml"] = _config(
         "models/*/model.yaml as the ConfigMap driftloop-models (keys <name>.model.yaml),\n"

@@ -130,7 +130,11 @@ def outcome(prom: str, metric: dict[str, Any], canary_hash: str) -> tuple[str, l
     def result(k: int) -> list[float]:
         return query(prom, metric, canary_hash, first + k * every)
 
-    run = run_metric(metric, result, limit=metric.get("count", 20))
+    # count-limited: until it completes (errors are retried and do not count); background: 20
+    limit = (
+        metric["count"] + metric.get("consecutiveErrorLimit", 4) + 1 if "count" in metric else 20
+    )
+    run = run_metric(metric, result, limit=limit)
     return run.status(terminating=True), run.phases
 
 

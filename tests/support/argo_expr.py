@@ -1,6 +1,6 @@
 """Evaluates the subset of Argo Rollouts' condition language (expr) our templates use:
-``len(result) > 0 && !isNaN(result[0]) && result[0] <= 0.01``. Operators || && ! and
-comparisons, numbers, ``result``, ``result[i]``, ``len()`` and ``isNaN()``; anything else is an
+``len(result) > 0 && !isNaN(result[0]) && result[0] <= 0.01``. Operators || && ! and unary
+minus, comparisons, numbers, ``result``, ``result[i]``, ``len()`` and ``isNaN()``; anything else is an
 error, so a template using more than this subset fails its test instead of passing blindly."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 WORD = re.compile(
-    r"\s*(\|\||&&|<=|>=|==|!=|[<>!()\[\]]|\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|[A-Za-z_]\w*)"
+    r"\s*(\|\||&&|<=|>=|==|!=|[<>!()\[\]-]|\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|[A-Za-z_]\w*)"
 )
 
 
@@ -87,6 +87,9 @@ class _Parser:
         if self.peek() == "!":
             self.take()
             return not self.unary()
+        if self.peek() == "-":
+            self.take()
+            return -self.unary()
         return self.primary()
 
     def primary(self) -> Any:

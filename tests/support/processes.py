@@ -44,6 +44,7 @@ def prometheus(
     targets: list[str],
     rule_groups: list[dict[str, object]],
     tsdb: Path | None = None,
+    labels: dict[str, dict[str, str]] | None = None,
 ) -> Iterator[str]:
-    with _prometheus(workdir, targets, rule_groups, tsdb=tsdb) as url:  # type: ignore[arg-type]
+    with _prometheus(workdir, targets, rule_groups, tsdb=tsdb, labels=labels) as url:  # type: ignore[arg-type]
         yield url

@@ -51,6 +51,17 @@ def register(commands: Any) -> None:
     )
     parser.add_argument("--approval-poll", type=float, default=10.0, help=argparse.SUPPRESS)
     parser.add_argument(
+        "--golden",
+        default=os.environ.get("DRIFTLOOP_GOLDEN_URI") or None,
+        help="score the model on this golden set when it loads and export the metrics "
+        "(driftloop_golden_metric) for the canary analysis (default: $DRIFTLOOP_GOLDEN_URI)",
+    )
+    parser.add_argument(
+        "--gate-policy", type=Path, default=Path(os.environ.get(
+            "DRIFTLOOP_GATE_POLICY", "policies/gates.yaml")),
+        help="names the primary metric for --golden (default: policies/gates.yaml)",
+    )  # fmt: skip
+    parser.add_argument(
         "--enable-reload",
         action="store_true",
         help="POST /-/reload loads --model-uri again (e.g. after the champion alias moved)",
@@ -80,6 +91,31 @@ def _require_approval(uri: str, wait: float, poll: float) -> None:
     _say(f"{model} v{version} approved by {tags['approved_by']} ({tags['pr_url']})")
 
 
+def _with_golden(bundle: ModelBundle, uri: str, policy: Path) -> ModelBundle:
+    """The bundle with its golden-set metrics. A golden set that cannot be read or scored is
+    said and left out: the model serves, and the canary's quality analysis, finding no
+    metric, pauses the rollout for a human instead of passing it."""
+    from dataclasses import replace
+
+    from driftloop.config import GateSettings, load_gate_policy
+    from driftloop.datasets import read_frame
+    from driftloop.errors import DriftloopError
+    from driftloop.serve.golden import golden_metrics
+
+    try:
+        settings = (
+            load_gate_policy(policy).settings_for(bundle.name)
+            if policy.is_file()
+            else GateSettings()
+        )
+        golden = golden_metrics(bundle, read_frame(uri), settings)
+    except (DriftloopError, ValueError, KeyError) as error:
+        _say(f"no golden-set metrics for {bundle.name} v{bundle.version}: {error}")
+        return bundle
+    _say(f"golden set {uri}: " + ", ".join(f"{k} {v:.4f}" for k, v in sorted(golden.items())))
+    return replace(bundle, golden=golden)
+
+
 def _say(message: str) -> None:
     print(f"driftloop serve: {message}", file=sys.stderr, flush=True)  # noqa: T201 - the CLI
 
@@ -93,7 +129,8 @@ def run(args: argparse.Namespace) -> int:
         if args.require_approval:
             _require_approval(args.model_uri, wait, args.approval_poll)
         path, version = resolve(args.model_uri)
-        return load_bundle(path, version)
+        bundle = load_bundle(path, version)
+        return _with_golden(bundle, args.golden, args.gate_policy) if args.golden else bundle
 
     bundle = load(args.approval_wait)
     settings = Settings(

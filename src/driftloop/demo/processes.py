@@ -114,9 +114,12 @@ def prometheus(
     env: dict[str, str] | None = None,
     tsdb: Path | None = None,
     log: Path | None = None,
+    labels: dict[str, dict[str, str]] | None = None,
 ) -> Iterator[str]:
     """Prometheus scraping ``targets`` every second with rule ``groups``; its config lives in
-    ``folder``; ``tsdb`` may hold backfilled history (retention is set far beyond it)."""
+    ``folder``; ``tsdb`` may hold backfilled history (retention is set far beyond it);
+    ``labels`` (by target URL) are attached to a target's series, as Kubernetes service
+    discovery attaches pod labels."""
     binary = shutil.which("prometheus")
     if binary is None:
         raise UsageError(
@@ -124,8 +127,11 @@ def prometheus(
         )
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "rules.yaml").write_text(yaml.safe_dump({"groups": groups}))
-    hosts = [t.split("//")[1] for t in targets]
-    scrape = [{"job_name": "model-server", "static_configs": [{"targets": hosts}]}] if hosts else []
+    static = [
+        {"targets": [t.split("//")[1]], **({"labels": labels[t]} if labels and t in labels else {})}
+        for t in targets
+    ]
+    scrape = [{"job_name": "model-server", "static_configs": static}] if static else []
     config = {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(folder / "rules.yaml")],

@@ -86,6 +86,15 @@ class _BinCollector(Collector):
         for metric, value in sorted(t.bundle.metrics.items()):
             reference.add_metric([*labels, metric], value)
         yield reference
+        if t.bundle.golden:
+            golden = GaugeMetricFamily(
+                "driftloop_golden_metric",
+                "The served model's metrics on the golden set, scored when it loaded.",
+                labels=["model", "version", "metric"],
+            )
+            for metric, value in sorted(t.bundle.golden.items()):
+                golden.add_metric([*labels, metric], value)
+            yield golden
 
 
 class Telemetry:

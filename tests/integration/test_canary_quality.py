@@ -1,0 +1,126 @@
+"""The canary's quality analysis with two real model servers: each scores the golden set when
+it loads (`serve --golden`); a real Prometheus scrapes them with the pod-template-hash label
+Kubernetes would attach; canary-golden-quality, judged as Argo Rollouts judges it, aborts a
+canary worse than the stable beyond the gates' tolerance, passes an equal one, and pauses
+when the canary exports no golden metric."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from tests.support.argo_analysis import run_metric
+from tests.support.bundles import ROOT, train_bundle
+from tests.support.processes import model_server, prometheus
+
+from driftloop.bundle import ModelBundle, save_bundle
+from driftloop.config import load_gate_policy, load_model
+from driftloop.demo import scenarios
+from driftloop.train.data import prepare_features
+from driftloop.train.fit import fit_model
+
+pytestmark = pytest.mark.integration
+GOLDEN = "demo://churn/persistent/golden?rows=3000"
+
+
+def template() -> dict[str, Any]:
+    docs = yaml.safe_load_all((ROOT / "k8s/base/analysis-templates.yaml").read_text())
+    found = next(d for d in docs if d and d["metadata"]["name"] == "canary-golden-quality")
+    return found["spec"]["metrics"][0]  # type: ignore[no-any-return]
+
+
+def worse_bundle(target: Path) -> Path:
+    """Trained on labels shuffled against the features: as good as a coin on the golden set."""
+    spec = load_model("churn", ROOT / "models")
+    data = scenarios.reference("churn", rows=4000)
+    data[spec.target] = data[spec.target].sample(frac=1.0, random_state=3).to_numpy()
+    fitted = fit_model(spec, data)
+    bundle = ModelBundle(spec, fitted.pipeline, fitted.profile, "9", fitted.metrics)
+    save_bundle(target, bundle, prepare_features(data.head(5), spec), ["scikit-learn"])
+    return target
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    work = tmp_path_factory.mktemp("canary-quality")
+    bundles = {
+        "stable": train_bundle("churn", work / "stable", version="1"),
+        "equal": train_bundle("churn", work / "equal", version="2"),  # same data, same seed
+        "worse": worse_bundle(work / "worse"),
+    }
+    golden = ["--golden", GOLDEN, "--gate-policy", str(ROOT / "policies/gates.yaml")]
+    with (
+        model_server(bundles["stable"], work / "stable.log", *golden) as stable,
+        model_server(bundles["equal"], work / "equal.log", *golden) as equal,
+        model_server(bundles["worse"], work / "worse.log", *golden) as worse,
+    ):
+        hashes = {stable: "hash-stable", equal: "hash-equal", worse: "hash-worse"}
+        labels = {url: {"rollouts_pod_template_hash": h} for url, h in hashes.items()}
+        with prometheus(work / "prometheus", list(hashes), [], labels=labels) as prom:
+            wait_scraped(prom, set(hashes.values()))
+            yield prom
+
+
+def wait_scraped(prom: str, hashes: set[str], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = {
+            series["metric"]["rollouts_pod_template_hash"]
+            for series in query(prom, 'driftloop_golden_metric{metric="primary"}')
+        }
+        if found >= hashes:
+            return
+        assert time.monotonic() < deadline, f"only {found} scraped"
+        time.sleep(0.5)
+
+
+def query(prom: str, text: str) -> list[dict[str, Any]]:
+    body = httpx.post(f"{prom}/api/v1/query", data={"query": text}, timeout=5.0).json()
+    assert body["status"] == "success", body
+    return body["data"]["result"]  # type: ignore[no-any-return]
+
+
+def outcome(prom: str, canary: str, stable: str) -> tuple[str, list[str]]:
+    metric = template()
+    text = metric["provider"]["prometheus"]["query"]
+    text = text.replace("{{args.canary-hash}}", canary).replace("{{args.stable-hash}}", stable)
+
+    def measure(_: int) -> list[float]:
+        return [float(series["value"][1]) for series in query(prom, text)]
+
+    run = run_metric(metric, measure, limit=metric["count"] + metric["consecutiveErrorLimit"] + 1)
+    return run.status(terminating=True), run.phases
+
+
+def test_a_worse_canary_aborts(servers: str) -> None:
+    phase, measurements = outcome(servers, "hash-worse", "hash-stable")
+    assert phase == "Failed", measurements
+    assert measurements == ["Failed"]  # failureLimit 0: the first measurement decides
+
+
+def test_an_equal_canary_passes(servers: str) -> None:
+    phase, measurements = outcome(servers, "hash-equal", "hash-stable")
+    assert phase == "Successful", measurements
+    assert measurements == ["Successful", "Successful"]
+
+
+def test_a_canary_without_golden_metrics_pauses(servers: str) -> None:
+    phase, _ = outcome(servers, "hash-absent", "hash-stable")
+    assert phase == "Inconclusive"
+
+
+def test_tolerance_is_the_gates(servers: str) -> None:
+    tolerance = load_gate_policy(ROOT / "policies/gates.yaml").defaults.max_relative_regression
+    metric = template()
+    assert metric["successCondition"].endswith(f"result[0] >= -{tolerance}")
+    assert metric["failureCondition"].endswith(f"result[0] < -{tolerance}")
+    auc = {
+        series["metric"]["rollouts_pod_template_hash"]: float(series["value"][1])
+        for series in query(servers, 'driftloop_golden_metric{metric="roc_auc"}')
+    }
+    assert auc["hash-worse"] < auc["hash-stable"] * 0.9  # the metric the analysis compares
