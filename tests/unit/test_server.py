@@ -195,3 +195,24 @@ def test_latency_histogram_and_reference_metrics(client: TestClient, bundle_dir:
         dict(k)["metric"]: v for k, v in samples(client, "driftloop_reference_metric").items()
     }
     assert reference["roc_auc"] == pytest.approx(load_bundle(bundle_dir).metrics["roc_auc"])
+
+
+def test_golden_metrics_are_exported_only_when_scored(client: TestClient, bundle_dir: Path) -> None:
+    from dataclasses import replace
+
+    from driftloop.config import GateSettings
+    from driftloop.demo import scenarios
+    from driftloop.serve.golden import golden_metrics
+
+    assert samples(client, "driftloop_golden_metric") == {}  # no --golden: no series at all
+    bundle = load_bundle(bundle_dir)
+    golden = golden_metrics(bundle, scenarios.reference("churn", rows=800, seed=4), GateSettings())
+    assert set(golden) == {"roc_auc", "accuracy", "f1_macro", "primary"}
+    assert golden["primary"] == golden["roc_auc"]  # the gate policy's primary for binary
+    app = create_app(replace(bundle, golden=golden))
+    with TestClient(app) as scored:
+        exported = {
+            dict(k)["metric"]: v for k, v in samples(scored, "driftloop_golden_metric").items()
+        }
+    assert exported == pytest.approx(golden)
+    assert 0.6 < exported["roc_auc"] <= 1.0  # a real score of the reference-like rows

@@ -78,23 +78,28 @@ class _BinCollector(Collector):
         )
         rows.add_metric(labels, float(t.bundle.profile.n_rows))
         yield rows
-        reference = GaugeMetricFamily(
+        yield _metrics_gauge(
             "driftloop_reference_metric",
             "The model's evaluation metrics at training time.",
-            labels=["model", "version", "metric"],
+            labels,
+            t.bundle.metrics,
         )
-        for metric, value in sorted(t.bundle.metrics.items()):
-            reference.add_metric([*labels, metric], value)
-        yield reference
         if t.bundle.golden:
-            golden = GaugeMetricFamily(
+            yield _metrics_gauge(
                 "driftloop_golden_metric",
                 "The served model's metrics on the golden set, scored when it loaded.",
-                labels=["model", "version", "metric"],
+                labels,
+                t.bundle.golden,
             )
-            for metric, value in sorted(t.bundle.golden.items()):
-                golden.add_metric([*labels, metric], value)
-            yield golden
+
+
+def _metrics_gauge(
+    name: str, help_text: str, labels: list[str], values: dict[str, float]
+) -> GaugeMetricFamily:
+    gauge = GaugeMetricFamily(name, help_text, labels=["model", "version", "metric"])
+    for metric, value in sorted(values.items()):
+        gauge.add_metric([*labels, metric], value)
+    return gauge
 
 
 class Telemetry:
