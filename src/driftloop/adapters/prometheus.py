@@ -24,6 +24,7 @@ from urllib3.util.retry import Retry
 
 from driftloop.errors import UpstreamError
 from driftloop.policy.signals import FeatureSignal, Snapshot
+from driftloop.reconcile import Production
 
 __all__ = ["MetricsSource", "PrometheusSource"]
 
@@ -82,9 +83,11 @@ def _value(raw: Any) -> float | None:
     return value if math.isfinite(value) else None  # NaN/Inf samples are ignored
 
 
-def _selector(models: Sequence[str]) -> str:
+def _selector(models: Sequence[str], **equal: str) -> str:
     """``{model=~"a|b"}``: RE2 anchors the match; a JSON string is a valid PromQL string."""
-    return "{model=~" + json.dumps("|".join(re.escape(m) for m in sorted(models))) + "}"
+    matchers = [f"{name}={json.dumps(value)}" for name, value in equal.items()]
+    matchers.append("model=~" + json.dumps("|".join(re.escape(m) for m in sorted(models))))
+    return "{" + ", ".join(matchers) + "}"
 
 
 class PrometheusSource(MetricsSource):
@@ -210,6 +213,23 @@ class PrometheusSource(MetricsSource):
         names = [*models, *complete]
         reference = self._shape(names, end) if shape and psi_series else {}
         return _timelines(names, psi_series, sample_series, reference, start, end, step)
+
+    def production(self, models: list[str], at: datetime, namespace: str) -> dict[str, Production]:
+        """Per model: the versions its pods in ``namespace`` export telemetry for now, and
+        whether Argo Rollouts reports its Rollout (model-server-<model>) Degraded."""
+        if not models:
+            return {}
+        scope = _selector(models, namespace=namespace)
+        live = self._instant(
+            f"max by (model, version) (last_over_time(driftloop_reference_rows{scope}[5m]))", at
+        )
+        rollouts = "{" + f'namespace={json.dumps(namespace)}, phase="Degraded"' + "}"
+        degraded = self._instant(f"max by (name) (rollout_info{rollouts}) == 1", at)
+        served: dict[str, set[str]] = defaultdict(set)
+        for series in live:
+            served[series["metric"].get("model", "")].add(series["metric"].get("version", ""))
+        aborted = {s["metric"].get("name", "").removeprefix("model-server-") for s in degraded}
+        return {m: Production(frozenset(served[m]), m in aborted) for m in models}
 
     def timeline(
         self, model: str, window: str, start: datetime, end: datetime, step: timedelta

@@ -17,6 +17,7 @@ from driftloop.cli import (
     gate,
     profile,
     propose,
+    reconcile,
     release,
     retrain,
     serve,
@@ -27,7 +28,8 @@ from driftloop.errors import DriftloopError, exit_code_for
 __all__ = ["build_parser", "main"]
 
 COMMANDS = (
-    profile, drift, serve, check, trigger, backtest, retrain, gate, propose, release, demo, doctor,
+    profile, drift, serve, check, trigger, backtest, retrain, gate, propose, release, reconcile,
+    demo, doctor,
 )  # fmt: skip
 
 
