@@ -163,10 +163,11 @@ def render(root: Path) -> dict[Path, str]:
     names = sorted(p.parent.name for p in (root / "models").glob("*/model.yaml"))
     for name in names:
         load_model(name, root / "models")  # a model that does not validate gets no server
-    gates = load_gate_policy(root / "policies/gates.yaml")
+    policy = root / "policies/gates.yaml"  # golden sets, when there is a gate policy
+    gates = load_gate_policy(policy) if policy.is_file() else None
     files = {
         root / f"k8s/models/{name}/kustomization.yaml": _model(
-            name, gates.settings_for(name).golden_set
+            name, gates.settings_for(name).golden_set if gates else None
         )
         for name in names
     }
