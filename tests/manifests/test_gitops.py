@@ -99,13 +99,21 @@ def test_overlays_differ_only_where_they_should() -> None:
     assert [next(iter(s)) for s in steps] == [
         "setWeight",
         "pause",
-        "analysis",
+        "analysis",  # prediction drift
+        "analysis",  # golden-set quality against the stable
         "setWeight",
         "pause",
         "analysis",
         "setWeight",
     ]
     assert [s["setWeight"] for s in steps if "setWeight" in s] == [10, 50, 100]
+    templates = [s["analysis"]["templates"][0]["templateName"] for s in steps if "analysis" in s]
+    assert templates == [
+        "canary-prediction-drift", "canary-golden-quality", "canary-prediction-drift"
+    ]  # fmt: skip
+    # the overlays shorten the pauses by index: they must still point at pauses
+    short = staging[("Rollout", "model-server-churn")]["spec"]["strategy"]["canary"]["steps"]
+    assert [s["pause"]["duration"] for s in short if "pause" in s] == ["2m", "2m"]
 
 
 def _server_config(docs: dict) -> dict[str, str]:  # type: ignore[type-arg]
