@@ -35,7 +35,11 @@ def golden_metrics(
     }
     primary = primary_metric_for(task, settings)
     if primary not in metrics.LOWER_IS_BETTER:
-        values[PRIMARY] = values.get(primary) or metrics.metric_value(
-            primary, evaluation.y_true, evaluation.y_pred, evaluation.score
+        values[PRIMARY] = (
+            values[primary]
+            if primary in values
+            else metrics.metric_value(
+                primary, evaluation.y_true, evaluation.y_pred, evaluation.score
+            )
         )
     return values

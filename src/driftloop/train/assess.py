@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 import time
 from dataclasses import dataclass
 
@@ -14,7 +13,7 @@ from driftloop.config import ModelSpec
 from driftloop.gates import Evaluation
 from driftloop.train.data import prepare_features
 
-__all__ = ["Latency", "evaluate_bundle", "paired_latency", "single_row_latency"]
+__all__ = ["Latency", "evaluate_bundle", "paired_latency"]
 
 
 def _columns(frame: pd.DataFrame, spec: ModelSpec) -> dict[str, np.ndarray]:
@@ -78,24 +77,3 @@ def paired_latency(
         (float(np.exp(np.median(ratios))), float(np.exp(low)), float(np.exp(high))),
         (float(np.percentile(champ, 10)), float(np.percentile(cand, 10))),
     )
-
-
-def single_row_latency(
-    bundles: list[ModelBundle], frame: pd.DataFrame, runs: int, requests: int
-) -> list[float]:
-    """p95 seconds of one-row predictions through the serving path, per bundle (one model:
-    no champion to pair it with)."""
-    rows = frame.head(requests)
-    per_row = [
-        [_columns(rows.iloc[[i]], bundle.spec) for i in range(len(rows))] for bundle in bundles
-    ]
-    results: list[list[float]] = [[] for _ in bundles]
-    for _ in range(runs):
-        for index, bundle in enumerate(bundles):
-            timings = []
-            for columns in per_row[index]:
-                start = time.perf_counter()
-                bundle.outputs_of_columns(columns)
-                timings.append(time.perf_counter() - start)
-            results[index].append(float(np.percentile(timings, 95)))
-    return [statistics.median(values) for values in results]
