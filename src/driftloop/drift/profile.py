@@ -166,6 +166,9 @@ class Profile:
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     # The model's output on the reference data (score, class or value), when profiled.
     prediction: FeatureProfile | None = None
+    # Binary classifiers: P(positive | prediction bin) on held-out reference rows, for the
+    # label-free quality estimate (driftloop.quality); empty when unknown.
+    calibration: tuple[float, ...] = ()
 
     @property
     def types(self) -> dict[str, FeatureType]:
@@ -184,6 +187,7 @@ class Profile:
             "n_rows": self.n_rows,
             "features": {name: f.to_dict() for name, f in self.features.items()},
             **({"prediction": self.prediction.to_dict()} if self.prediction else {}),
+            **({"prediction_calibration": list(self.calibration)} if self.calibration else {}),
         }
 
     @classmethod
@@ -204,6 +208,7 @@ class Profile:
                 data.get("model"),
                 str(data["created_at"]),
                 FeatureProfile.from_dict("prediction", prediction) if prediction else None,
+                tuple(float(c) for c in data.get("prediction_calibration", ())),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise DataError(f"{source}: invalid profile: {error}") from None

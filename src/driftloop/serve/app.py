@@ -102,7 +102,12 @@ def create_app(
                 raise RequestError(500, "the model failed to score this batch") from None
             if settings.telemetry:
                 telemetry.observe(columns, outputs)
-            response: Response = JSONResponse({"predictions": predictions.tolist()})
+            answer = {"predictions": predictions.tolist()}
+            if state.bundle.spec.task == "binary_classification" and (
+                request.query_params.get("scores") == "true"
+            ):  # the positive-class score, for /feedback (realised AUC)
+                answer["scores"] = outputs.tolist()
+            response: Response = JSONResponse(answer)
         except RequestError as error:
             response = _error(error)
         telemetry.count_request(response.status_code)
@@ -113,8 +118,8 @@ def create_app(
         try:
             body = await _body(request, settings.max_body_bytes)
             numeric = state.bundle.spec.task == "regression"
-            predictions, labels = parse_feedback(body, settings.max_rows, numeric)
-            state.telemetry.observe_feedback(predictions, labels)
+            predictions, labels, scores = parse_feedback(body, settings.max_rows, numeric)
+            state.telemetry.observe_feedback(predictions, labels, scores)
         except RequestError as error:
             return _error(error)
         return JSONResponse({"accepted": len(labels)})

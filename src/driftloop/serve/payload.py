@@ -131,16 +131,19 @@ def parse_scoring(body: bytes, spec: ModelSpec, max_rows: int) -> dict[str, np.n
     return _columns(rows, spec)
 
 
-def parse_feedback(body: bytes, max_rows: int, numeric: bool) -> tuple[list[Any], list[Any]]:
-    """``{"records": [{"prediction": p, "label": y}, ...]}`` -> (predictions, labels);
-    ``numeric`` (regression) requires numbers."""
+def parse_feedback(
+    body: bytes, max_rows: int, numeric: bool
+) -> tuple[list[Any], list[Any], list[float | None]]:
+    """``{"records": [{"prediction": p, "label": y, "score": s}, ...]}`` -> (predictions,
+    labels, scores); ``numeric`` (regression) requires numbers. ``score`` is optional: the
+    positive-class score ``/invocations?scores=true`` returned (binary classifiers' AUC)."""
     payload = decode_json(body)
     records = payload.get("records") if isinstance(payload, dict) else None
     if not isinstance(records, list) or not records:
         raise RequestError(422, 'expected {"records": [{"prediction": ..., "label": ...}, ...]}')
     if len(records) > max_rows:
         raise RequestError(413, f"{len(records)} records in one request; at most {max_rows}")
-    predictions, labels = [], []
+    predictions, labels, scores = [], [], []
     for index, record in enumerate(records):
         if not isinstance(record, dict) or "prediction" not in record or "label" not in record:
             raise RequestError(422, f"record {index}: needs 'prediction' and 'label'")
@@ -150,6 +153,12 @@ def parse_feedback(body: bytes, max_rows: int, numeric: bool) -> tuple[list[Any]
                 raise RequestError(422, f"record {index}, field {key!r}: got {value!r}")
             if numeric:
                 _check_number(value, index, key)
+        score = record.get("score")
+        if score is not None:
+            _check_number(score, index, "score")
+            if not 0.0 <= float(score) <= 1.0:
+                raise RequestError(422, f"record {index}, field 'score': {score!r} not in [0, 1]")
         predictions.append(record["prediction"])
         labels.append(record["label"])
-    return predictions, labels
+        scores.append(None if score is None else float(score))
+    return predictions, labels, scores

@@ -17,6 +17,7 @@ from prometheus_client.registry import Collector
 from driftloop.bundle import ModelBundle
 from driftloop.drift.columns import category_label
 from driftloop.drift.profile import FeatureProfile
+from driftloop.quality import below, expected_positives
 
 __all__ = ["LATENCY_BUCKETS", "Telemetry"]
 
@@ -71,6 +72,8 @@ class _BinCollector(Collector):
             p_ratios.add_metric([*labels, label], float(ratio))
         yield p_counts
         yield p_ratios
+        if t.quality is not None:
+            yield from t.quality.collect(labels, prediction.bins)
         rows = GaugeMetricFamily(
             "driftloop_reference_rows",
             "Rows the reference profile was built from (for noise-aware drift thresholds).",
@@ -102,6 +105,84 @@ def _metrics_gauge(
     return gauge
 
 
+def _bin_counter(name: str, help_text: str, labels: list[str], values: np.ndarray,
+                 bins: tuple[str, ...], **extra: str) -> CounterMetricFamily:  # fmt: skip
+    family = CounterMetricFamily(name, help_text, labels=["model", "version", *extra, "bin"])
+    for bin_, value in zip(bins, values, strict=True):
+        family.add_metric([*labels, *extra.values(), bin_], float(value))
+    return family
+
+
+class ScoreQuality:
+    """Binary classifiers: labelled scores per bin (realised AUC) and, from the reference
+    calibration, expected positives among all scored rows (the label-free estimate)."""
+
+    def __init__(self, prediction: FeatureProfile, calibrated: tuple[float, ...]) -> None:
+        self.prediction = prediction
+        size = len(prediction.bins)
+        self.calibrated = np.asarray(calibrated, dtype=float) if calibrated else None
+        self.labelled = {"positive": np.zeros(size), "negative": np.zeros(size)}
+        self.negative_below = np.zeros(size)
+        self.expected = np.zeros(size)
+        self.expected_negative_below = np.zeros(size)
+        self.expected_correct = 0.0
+
+    def observe_scores(self, scores: np.ndarray) -> None:
+        if self.calibrated is None:
+            return
+        index = self.prediction.index_of_prepared(scores)
+        counts = np.bincount(index, minlength=len(self.prediction.bins))
+        expected = expected_positives(counts, self.calibrated)
+        self.expected += expected
+        self.expected_negative_below += below(counts - expected)
+        # The served label is the positive class when its score is above 0.5 (argmax).
+        chance = self.calibrated[index]
+        self.expected_correct += float(np.where(scores > 0.5, chance, 1 - chance).sum())
+
+    def observe_labels(self, scores: np.ndarray, positive: np.ndarray) -> None:
+        index = self.prediction.index_of_prepared(scores)
+        size = len(self.prediction.bins)
+        misses = np.bincount(index[~positive], minlength=size).astype(float)
+        self.labelled["positive"] += np.bincount(index[positive], minlength=size)
+        self.labelled["negative"] += misses
+        self.negative_below += below(misses)
+
+    def collect(self, labels: list[str], bins: tuple[str, ...]) -> Iterator[Metric]:
+        scored = CounterMetricFamily(
+            "driftloop_feedback_score_bin",
+            "Labelled rows per score bin and true class (feedback that carried its score).",
+            labels=["model", "version", "class", "bin"],
+        )
+        for kind, values in self.labelled.items():
+            for bin_, value in zip(bins, values, strict=True):
+                scored.add_metric([*labels, kind, bin_], float(value))
+        yield scored
+        yield _bin_counter(
+            "driftloop_feedback_negative_below",
+            "Labelled negatives in the score bins below this one (for AUC in PromQL).",
+            labels, self.negative_below, bins,
+        )  # fmt: skip
+        if self.calibrated is None:
+            return
+        yield _bin_counter(
+            "driftloop_prediction_expected_positives",
+            "Expected positives among scored rows per score bin (reference calibration).",
+            labels, self.expected, bins,
+        )  # fmt: skip
+        yield _bin_counter(
+            "driftloop_prediction_expected_negatives_below",
+            "Expected negatives among scored rows in the score bins below this one.",
+            labels, self.expected_negative_below, bins,
+        )  # fmt: skip
+        correct = CounterMetricFamily(
+            "driftloop_prediction_expected_correct",
+            "Expected correct served labels among scored rows (reference calibration).",
+            labels=["model", "version"],
+        )
+        correct.add_metric(labels, self.expected_correct)
+        yield correct
+
+
 class Telemetry:
     """All metrics of one served model version, in a registry of its own."""
 
@@ -116,6 +197,11 @@ class Telemetry:
         assert bundle.profile.prediction is not None
         self.prediction = bundle.profile.prediction
         self.prediction_counts = np.zeros(len(self.prediction.bins), dtype=np.int64)
+        self.quality = (
+            ScoreQuality(self.prediction, bundle.profile.calibration)
+            if bundle.spec.task == "binary_classification" and self.prediction.type == "numeric"
+            else None
+        )
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(_BinCollector(self))
         labels = ("model", "version")
@@ -181,8 +267,12 @@ class Telemetry:
             outputs = np.array([category_label(v) for v in outputs], dtype=object)
         index = self.prediction.index_of_prepared(outputs)
         self.prediction_counts += np.bincount(index, minlength=len(self.prediction.bins))
+        if self.quality is not None:
+            self.quality.observe_scores(np.asarray(outputs, dtype=float))
 
-    def observe_feedback(self, predictions: list[object], labels: list[object]) -> None:
+    def observe_feedback(
+        self, predictions: list[object], labels: list[object], scores: list[float | None]
+    ) -> None:
         task = self.bundle.spec.task
         if task == "regression":
             errors = np.asarray(predictions, dtype=float) - np.asarray(labels, dtype=float)
@@ -193,6 +283,12 @@ class Telemetry:
         tally: dict[str, int] = {}
         if task == "binary_classification":
             positive = str(self.bundle.pipeline.classes_[-1])
+            scored = [i for i, score in enumerate(scores) if score is not None]
+            if self.quality is not None and scored:
+                self.quality.observe_labels(
+                    np.array([scores[i] for i in scored], dtype=float),
+                    np.array([str(labels[i]) == positive for i in scored], dtype=bool),
+                )
             for predicted, actual in zip(predictions, labels, strict=True):
                 hit = str(predicted) == str(actual)
                 kind = ("t" if hit else "f") + ("p" if str(predicted) == positive else "n")

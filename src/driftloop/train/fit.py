@@ -14,6 +14,7 @@ from driftloop.config import ModelSpec
 from driftloop.drift import Profile, build_profile
 from driftloop.drift.columns import FeatureType
 from driftloop.drift.profile import profile_values
+from driftloop.quality import calibration
 from driftloop.train.data import data_digest, prepare_features, time_split, validate
 from driftloop.train.evaluate import evaluate
 from driftloop.train.pipeline import build_pipeline
@@ -67,10 +68,16 @@ def fit_model(
     prediction = profile_values(
         "prediction", pd.Series(reference_scores), prediction_kind(spec), spec.profile.bins
     )
+    calibrated: tuple[float, ...] = ()
+    if spec.task == "binary_classification":
+        # Held-out rows: the training rows' scores are overconfident for most estimators.
+        positive = test[spec.target].astype(str).to_numpy() == str(pipeline.classes_[-1])
+        index = prediction.index_of_prepared(np.asarray(scores, dtype=float))
+        calibrated = tuple(map(float, calibration(index, positive, len(prediction.bins))))
     return FitResult(
         pipeline=pipeline,
         metrics=metrics,
-        profile=replace(profile, prediction=prediction),
+        profile=replace(profile, prediction=prediction, calibration=calibrated),
         data_digest=data_digest(df),
         n_train=len(train),
         n_eval=len(test),
