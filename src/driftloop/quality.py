@@ -51,4 +51,5 @@ def calibration(bins: np.ndarray, positive: np.ndarray, n_bins: int) -> np.ndarr
 
 def expected_positives(counts: np.ndarray, calibrated: np.ndarray) -> np.ndarray:
     """Expected positives per bin among ``counts`` scored rows."""
-    return np.asarray(counts, dtype=float) * np.asarray(calibrated, dtype=float)
+    expected: np.ndarray = np.asarray(counts, dtype=float) * np.asarray(calibrated, dtype=float)
+    return expected

@@ -70,9 +70,8 @@ def test_the_server_exports_what_realised_and_estimated_auc_need(client: TestCli
     rows = prepare_features(stream, spec).astype(object).to_dict(orient="records")
     answer = client.post("/invocations?scores=true", json={"dataframe_records": rows}).json()
     scores = np.array(answer["scores"])
-    assert len(scores) == len(rows) and "scores" not in client.post(
-        "/invocations", json={"dataframe_records": rows[:1]}
-    ).json()
+    assert len(scores) == len(rows)
+    assert "scores" not in client.post("/invocations", json={"dataframe_records": rows[:1]}).json()
     labels = stream["churned"].tolist()
     records = [
         {"prediction": p, "label": y, "score": s}
@@ -98,7 +97,8 @@ def test_the_server_exports_what_realised_and_estimated_auc_need(client: TestCli
     expected = _by_bin(families["driftloop_prediction_expected_positives_total"], prediction.bins)
     rows_per_bin = _by_bin(families["driftloop_prediction_bin_total"], prediction.bins)
     estimated = binned_auc(rows_per_bin - expected, expected)
-    assert estimated is not None and realised is not None
+    assert estimated is not None
+    assert realised is not None
     assert abs(estimated - realised) < 0.03
     correct = next(iter(families["driftloop_prediction_expected_correct_total"].values()))
     accuracy = np.mean(np.array(answer["predictions"]) == np.array(labels))
