@@ -6,15 +6,25 @@ All queries happen before any dispatch, so a Prometheus failure half way dispatc
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from driftloop.adapters.prometheus import MetricsSource
 from driftloop.adapters.repohost import RepoHost, compact_evidence
 from driftloop.config import DriftPolicy
 from driftloop.policy import Decision, History, Snapshot, decide
+from driftloop.policy.signals import QualitySignal
 
-__all__ = ["CheckRun", "lookback", "run_check", "timelines"]
+__all__ = ["CheckRun", "lookback", "run_check", "timelines", "with_quality"]
+
+
+# How a dispatch's reason names the signal that fired (the PR body shows the reason).
+LABELS = {
+    "feature_drift": "drift",
+    "realised_performance": "performance",
+    "estimated_performance": "estimated performance",
+    "schedule": "schedule",
+}
 
 
 def lookback(policy: DriftPolicy, model: str) -> timedelta:
@@ -23,7 +33,9 @@ def lookback(policy: DriftPolicy, model: str) -> timedelta:
     so a lasting shift is dispatched once, not again when the cooldown ends; an episode
     still unaddressed after that long is dispatched again (within the weekly cap)."""
     settings = policy.settings_for(model)
-    return settings.sustain + max(settings.sustain, settings.cooldown)
+    quality = settings.performance.sustain if settings.performance else timedelta(0)
+    sustain = max(settings.sustain, quality)
+    return sustain + max(sustain, settings.cooldown)
 
 
 @dataclass
@@ -63,7 +75,39 @@ def timelines(
             for name in group:
                 past = [s for s in earlier.get(name, []) if s.at < now]
                 result[name] = [*past, current[name]]
+    _add_quality(source, policy, list(dict.fromkeys(models)), now, step, result)
     return result
+
+
+def _add_quality(
+    source: MetricsSource, policy: DriftPolicy, models: list[str], now: datetime,
+    step: timedelta, result: dict[str, list[Snapshot]],
+) -> None:  # fmt: skip
+    """Recorded quality for the models whose policy judges it: one query per quality window
+    and lookback, whatever the number of models."""
+    groups: dict[tuple[str, timedelta], list[str]] = defaultdict(list)
+    for model in models:
+        window = policy.performance_window_name(model)
+        if window is not None:
+            groups[(window, lookback(policy, model))].append(model)
+    for (window, span), names in groups.items():
+        found = source.quality(names, window, now - span, now, step)
+        for name in names:
+            result[name] = with_quality(result[name], found.get(name, {}), now)
+
+
+def with_quality(
+    snapshots: list[Snapshot], quality: dict[datetime, dict[str, QualitySignal]], now: datetime
+) -> list[Snapshot]:
+    """``snapshots`` with each point's quality attached; points with quality alone are added.
+    Prometheus answers in milliseconds: its last point is ``now``'s."""
+    by_time = {s.at: s for s in snapshots}
+    for when, signals in quality.items():
+        at = now if abs(when - now) < timedelta(milliseconds=1) else when
+        base = by_time.get(at, Snapshot(at, {}))
+        base = by_time.get(at, Snapshot(at, {}))
+        by_time[at] = replace(base, quality=signals)
+    return [by_time[at] for at in sorted(by_time)]
 
 
 def run_check(
@@ -89,7 +133,7 @@ def run_check(
         return run
     for decision in decisions:
         if decision.decision == "trigger" and decision.trigger_id is not None:
-            reason = "drift: " + "; ".join(decision.reasons)
+            reason = f"{LABELS.get(decision.signal or '', 'drift')}: " + "; ".join(decision.reasons)
             run.dispatched[decision.model] = host.dispatch_retrain(
                 decision.model,
                 reason,

@@ -23,12 +23,23 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from driftloop.errors import UpstreamError
-from driftloop.policy.signals import FeatureSignal, Snapshot
+from driftloop.policy.signals import FeatureSignal, QualitySignal, Snapshot
 from driftloop.reconcile import Production
 
 __all__ = ["MetricsSource", "PrometheusSource"]
 
 Shape = dict[tuple[str, str, str], tuple[int, float | None]]  # (model, version, feature)
+Quality = dict[str, dict[datetime, dict[str, QualitySignal]]]  # model -> at -> metric
+# Which rows back each recorded quality metric (the rest of the name after ``model_``).
+_QUALITY_ROWS = {
+    "roc_auc": "feedback_scored_samples",
+    "accuracy": "feedback_samples",
+    "f1": "feedback_samples",
+    "mae": "feedback_samples",
+    "rmse": "feedback_samples",
+    "estimated_roc_auc": "prediction_samples",
+    "estimated_accuracy": "prediction_samples",
+}
 Sample = tuple[dict[str, str], float | None]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -55,6 +66,14 @@ class MetricsSource(Protocol):
         self, model: str, window: str, start: datetime, end: datetime, step: timedelta
     ) -> list[Snapshot]:
         """One model's snapshots with every feature (for backtests)."""
+        ...
+
+    def quality(
+        self, models: Sequence[str], window: str, start: datetime, end: datetime,
+        step: timedelta,
+    ) -> Quality:  # fmt: skip
+        """Each model's recorded quality metrics over ``window`` from ``start`` to ``end``,
+        one point per ``step`` where any was recorded: one query for the fleet."""
         ...
 
 
@@ -213,6 +232,38 @@ class PrometheusSource(MetricsSource):
         names = [*models, *complete]
         reference = self._shape(names, end) if shape and psi_series else {}
         return _timelines(names, psi_series, sample_series, reference, start, end, step)
+
+    def quality(
+        self, models: Sequence[str], window: str, start: datetime, end: datetime,
+        step: timedelta,
+    ) -> Quality:  # fmt: skip
+        if not models:
+            return {}
+        metrics = "|".join(sorted(_QUALITY_ROWS))
+        rows = "|".join(sorted(set(_QUALITY_ROWS.values())))
+        name = f"driftloop:(model_({metrics})|{rows}):{re.escape(window)}"
+        selector = _selector(models).replace("{", "{__name__=~" + json.dumps(name) + ", ", 1)
+        values: dict[tuple[str, float], dict[str, dict[str, float]]] = defaultdict(dict)
+        for series in self._range(selector, start, end, step):
+            metric = series["metric"]
+            kind = metric.get("__name__", "").split(":")[1].removeprefix("model_")
+            for timestamp, raw in series["values"]:
+                value = _value(raw)
+                if value is not None:
+                    point = values[(metric.get("model", ""), round(float(timestamp), 3))]
+                    point.setdefault(kind, {})[metric.get("version", "")] = value
+        result: Quality = defaultdict(dict)
+        for (model, timestamp), point in values.items():
+            signals = {}
+            for metric, rows_name in _QUALITY_ROWS.items():
+                counts = point.get(rows_name, {})
+                known = [(counts.get(v, 0.0), v) for v in point.get(metric, {})]
+                if known:  # the version with the most rows (the stable one in a canary)
+                    count, version = max(known)
+                    signals[metric] = QualitySignal(metric, point[metric][version], count, version)
+            if signals:
+                result[model][datetime.fromtimestamp(timestamp, UTC)] = signals
+        return dict(result)
 
     def production(self, models: list[str], at: datetime, namespace: str) -> dict[str, Production]:
         """Per model: the versions its pods in ``namespace`` export telemetry for now, and

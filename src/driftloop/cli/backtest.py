@@ -51,6 +51,10 @@ def _table(results: list[ModelBacktest], start: str, end: str) -> str:
             top = ", ".join(
                 f"{f['feature']} {f['psi']:.3f}" for f in d.evidence.get("top_features", [])[:3]
             )
+            if d.signal != "feature_drift":
+                lines.append(f"  {r.model}: trigger at {d.at.isoformat() if d.at else '?'} "
+                             f"({d.signal}: {'; '.join(d.reasons)})")  # fmt: skip
+                continue
             lines.append(f"  {r.model}: trigger at {d.at.isoformat() if d.at else '?'} "
                          f"(drift since {d.evidence.get('since')}; {top})")  # fmt: skip
     return "\n".join(lines)
@@ -58,7 +62,7 @@ def _table(results: list[ModelBacktest], start: str, end: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from driftloop.adapters.prometheus import PrometheusSource
-    from driftloop.check import lookback
+    from driftloop.check import lookback, with_quality
     from driftloop.config import load_drift_policy, parse_duration
     from driftloop.policy.backtest import replay
 
@@ -72,6 +76,10 @@ def run(args: argparse.Namespace) -> int:
             window = policy.window_name(model)
             span = lookback(policy, model)
             snapshots = source.timeline(model, window, start - span, end, step)
+            quality_window = policy.performance_window_name(model)
+            if quality_window is not None:
+                found = source.quality([model], quality_window, start - span, end, step)
+                snapshots = with_quality(snapshots, found.get(model, {}), end)
             results.append(replay(model, snapshots, policy, start, end, step, span))
     if args.json:
         emit_json({"start": start.isoformat(), "end": end.isoformat(), "step": args.step,

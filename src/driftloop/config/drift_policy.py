@@ -19,10 +19,13 @@ from driftloop.config.base import (
 )
 
 __all__ = [
+    "LOWER_IS_BETTER",
+    "Bound",
     "DriftPolicy",
     "DriftSettings",
     "FeatureOverride",
     "ModelOverride",
+    "PerformanceSettings",
     "SampleSizeAware",
     "Threshold",
     "Thresholds",
@@ -83,6 +86,54 @@ class SampleSizeAware(Strict):
     alpha: float = Field(default=0.01, gt=0, lt=1)
 
 
+QualityMetric = Literal["roc_auc", "accuracy", "f1", "mae", "rmse"]
+LOWER_IS_BETTER = frozenset({"mae", "rmse"})
+Schedule = Literal["daily", "weekly", "monthly"]
+
+
+class Bound(Strict):
+    """Warn and critical levels of a quality metric; which side is worse depends on the
+    metric (AUC falls, MAE rises)."""
+
+    warn: float
+    critical: float
+
+
+class PerformanceSettings(Strict):
+    """Retrain on model quality: realised from labelled feedback, estimated from scores."""
+
+    window: Duration = Field(
+        default=timedelta(hours=1), description="Recorded window the quality rules cover."
+    )
+    min_labels: int = Field(default=500, ge=1, description="Labelled rows to judge at all.")
+    sustain: Duration = Field(
+        default=timedelta(hours=2),
+        description="How long quality must stay critical; 0s acts on the first breach.",
+    )
+    sustain_fraction: float = Field(default=0.8, gt=0, le=1)
+    thresholds: dict[QualityMetric, Bound] = Field(min_length=1)
+    estimated: Literal["off", "warn", "trigger"] = Field(
+        default="warn",
+        description="The label-free estimate (binary classifiers) only warns unless 'trigger'.",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PerformanceSettings:
+        for metric, bound in self.thresholds.items():
+            if metric in LOWER_IS_BETTER and bound.critical <= bound.warn:
+                raise KeyedValueError(
+                    f"thresholds.{metric}.critical", "must be > warn (higher is worse)"
+                )
+            if metric not in LOWER_IS_BETTER and bound.critical >= bound.warn:
+                raise KeyedValueError(
+                    f"thresholds.{metric}.critical", "must be < warn (lower is worse)"
+                )
+        return self
+
+    def worse(self, metric: str, value: float, level: float) -> bool:
+        return value > level if metric in LOWER_IS_BETTER else value < level
+
+
 class DriftSettings(Strict):
     window: Duration = Field(
         default=timedelta(hours=1), description="Recorded PSI window decisions read."
@@ -99,6 +150,10 @@ class DriftSettings(Strict):
     sample_size_aware: SampleSizeAware = Field(default_factory=SampleSizeAware)
     thresholds: Thresholds = Field(
         default_factory=lambda: Thresholds(psi=Threshold(warn=0.1, critical=0.25))
+    )
+    performance: PerformanceSettings | None = None
+    schedule: Schedule | None = Field(
+        default=None, description="Also retrain once per calendar period (UTC), whatever drift."
     )
 
 
@@ -117,6 +172,9 @@ class ModelOverride(Strict):
     sample_size_aware: SampleSizeAware | None = None
     thresholds: Thresholds | None = None
     features: dict[str, FeatureOverride] = Field(default_factory=dict)
+    # Replace the defaults' block as a whole (a partial block would be ambiguous).
+    performance: PerformanceSettings | None = None
+    schedule: Schedule | None = None
 
 
 class DriftPolicy(Document):
@@ -140,10 +198,21 @@ class DriftPolicy(Document):
         recorded = {parse_duration(w) for w in self.recorded_windows}
         if self.defaults.window not in recorded:
             raise KeyedValueError("defaults.window", allowed)
+        if self.defaults.performance and self.defaults.performance.window not in recorded:
+            raise KeyedValueError("defaults.performance.window", allowed)
         for name, override in self.models.items():
             if override.window is not None and override.window not in recorded:
                 raise KeyedValueError(f"models.{name}.window", allowed)
+            if override.performance and override.performance.window not in recorded:
+                raise KeyedValueError(f"models.{name}.performance.window", allowed)
         return self
+
+    def performance_window_name(self, model: str) -> str | None:
+        """The recorded window the model's quality rules are read from, if it has any."""
+        performance = self.settings_for(model).performance
+        if performance is None:
+            return None
+        return next(w for w in self.recorded_windows if parse_duration(w) == performance.window)
 
     def window_name(self, model: str) -> str:
         """The model's decision window as the recording rules spell it (``24h``, not ``1d``)."""

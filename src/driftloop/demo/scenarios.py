@@ -6,7 +6,9 @@ scenario's change starts at ``ONSET_HOURS``. ``golden(model, scenario)`` is a tr
 sample of the world at the end of the stream (clean labels, whatever ``degraded`` did).
 
 Scenarios (see ``SCENARIOS``): none, persistent, transient, gradual, concept, low_traffic,
-schema and degraded. ``degraded`` is ``persistent`` whose post-onset labels come from a broken
+schema, degraded, label_delay and glitch. Labels of ``label_delay`` arrive a day after the
+rows are scored (``label_arrival``); ``glitch`` sends one bad batch of labels (20 minutes
+inverted at hour 20), as a broken upstream job does. ``degraded`` is ``persistent`` whose post-onset labels come from a broken
 join (shuffled within a segment), so a model retrained on it truly does not beat the champion
 on clean labels; ``degraded=True`` applies the same break to any scenario.
 """
@@ -30,6 +32,7 @@ __all__ = [
     "STREAM_START",
     "Scenario",
     "golden",
+    "label_arrival",
     "reference",
     "stream",
 ]
@@ -38,6 +41,7 @@ STREAM_START = datetime(2026, 1, 5, tzinfo=UTC)
 REFERENCE_DAYS = 14
 ONSET_HOURS = 12.0
 TRANSIENT_HOURS = 2.0
+GLITCH_AT_HOURS, GLITCH_HOURS = 20.0, 1 / 3
 GRADUAL_RAMP_HOURS = 24.0
 TIMESTAMP = "event_time"
 
@@ -56,6 +60,10 @@ def _pulse(hours: np.ndarray) -> np.ndarray:
     return ((hours >= ONSET_HOURS) & (hours < ONSET_HOURS + TRANSIENT_HOURS)).astype(float)
 
 
+def _glitch(hours: np.ndarray) -> np.ndarray:
+    return ((hours >= GLITCH_AT_HOURS) & (hours < GLITCH_AT_HOURS + GLITCH_HOURS)).astype(float)
+
+
 def _ramp(hours: np.ndarray) -> np.ndarray:
     return np.clip((hours - ONSET_HOURS) / GRADUAL_RAMP_HOURS, 0.0, 1.0)
 
@@ -69,6 +77,8 @@ class Scenario:
     rows_per_hour: int = 1000
     schema_break: bool = False
     degraded: bool = False
+    label_delay_hours: float = 0.0
+    inverted_labels: Profile = _off  # 1 where a label arrives inverted
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -104,6 +114,18 @@ SCENARIOS: dict[str, Scenario] = {
             _step,
             _step,
             degraded=True,
+        ),
+        Scenario(
+            "label_delay",
+            "The persistent change, with every label arriving 24 hours after its row.",
+            _step,
+            _step,
+            label_delay_hours=24.0,
+        ),
+        Scenario(
+            "glitch",
+            "No change, but one batch of labels (20 minutes at hour 20) arrives inverted.",
+            inverted_labels=_glitch,
         ),
     )
 }
@@ -167,6 +189,9 @@ def stream(
     elapsed.sort()
     df = generator.features(rng, spec.shift(elapsed))
     df[generator.target] = generator.labels(rng, df, spec.concept(elapsed))
+    inverted = spec.inverted_labels(elapsed) > 0
+    if inverted.any():
+        df.loc[inverted, generator.target] = 1 - df.loc[inverted, generator.target]
     after = elapsed >= ONSET_HOURS
     if spec.degraded or degraded:
         _break_label_join(rng, df, generator, after)
@@ -174,6 +199,12 @@ def stream(
         df = _break_schema(rng, df, generator, after)
     df.insert(0, TIMESTAMP, _timestamps(elapsed))
     return df
+
+
+def label_arrival(scenario: str, frame: pd.DataFrame) -> pd.Series:
+    """When each row's label reaches ``/feedback``: its event time plus the scenario's delay."""
+    delay = pd.Timedelta(hours=_scenario(scenario).label_delay_hours)
+    return frame[TIMESTAMP] + delay
 
 
 def golden(model: str, scenario: str, rows: int = 5_000, seed: int = 2) -> pd.DataFrame:

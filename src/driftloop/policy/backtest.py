@@ -35,6 +35,8 @@ class ModelBacktest:
                 {
                     "at": d.at.isoformat() if d.at else None,
                     "trigger_id": d.trigger_id,
+                    "signal": d.signal,
+                    "reasons": d.reasons,
                     "since": d.evidence.get("since"),
                     "top_features": d.evidence.get("top_features", [])[:3],
                 }

@@ -10,13 +10,16 @@ warns and never retrains; a lasting shift does (seed 000).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, Literal
 
 from driftloop.config import DriftPolicy, DriftSettings, format_duration
-from driftloop.config.drift_policy import Thresholds
+from driftloop.config.drift_policy import PerformanceSettings, Thresholds
+from driftloop.policy.episode import episode_start, trigger_id
+from driftloop.policy.quality import judge, sustained
+from driftloop.policy.schedule import scheduled
 from driftloop.policy.signals import FeatureSignal, History, Snapshot
 
 __all__ = ["Decision", "State", "classify", "decide", "suppression", "trigger_id"]
@@ -34,6 +37,8 @@ class Decision:
     evidence: dict[str, Any] = field(default_factory=dict)
     trigger_id: str | None = None
     at: datetime | None = None
+    # What fired or warned: feature_drift, realised_performance, estimated_performance, schedule
+    signal: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -42,6 +47,8 @@ class Decision:
             "reasons": self.reasons,
             "evidence": self.evidence,
         }
+        if self.signal is not None:
+            data["signal"] = self.signal
         if self.trigger_id is not None:
             data["trigger_id"] = self.trigger_id
         if self.at is not None:
@@ -110,28 +117,6 @@ def classify(
     return Classified(state, critical, warn, judged, thin)
 
 
-def trigger_id(model: str, episode_start: datetime) -> str:
-    """Stable for one drift episode, so a retried CronJob finds its own dispatch."""
-    return f"{model}-{episode_start.strftime('%Y%m%dT%H%MZ')}"
-
-
-def _episode_start(states: list[tuple[datetime, State]], tolerance: timedelta) -> datetime | None:
-    """Start of the latest run of critical points, bridging gaps up to ``tolerance``."""
-    start = None
-    last_critical = None
-    for at, state in reversed(states):
-        if state == "critical":
-            if last_critical is not None and last_critical - at > tolerance + timedelta(seconds=1):
-                break
-            start = at
-            last_critical = at
-        elif last_critical is None:
-            continue  # not critical now; looking for the latest run
-        elif last_critical - at > tolerance:
-            break
-    return start
-
-
 def _evidence(
     classified: Classified, fraction: float, since: datetime | None, settings: DriftSettings
 ) -> dict[str, Any]:
@@ -164,12 +149,14 @@ def suppression(
     ``since`` is when the current critical run began; a run that began before the history
     the check reads is open-ended, and counts as the episode of any dispatch in the last
     seven days: a lasting shift nobody acted on is re-dispatched at most once a week."""
-    past = [d.at for d in history.dispatches if d.at <= now]
-    last = max(past) if past else None
-    week = [at for at in past if now - at < timedelta(days=7)]
+    # Scheduled retrains are counted apart: they spend no cooldown, no weekly cap, and do not
+    # close a drift episode (an open PR or a running retrain still blocks either kind).
+    limited = [d.at for d in history.dispatches if d.at <= now and not d.scheduled]
+    last = max(limited) if limited else None
+    week = [at for at in limited if now - at < timedelta(days=7)]
     cap = settings.max_triggers_per_week
     same_episode = any(d.trigger_id == episode for d in history.dispatches) or (
-        since is not None and any(at >= since for at in past)
+        since is not None and any(at >= since for at in limited)
     )
     reasons = [
         (same_episode, f"already dispatched for this drift episode ({episode})"),
@@ -208,7 +195,10 @@ def _not_sustained(
         reasons.insert(0, f"above warn: {', '.join(s.feature for s in classified.warn)}")
     else:
         reasons.insert(0, "below warn now")
-    return Decision(model, "warn", reasons, evidence, at=now)
+    return Decision(model, "warn", reasons, evidence, at=now, signal="feature_drift")
+
+
+RANK = {"insufficient_data": 0, "ok": 1, "warn": 2, "suppressed": 3, "trigger": 4}
 
 
 def decide(
@@ -220,10 +210,99 @@ def decide(
     step: timedelta,
 ) -> Decision:
     """Decide for ``model`` at ``now`` from snapshots up to ``now`` (oldest first, one every
-    ``step``; the last is the current one) and the repo host's history."""
+    ``step``; the last is the current one) and the repo host's history. Feature drift,
+    realised quality, estimated quality and the schedule are each judged; the strongest
+    verdict wins (trigger > suppressed > warn > ok > insufficient_data, drift first on a tie)
+    and the others' warnings join its reasons."""
     settings = policy.settings_for(model)
     if not policy.enabled(model):
         return Decision(model, "suppressed", ["disabled in the drift policy"], at=now)
+    drift = _drift(model, now, timeline, history, policy, settings, step)
+    others: list[Decision] = []
+    if settings.performance is not None:
+        others += _quality(model, now, timeline, history, settings, settings.performance, step)
+    if settings.schedule is not None:
+        others.append(scheduled(model, now, history, settings))
+    if not others:
+        return drift
+    best = max([drift, *others], key=lambda d: RANK[d.decision])
+    notes = [
+        f"{d.signal}: {d.reasons[0]}"
+        for d in (drift, *others)
+        if d is not best and d.decision in ("warn", "suppressed") and d.reasons
+    ]
+    evidence = dict(best.evidence)
+    for d in (drift, *others):
+        if d is not best and d.signal in ("realised_performance", "estimated_performance"):
+            evidence.setdefault(d.signal, d.evidence.get(d.signal))
+    return replace(best, reasons=[*best.reasons, *notes], evidence=evidence)
+
+
+def _quality(
+    model: str, now: datetime, timeline: list[Snapshot], history: History,
+    settings: DriftSettings, performance: PerformanceSettings, step: timedelta,
+) -> list[Decision]:  # fmt: skip
+    """Realised quality, then the estimate unless it is off."""
+    kinds = [False] if performance.estimated == "off" else [False, True]
+    window = format_duration(performance.window)
+    decisions = []
+    current = timeline[-1] if timeline and timeline[-1].at == now else Snapshot(now, {})
+    for estimated in kinds:
+        signal = "estimated_performance" if estimated else "realised_performance"
+        state = judge(current, performance, estimated)
+        evidence = {
+            signal: {
+                "window": window,
+                "level": state.level,
+                "breaches": [b.to_dict() for b in state.breaches],
+                "min_labels": performance.min_labels,
+            }
+        }
+        described = [b.describe(window) for b in state.breaches]
+        if state.level == "insufficient_data":
+            rows = "scored rows" if estimated else "labels"
+            reason = f"fewer than {performance.min_labels} {rows} in the {window} window"
+            decisions.append(Decision(model, "insufficient_data", [reason], evidence, at=now,
+                                      signal=signal))  # fmt: skip
+            continue
+        if state.level == "ok":
+            decisions.append(Decision(model, "ok", ["quality within thresholds"], evidence,
+                                      at=now, signal=signal))  # fmt: skip
+            continue
+        fraction, since = sustained(timeline, now, step, performance, estimated)
+        evidence[signal].update(critical_fraction=round(fraction, 3),
+                                since=since.isoformat() if since else None)  # fmt: skip
+        acts = not estimated or performance.estimated == "trigger"
+        need = performance.sustain_fraction
+        if state.level != "critical" or fraction < need or since is None or not acts:
+            if state.level == "critical" and acts:
+                described.append(f"critical for {fraction:.0%} of "
+                                 f"{format_duration(performance.sustain)}; a trigger needs "
+                                 f"{need:.0%}")  # fmt: skip
+            decisions.append(Decision(model, "warn", described, evidence, at=now, signal=signal))
+            continue
+        episode = trigger_id(model, since)
+        reasons = [
+            *[d for d, b in zip(described, state.breaches, strict=True) if b.level == "critical"],
+            (
+                f"sustained: critical for {fraction:.0%} of {format_duration(performance.sustain)}"
+                f" since {since.isoformat()}"
+            ),
+        ]
+        open_ended = since == timeline[0].at
+        continuing_from = now - timedelta(days=7) if open_ended else since
+        suppressed = suppression(model, now, episode, history, settings, since=continuing_from)
+        verdict: Verdict = "trigger" if suppressed is None else "suppressed"
+        reasons += [suppressed] if suppressed else []
+        decisions.append(Decision(model, verdict, reasons, evidence, episode, now, signal))
+    return decisions
+
+
+def _drift(
+    model: str, now: datetime, timeline: list[Snapshot], history: History,
+    policy: DriftPolicy, settings: DriftSettings, step: timedelta,
+) -> Decision:  # fmt: skip
+    """The feature-drift verdict (the policy's original signal)."""
     current = timeline[-1] if timeline and timeline[-1].at == now else None
     classified = classify(current, model, policy, settings) if current else None
     if classified is None or classified.state == "insufficient_data":
@@ -237,23 +316,27 @@ def decide(
             f"fewer than {settings.min_samples} rows in the {window} window: {thin or 'no data'}"
         )
         evidence = _evidence(classified, 0.0, None, settings) if classified else {}
-        return Decision(model, "insufficient_data", [reason], evidence, at=now)
+        return Decision(
+            model, "insufficient_data", [reason], evidence, at=now, signal="feature_drift"
+        )
 
     states = [(s.at, classify(s, model, policy, settings).state) for s in timeline]
     expected = max(int(settings.sustain / step), 1)
     window_start = now - settings.sustain
     critical_points = sum(1 for at, state in states if at > window_start and state == "critical")
     fraction = min(critical_points / expected, 1.0)
-    since = _episode_start(states, settings.sustain * (1 - settings.sustain_fraction))
+    since = episode_start(states, settings.sustain * (1 - settings.sustain_fraction))
     evidence = _evidence(classified, fraction, since, settings)
     if classified.state == "ok" and critical_points == 0:
-        return Decision(model, "ok", ["no feature above its warn threshold"], evidence, at=now)
+        reasons = ["no feature above its warn threshold"]
+        return Decision(model, "ok", reasons, evidence, at=now, signal="feature_drift")
     if classified.state != "critical" or fraction < settings.sustain_fraction or since is None:
         return _not_sustained(model, now, classified, fraction, evidence, settings)
 
     open_ended = since == timeline[0].at
     episode = trigger_id(model, since)
     sustain = format_duration(settings.sustain)
+    signal = "feature_drift"
     reasons = [
         f"critical: {', '.join(s.feature for s in classified.critical)}",
         f"sustained: critical for {fraction:.0%} of {sustain} since {since.isoformat()}",
@@ -261,5 +344,5 @@ def decide(
     continuing_from = now - timedelta(days=7) if open_ended else since
     suppressed = suppression(model, now, episode, history, settings, since=continuing_from)
     if suppressed is not None:
-        return Decision(model, "suppressed", [*reasons, suppressed], evidence, episode, now)
-    return Decision(model, "trigger", reasons, evidence, episode, now)
+        return Decision(model, "suppressed", [*reasons, suppressed], evidence, episode, now, signal)
+    return Decision(model, "trigger", reasons, evidence, episode, now, signal)

@@ -1,11 +1,12 @@
-"""What the policy sees: recorded PSI per feature at points in time, and dispatch history."""
+"""What the policy sees: recorded PSI per feature and model quality at points in time, and
+dispatch history."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
-__all__ = ["Dispatch", "FeatureSignal", "History", "Snapshot"]
+__all__ = ["SCHEDULE_MARK", "Dispatch", "FeatureSignal", "History", "QualitySignal", "Snapshot"]
 
 
 @dataclass(frozen=True)
@@ -19,11 +20,27 @@ class FeatureSignal:
 
 
 @dataclass(frozen=True)
+class QualitySignal:
+    """One recorded quality metric (``roc_auc``, ``estimated_roc_auc``, ``mae``, ...) and the
+    rows behind it: labelled rows, or scored rows for an estimate."""
+
+    metric: str
+    value: float
+    rows: float
+    version: str = ""
+
+
+@dataclass(frozen=True)
 class Snapshot:
-    """Every feature's recorded PSI and sample count for one model at one time."""
+    """Every feature's recorded PSI and sample count, and the model's recorded quality, for
+    one model at one time."""
 
     at: datetime
     features: dict[str, FeatureSignal]
+    quality: dict[str, QualitySignal] = field(default_factory=dict)
+
+
+SCHEDULE_MARK = "-schedule-"  # in the trigger id of a scheduled retrain
 
 
 @dataclass(frozen=True)
@@ -31,6 +48,10 @@ class Dispatch:
     at: datetime
     trigger_id: str
     manual: bool = False
+
+    @property
+    def scheduled(self) -> bool:
+        return SCHEDULE_MARK in self.trigger_id
 
 
 @dataclass(frozen=True)
