@@ -99,3 +99,61 @@ def backfill(series: Iterable[Series], tsdb: Path) -> None:
         [promtool, "tsdb", "create-blocks-from", "openmetrics", str(source), str(tsdb)],
         check=True, capture_output=True,
     )  # fmt: skip
+
+
+def quality_series(
+    model: str, scenarios_and_labels: dict[str, str], hours: int = 48, window_hours: int = 1
+) -> list[Series]:
+    """The quality series the recording rules would have written for a model trained on the
+    reference data, every 5 minutes over a ``window_hours`` window: realised AUC from labels
+    as they arrive (``scenarios.label_arrival``) with the labelled rows behind it, and the
+    label-free estimate from all scored rows; labelled model=<label> per scenario."""
+    from driftloop.quality import binned_auc, expected_positives
+    from driftloop.train.data import prepare_features
+    from driftloop.train.fit import fit_model, model_outputs
+
+    spec = load_model(model, ROOT / "models")
+    fitted = fit_model(spec, scenarios.reference(model))
+    prediction = fitted.profile.prediction
+    assert prediction is not None
+    calibrated = np.asarray(fitted.profile.calibration)
+    start = pd.Timestamp(scenarios.STREAM_START)
+    ends = np.arange(window_hours * 3600, hours * 3600 + 1, STEP_SECONDS)
+    series: list[Series] = []
+    for scenario, label in scenarios_and_labels.items():
+        frame = scenarios.stream(model, scenario, hours=hours)
+        _, scores = model_outputs(fitted.pipeline, prepare_features(frame, spec), spec)
+        bins = prediction.index_of_prepared(np.asarray(scores, dtype=float))
+        positive = frame[spec.target].to_numpy() == 1
+        scored_at = (frame["event_time"] - start).dt.total_seconds().to_numpy()
+        labelled_at = (scenarios.label_arrival(scenario, frame) - start).dt.total_seconds()
+        order = np.argsort(labelled_at.to_numpy(), kind="stable")
+        labelled_sorted = labelled_at.to_numpy()[order]
+        names = {
+            "driftloop:model_roc_auc": [], "driftloop:feedback_scored_samples": [],
+            "driftloop:model_estimated_roc_auc": [], "driftloop:prediction_samples": [],
+        }  # type: dict[str, list[tuple[int, float]]]  # fmt: skip
+        for end in ends:
+            ts = int(start.timestamp()) + int(end)
+            lo, hi = np.searchsorted(labelled_sorted, [end - window_hours * 3600, end], "right")
+            rows = order[lo:hi]
+            n = len(prediction.bins)
+            auc = binned_auc(
+                np.bincount(bins[rows][~positive[rows]], minlength=n),
+                np.bincount(bins[rows][positive[rows]], minlength=n),
+            )
+            if auc is not None:
+                names["driftloop:model_roc_auc"].append((ts, auc))
+                names["driftloop:feedback_scored_samples"].append((ts, float(len(rows))))
+            scored = (scored_at > end - window_hours * 3600) & (scored_at <= end)
+            counts = np.bincount(bins[scored], minlength=n)
+            expected = expected_positives(counts, calibrated)
+            estimate = binned_auc(counts - expected, expected)
+            if estimate is not None and counts.sum() > 0:
+                names["driftloop:model_estimated_roc_auc"].append((ts, estimate))
+                names["driftloop:prediction_samples"].append((ts, float(counts.sum())))
+        labels = {"model": label, "version": "1"}
+        series += [
+            Series(f"{name}:{window_hours}h", labels, points) for name, points in names.items()
+        ]
+    return series
