@@ -6,7 +6,7 @@ scenario's change starts at ``ONSET_HOURS``. ``golden(model, scenario)`` is a tr
 sample of the world at the end of the stream (clean labels, whatever ``degraded`` did).
 
 Scenarios (see ``SCENARIOS``): none, persistent, transient, gradual, concept, low_traffic,
-schema, degraded, label_delay and glitch. Labels of ``label_delay`` arrive a day after the
+schema, degraded, covariate, label_delay and glitch. Labels of ``label_delay`` arrive a day after the
 rows are scored (``label_arrival``); ``glitch`` sends one bad batch of labels (20 minutes
 inverted at hour 20), as a broken upstream job does. ``degraded`` is ``persistent`` whose
 post-onset labels come from a broken join (shuffled within a segment), so a model retrained
@@ -97,6 +97,7 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario("gradual", "The change ramps in over 24 hours from hour 12.", _ramp, _ramp),
         Scenario("concept", "P(y|x) changes from hour 12; the features do not.", _off, _step),
+        Scenario("covariate", "The features change from hour 12; P(y|x) does not.", _step),
         Scenario(
             "low_traffic",
             "The persistent change at 10 rows an hour.",
