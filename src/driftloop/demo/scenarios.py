@@ -6,9 +6,9 @@ scenario's change starts at ``ONSET_HOURS``. ``golden(model, scenario)`` is a tr
 sample of the world at the end of the stream (clean labels, whatever ``degraded`` did).
 
 Scenarios (see ``SCENARIOS``): none, persistent, transient, gradual, concept, low_traffic,
-schema, degraded, covariate, label_delay and glitch. Labels of ``label_delay`` arrive a day after the
-rows are scored (``label_arrival``); ``glitch`` sends one bad batch of labels (20 minutes
-inverted at hour 20), as a broken upstream job does. ``degraded`` is ``persistent`` whose
+schema, degraded, covariate, label_delay and glitch. Labels of ``label_delay`` arrive a day
+after the rows are scored (``label_arrival``); ``glitch`` sends one bad batch of labels (20
+minutes inverted at hour 20), as a broken upstream job does. ``degraded`` is ``persistent`` whose
 post-onset labels come from a broken join (shuffled within a segment), so a model retrained
 on it truly does not beat the champion on clean labels; ``degraded=True`` applies the same
 break to any scenario.
