@@ -12,10 +12,11 @@ from datetime import datetime, timedelta
 from driftloop.adapters.prometheus import MetricsSource
 from driftloop.adapters.repohost import RepoHost, compact_evidence
 from driftloop.config import DriftPolicy
+from driftloop.inputs import MAX_REASON_CHARS
 from driftloop.policy import Decision, History, Snapshot, decide
 from driftloop.policy.signals import QualitySignal
 
-__all__ = ["CheckRun", "lookback", "run_check", "timelines", "with_quality"]
+__all__ = ["CheckRun", "dispatch_reason", "lookback", "run_check", "timelines", "with_quality"]
 
 
 # How a dispatch's reason names the signal that fired (the PR body shows the reason).
@@ -25,6 +26,15 @@ LABELS = {
     "estimated_performance": "estimated performance",
     "schedule": "schedule",
 }
+
+
+def dispatch_reason(decision: Decision) -> str:
+    """The signal and its reasons, cut to what ``driftloop retrain --reason`` accepts (the
+    evidence input carries the details)."""
+    text = f"{LABELS.get(decision.signal or '', 'drift')}: " + "; ".join(decision.reasons)
+    if len(text) <= MAX_REASON_CHARS:
+        return text
+    return text[: MAX_REASON_CHARS - 3].rstrip() + "..."
 
 
 def lookback(policy: DriftPolicy, model: str) -> timedelta:
@@ -133,7 +143,7 @@ def run_check(
         return run
     for decision in decisions:
         if decision.decision == "trigger" and decision.trigger_id is not None:
-            reason = f"{LABELS.get(decision.signal or '', 'drift')}: " + "; ".join(decision.reasons)
+            reason = dispatch_reason(decision)
             run.dispatched[decision.model] = host.dispatch_retrain(
                 decision.model,
                 reason,

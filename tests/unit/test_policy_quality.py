@@ -162,3 +162,23 @@ def test_a_due_schedule_dispatches_once_per_period_apart_from_drift_limits() -> 
     now, seen = at_hour(drifting, 10)
     scheduled_only = History((Dispatch(now - timedelta(hours=1), "m-schedule-20260301"),))
     assert decide("m", now, seen, scheduled_only, policy(), STEP).decision == "trigger"
+
+
+def test_dispatch_reasons_name_the_signal_and_fit_the_retrain_input() -> None:
+    from driftloop.check import dispatch_reason
+    from driftloop.inputs import check_reason
+
+    points = timeline(lambda h: 0.70 if h >= 3 else 0.78, 8, estimated=lambda h: 0.7)
+    now, seen = at_hour(points, 6)
+    decision = decide("m", now, seen, History(), policy(), STEP)
+    reason = dispatch_reason(decision)
+    assert reason.startswith("performance: realised roc_auc 0.700 < critical 0.75 (1h, ")
+    assert check_reason(reason) == reason
+    many = [FeatureSignal(f"feature_with_a_long_name_{i}", 0.9, 5000, "1") for i in range(30)]
+    drifting = [Snapshot(p.at, {s.feature: s for s in many}) for p in points]
+    now, seen = at_hour(drifting, 8)
+    drift = decide("m", now, seen, History(), policy(), STEP)
+    assert drift.decision == "trigger"
+    cut = dispatch_reason(drift)
+    assert cut.startswith("drift: critical: feature_with_a_long_name_0")
+    assert check_reason(cut) == cut
