@@ -129,3 +129,64 @@ def test_recorded_psi_equals_engine_psi_and_alert_fires(
 
     wait_until(lambda: alert_state(prom, "FeatureDriftCritical", "monthly_charges") == "firing")
     assert alert_state(prom, "FeatureDriftCritical", "tenure_months") == "inactive"
+
+
+def test_recorded_auc_and_estimate_equal_the_binned_values(
+    stack: tuple[str, str], bundle_dir: Path
+) -> None:
+    """Scored rows and their labelled feedback reach the recording rules: realised AUC equals
+    the Mann-Whitney AUC of the recorded bin counts (and scikit-learn's on the rows' bins);
+    the estimate equals the AUC of the recorded expected counts."""
+    from sklearn.metrics import roc_auc_score
+
+    from driftloop.quality import binned_auc
+
+    server, prom = stack
+    bundle = load_bundle(bundle_dir)
+    prediction = bundle.profile.prediction
+    assert prediction is not None
+    wait_until(lambda: bool(query(prom, "driftloop_feedback_score_bin_total")))
+    frame = scenarios.stream("churn", "none", hours=3, rows_per_hour=1000)
+    bins, labels = [], []
+    with httpx.Client(timeout=10.0) as client:
+        for start in range(0, len(frame), 250):
+            part = frame.iloc[start : start + 250]
+            rows = part[FEATURES].to_dict(orient="records")
+            url = f"{server}/invocations?scores=true"
+            answer = client.post(url, json={"dataframe_records": rows}).json()
+            records = [
+                {"prediction": p, "label": int(y), "score": s}
+                for p, y, s in zip(answer["predictions"], part["churned"], answer["scores"],
+                                   strict=True)  # fmt: skip
+            ]
+            client.post(f"{server}/feedback", json={"records": records}).raise_for_status()
+            bins += prediction.index_of_prepared(np.array(answer["scores"])).tolist()
+            labels += part["churned"].tolist()
+
+    def recorded(name: str) -> float | None:
+        found = query(prom, f"driftloop:{name}:5m")
+        return float(found[0]["value"][1]) if found else None
+
+    def settled() -> bool:  # every row scraped: the scored-row count stops moving
+        rows = query(prom, "sum(driftloop_feedback_score_bin_total)")
+        return bool(rows) and float(rows[0]["value"][1]) == len(frame)
+
+    wait_until(settled)
+    wait_until(lambda: recorded("model_estimated_roc_auc") is not None)
+    at = time.time()
+
+    def per_bin(expr: str) -> np.ndarray:
+        values = {s["metric"]["bin"]: float(s["value"][1]) for s in query(prom, expr, at)}
+        return np.array([values.get(b, 0.0) for b in prediction.bins])
+
+    realised = float(query(prom, "driftloop:model_roc_auc:5m", at)[0]["value"][1])
+    negatives = per_bin('driftloop:feedback_score_bin_increase:5m{class="negative"}')
+    positives = per_bin('driftloop:feedback_score_bin_increase:5m{class="positive"}')
+    assert realised == pytest.approx(binned_auc(negatives, positives), abs=1e-9)
+    assert realised == pytest.approx(roc_auc_score(labels, bins), abs=0.01)
+
+    estimate = float(query(prom, "driftloop:model_estimated_roc_auc:5m", at)[0]["value"][1])
+    expected = per_bin("driftloop:prediction_expected_positives_increase:5m")
+    scored = per_bin("driftloop:prediction_bin_increase:5m")
+    assert estimate == pytest.approx(binned_auc(scored - expected, expected), abs=1e-9)
+    assert abs(estimate - realised) < 0.03
