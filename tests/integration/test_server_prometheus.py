@@ -156,8 +156,9 @@ def test_recorded_auc_and_estimate_equal_the_binned_values(
             answer = client.post(url, json={"dataframe_records": rows}).json()
             records = [
                 {"prediction": p, "label": int(y), "score": s}
-                for p, y, s in zip(answer["predictions"], part["churned"], answer["scores"],
-                                   strict=True)  # fmt: skip
+                for p, y, s in zip(
+                    answer["predictions"], part["churned"], answer["scores"], strict=True
+                )
             ]
             client.post(f"{server}/feedback", json={"records": records}).raise_for_status()
             bins += prediction.index_of_prepared(np.array(answer["scores"])).tolist()
