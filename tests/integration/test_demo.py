@@ -1,4 +1,4 @@
-"""`driftloop demo` end to end: the persistent, transient and degraded scenarios."""
+"""`driftloop demo` end to end: the persistent, transient, degraded and concept scenarios."""
 
 from __future__ import annotations
 
@@ -83,3 +83,19 @@ def test_degraded_labels_end_with_an_issue_naming_the_gate(tmp_path: Path) -> No
     assert "failed its gates" in issue
     assert "per_class_f1_min" in issue
     assert git(tmp_path / "demo", "branch", "--list", "driftloop/*") == ""
+
+
+def test_concept_drift_ends_with_a_pr_naming_realised_auc(tmp_path: Path) -> None:
+    """Inputs stay put, labels change: no feature drifts, realised AUC on /feedback falls
+    below seed 001's 0.75, and the PR says so."""
+    summary, log = demo("concept", tmp_path / "demo")
+    assert summary["outcome"] == "v2 promoted and serving"
+    assert summary["last_decision"]["signal"] == "realised_performance"
+    body = Path(summary["where"]["pull_request"]).read_text()
+    assert "performance: realised roc\\_auc 0." in body
+    assert "&lt; critical 0.75" in body
+    assert "| realised quality (15s) | value | threshold | level | rows |" in body
+    assert "| `roc_auc` | 0." in body
+    assert "| 0.75 | critical |" in body
+    assert "Drift evidence: no recorded drift" in body
+    assert "check churn: trigger (realised_performance): realised roc_auc" in log

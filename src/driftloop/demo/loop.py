@@ -40,7 +40,7 @@ from driftloop.rules import build_groups, settings_from_policy
 
 __all__ = ["DEMO_POLICY", "DemoResult", "run_demo"]
 
-SCENARIOS = ("persistent", "transient", "degraded", "none")
+SCENARIOS = ("persistent", "transient", "degraded", "concept", "none")
 MARKER = ".driftloop-demo"
 DEMO_REVIEWER = "demo-reviewer"
 DEMO_POLICY = """\
@@ -58,6 +58,17 @@ defaults:
   max_triggers_per_week: 5
   thresholds:
     psi: {warn: 0.1, critical: 0.2}
+models:
+  churn:
+    # Seed 001's AUC thresholds on labelled feedback, over 15s and sustained for 80% of 20s
+    # (production: 1h and 3h). Only the concept scenario sends labels.
+    performance:
+      window: 15s
+      min_labels: 300
+      sustain: 20s
+      sustain_fraction: 0.8
+      thresholds:
+        roc_auc: {warn: 0.80, critical: 0.75}
 """
 CHECK_EVERY = timedelta(seconds=2)
 PUSH_SECONDS = 12  # the transient push: shorter than 80% of the 30s sustain period
@@ -186,7 +197,8 @@ class Demo:
         from driftloop.retraining import retrain
 
         model = record["model"]
-        data = f"demo://{model}/{'degraded' if self.scenario == 'degraded' else 'persistent'}"
+        regime = self.scenario if self.scenario in ("degraded", "concept") else "persistent"
+        data = f"demo://{model}/{regime}"
         run = self.workdir / "runs" / record["trigger_id"]
         run.mkdir(parents=True, exist_ok=True)
         self.say(f"  retrain.yml (local): retrain {model} on {data}")
@@ -288,9 +300,13 @@ class Demo:
             self.result.where.update({f"model_server_{m}": url for m, url in self.servers.items()})
             self._wait_first_scrape(prom)
             reference = scenarios.reference(self.model, rows=20_000, seed=42)
+            labels = load_model(self.model, self.workdir / "models").target
             replay = stack.enter_context(
-                Replay(self.servers[self.model], _features(self.model, self.workdir), reference)
-            )
+                Replay(
+                    self.servers[self.model], _features(self.model, self.workdir), reference,
+                    labels=labels if self.scenario == "concept" else None,
+                )
+            )  # fmt: skip
             self.replays = [replay]
             for model in self.models[1:]:  # steady traffic, all along
                 steady = scenarios.reference(model, rows=20_000, seed=43)
@@ -334,6 +350,10 @@ class Demo:
         shifted = _post_onset(self.model, "persistent")
         if self.scenario == "none":
             say("4/7 keep sending reference-like traffic")
+        elif self.scenario == "concept":
+            say("4/7 concept drift: the same inputs, but who churns changes (labels follow "
+                "at once on /feedback)")  # fmt: skip
+            replay.switch(_post_onset(self.model, "concept"))
         elif self.scenario == "transient":
             say(f"4/7 a transient shift: a {PUSH_SECONDS}s marketing push, then back to normal")
             replay.switch(shifted)
@@ -358,7 +378,10 @@ class Demo:
                     else {}
                 )
                 psi = f" (top: {top.get('feature')} PSI {top.get('psi')})" if top else ""
-                say(f"    check {self.model}: {decision.decision}{psi}: {decision.reasons[-1]}")
+                reason = decision.reasons[-1]
+                if decision.signal != "feature_drift":
+                    psi, reason = f" ({decision.signal})", decision.reasons[0]
+                say(f"    check {self.model}: {decision.decision}{psi}: {reason}")
                 last = decision.decision
             if decision.decision in ("trigger", "suppressed") and self.host.dispatches(self.model):
                 return

@@ -13,7 +13,9 @@ __all__ = ["Replay"]
 
 class Replay:
     """Posts ``batch`` rows at a time, ``rate`` requests a second, cycling through frames;
-    ``switch(frame)`` changes what is sent from the next request on."""
+    ``switch(frame)`` changes what is sent from the next request on. With ``labels`` (the
+    target column), each scored batch's labels and scores go back to ``/feedback`` at once,
+    as a label pipeline with no delay would send them."""
 
     def __init__(
         self,
@@ -22,8 +24,11 @@ class Replay:
         frame: pd.DataFrame,
         batch: int = 40,
         rate: float = 10.0,
+        labels: str | None = None,
     ) -> None:
-        self.url = f"{url}/invocations"
+        self.url = f"{url}/invocations" + ("?scores=true" if labels else "")
+        self.feedback_url = f"{url}/feedback"
+        self.labels = labels
         self.features = features
         self.batch = batch
         self.interval = 1.0 / rate
@@ -47,7 +52,7 @@ class Replay:
         with self._lock:
             self._frame, self._position = frame, 0
 
-    def _next(self) -> list[dict[str, object]]:
+    def _next(self) -> tuple[list[dict[str, object]], list[object]]:
         with self._lock:
             frame = self._frame
             if self._position + self.batch > len(frame):
@@ -55,7 +60,24 @@ class Replay:
             rows = frame.iloc[self._position : self._position + self.batch]
             self._position += self.batch
         records = rows[self.features].astype(object).where(rows[self.features].notna(), None)
-        return [{str(k): v for k, v in row.items()} for row in records.to_dict(orient="records")]
+        labels = rows[self.labels].tolist() if self.labels else []
+        return [
+            {str(k): v for k, v in row.items()} for row in records.to_dict(orient="records")
+        ], labels
+
+    def _send(self, client: httpx.Client) -> bool:
+        rows, labels = self._next()
+        response = client.post(self.url, json={"dataframe_records": rows})
+        if response.status_code != 200:
+            return False
+        if self.labels:
+            answer = response.json()
+            records = [
+                {"prediction": p, "label": y, "score": s}
+                for p, y, s in zip(answer["predictions"], labels, answer["scores"], strict=True)
+            ]
+            client.post(self.feedback_url, json={"records": records})
+        return True
 
     def _run(self) -> None:
         with httpx.Client(timeout=10.0) as client:
@@ -64,8 +86,7 @@ class Replay:
                     time.sleep(0.1)
                     continue
                 try:
-                    response = client.post(self.url, json={"dataframe_records": self._next()})
-                    if response.status_code == 200:
+                    if self._send(client):
                         self.sent += self.batch
                     else:
                         self.errors += 1

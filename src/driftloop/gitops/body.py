@@ -96,12 +96,32 @@ def _features(evidence: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def _quality(evidence: dict[str, Any]) -> dict[str, Any] | None:
+    """The quality breaches a dispatch carried (realised first), numbers only."""
+    for signal in ("realised_performance", "estimated_performance"):
+        block = evidence.get(signal)
+        if not isinstance(block, dict) or not isinstance(block.get("breaches"), list):
+            continue
+        breaches = [
+            b
+            for b in block["breaches"]
+            if isinstance(b, dict)
+            and isinstance(b.get("value"), int | float)
+            and isinstance(b.get("threshold"), int | float)
+        ]
+        if breaches:
+            kind = "realised" if signal.startswith("realised") else "estimated"
+            return {"kind": kind, "window": block.get("window"), "breaches": breaches}
+    return None
+
+
 def render_pull_request(context: dict[str, Any]) -> str:
     features = _features(context.get("evidence", {}))
     chart_max = max([0.3, *(float(f["psi"]) * 1.2 for f in features)])
     return _ENV.get_template("pull_request.md.j2").render(
-        **context, features=features, chart_max=chart_max
-    )
+        **context, features=features, chart_max=chart_max,
+        quality=_quality(context.get("evidence", {})),
+    )  # fmt: skip
 
 
 def render_issue(context: dict[str, Any]) -> str:
