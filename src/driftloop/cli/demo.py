@@ -24,7 +24,9 @@ def register(commands: Any) -> None:
     )
     parser.add_argument("action", nargs="?", choices=("run", "approve"), default="run")
     parser.add_argument(
-        "--scenario", default="persistent", choices=("persistent", "transient", "degraded", "concept", "none")
+        "--scenario",
+        default="persistent",
+        choices=("persistent", "transient", "degraded", "concept", "none"),
     )
     parser.add_argument("--workdir", type=Path, default=Path("driftloop-demo"))
     review = parser.add_mutually_exclusive_group()
