@@ -7,6 +7,10 @@ gates would compare against it. ``reconcile`` reads from Prometheus which versio
 model's production pods export now and whether its Rollout is Degraded (aborted), and moves
 ``champion`` back to the version production serves. Both versions are tagged, so the audit
 trail keeps the promotion (promote's tags) and the abort (ADR 0007).
+
+Telemetry is not proof: anyone who can push a series to Prometheus could claim that an
+unreviewed version serves. Production pods serve only versions carrying promote's approval
+record (ADR 0005), so ``champion`` moves only to a version that carries it.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 from driftloop.adapters.registry import ModelRegistry
+from driftloop.approval import APPROVAL_TAGS
 
 __all__ = ["Production", "ProductionSource", "Reconciliation", "plan", "reconcile"]
 
@@ -81,6 +86,16 @@ def reconcile(
     for model in models:
         champion = registry.alias_version(model, "champion")
         result = plan(model, champion, production.get(model, Production(frozenset(), False)))
+        if result.action == "restored" and result.champion is not None:
+            tags = registry.version_tags(model, result.champion)
+            missing = [tag for tag in APPROVAL_TAGS if not tags.get(tag)]
+            if missing:
+                why = (
+                    f"production reports v{result.champion}, which carries no approval record "
+                    f"({', '.join(missing)} missing): champion left on v{champion}"
+                )
+                results.append(Reconciliation(model, "none", champion, [why]))
+                continue
         if result.action == "restored" and champion is not None and result.champion is not None:
             at = now.isoformat(timespec="seconds")
             tags = {

@@ -64,11 +64,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Mlflo
     root = tmp_path_factory.mktemp("reconcile")
     registry = MlflowRegistry(f"sqlite:///{root / 'mlflow.db'}", artifact_root=root / "artifacts")
     bundle = train_bundle("churn", root / "bundle", rows=2000)
-    for _ in range(2):
+    for _ in range(3):
         registry.register_candidate(CandidateRun("churn", bundle, {}, {}, {}), "candidate")
-    # what `driftloop promote` wrote at the merge of v2's pull request
-    registry.set_version_tags("churn", "2", {"approved_by": "alice", "pr_url": "https://x/pull/7",
-                                             "promoted_at": T0.isoformat()})  # fmt: skip
+    # what `driftloop promote` wrote at the merges of v1's and v2's pull requests (v3 was
+    # registered by a retrain and never approved)
+    for version, pull in (("1", "3"), ("2", "7")):
+        registry.set_version_tags("churn", version, {
+            "approved_by": "alice", "pr_url": f"https://x/pull/{pull}", "head_sha": "ab" * 20,
+            "promoted_at": T0.isoformat()})  # fmt: skip
     registry.set_alias("churn", "champion", "2")
     backfill(series(), root / "tsdb")
     with prometheus(root / "prometheus", [], [], tsdb=root / "tsdb") as url:
@@ -120,3 +123,25 @@ def test_the_plan_moves_only_on_an_abort_with_one_version_serving() -> None:
     assert plan("m", None, served("1", aborted=True)).action == "none"
     moved = plan("m", "2", served("1", aborted=True))
     assert (moved.action, moved.champion) == ("restored", "1")
+
+
+def test_forged_telemetry_cannot_make_an_unapproved_version_champion(
+    stack: tuple[str, MlflowRegistry],
+) -> None:
+    """A series pushed to Prometheus claiming that never-approved v3 alone serves, and a
+    Degraded Rollout: production pods cannot serve v3 (ADR 0005), so champion stays."""
+    from driftloop.reconcile import reconcile as run
+
+    _, registry = stack
+    champion = registry.alias_version("churn", "champion")
+
+    class Forged:
+        def production(self, models: list[str], at: datetime, namespace: str
+                       ) -> dict[str, Production]:  # fmt: skip
+            return {"churn": Production(frozenset({"3"}), aborted=True)}
+
+    [result] = run(["churn"], Forged(), registry, END)
+    assert result.action == "none"
+    assert "v3, which carries no approval record" in result.reasons[0]
+    assert registry.alias_version("churn", "champion") == champion
+    assert "champion_restored_at" not in registry.version_tags("churn", "3")

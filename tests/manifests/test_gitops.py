@@ -148,7 +148,7 @@ def test_every_workload_runs_the_one_image_pinned_by_digest_in_the_base() -> Non
     digest = pinned_digest(base)
     assert digest is not None
     pods = [doc["spec"]["template"]["spec"] for (kind, _), doc in docs.items() if kind == "Rollout"]
-    pods.append(docs[("CronJob", "drift-check")]["spec"]["jobTemplate"]["spec"]["template"]["spec"])
+    pods += [job_pod(docs, name) for name in CRONJOBS]
     images = {c["image"] for pod in pods for c in pod["containers"]}
     assert images == {f"{IMAGE}@{digest}"}
 
@@ -156,8 +156,8 @@ def test_every_workload_runs_the_one_image_pinned_by_digest_in_the_base() -> Non
 def test_workloads_run_non_root_with_read_only_root_filesystem() -> None:
     docs = build(ROOT / "k8s/overlays/production")
     pods = [doc["spec"]["template"]["spec"] for (kind, _), doc in docs.items() if kind == "Rollout"]
-    pods.append(docs[("CronJob", "drift-check")]["spec"]["jobTemplate"]["spec"]["template"]["spec"])
-    assert len(pods) == len(MODELS) + 1
+    pods += [job_pod(docs, name) for name in CRONJOBS]
+    assert len(pods) == len(MODELS) + len(CRONJOBS)
     for pod in pods:
         assert pod["securityContext"]["runAsNonRoot"] is True
         assert pod["automountServiceAccountToken"] is False
@@ -168,6 +168,35 @@ def test_workloads_run_non_root_with_read_only_root_filesystem() -> None:
     cron = docs[("CronJob", "drift-check")]["spec"]
     assert cron["concurrencyPolicy"] == "Forbid"
     assert cron["schedule"] == "*/5 * * * *"
+    assert docs[("CronJob", "champion-reconcile")]["spec"]["concurrencyPolicy"] == "Forbid"
+
+
+CRONJOBS = ("drift-check", "champion-reconcile")
+
+
+def job_pod(docs: dict, name: str) -> dict:  # type: ignore[type-arg]
+    return docs[("CronJob", name)]["spec"]["jobTemplate"]["spec"]["template"]["spec"]  # type: ignore[no-any-return]
+
+
+def test_the_champion_is_reconciled_in_production_only_and_reaches_no_github() -> None:
+    """ADR 0007: the aborted canary's champion is moved back by a CronJob of production's;
+    staging never moves production's alias. It reads Prometheus and writes MLflow only."""
+    production = build(ROOT / "k8s/overlays/production")
+    staging = build(ROOT / "k8s/overlays/staging")
+    assert ("CronJob", "champion-reconcile") not in staging
+    pod = job_pod(production, "champion-reconcile")
+    command = pod["containers"][0]["command"]
+    assert command[:2] == ["driftloop", "reconcile"]
+    assert command[command.index("--namespace") + 1] == "driftloop"
+    assert "volumes" in pod
+    assert not any("secret" in v for v in pod["volumes"])  # no GitHub credentials
+    config_name = pod["containers"][0]["envFrom"][0]["configMapRef"]["name"]
+    config = production[("ConfigMap", config_name)]["data"]
+    assert set(config) == {"DRIFTLOOP_PROMETHEUS_URL", "MLFLOW_TRACKING_URI"}
+    policy = production[("NetworkPolicy", "champion-reconcile")]["spec"]
+    ports = {p["port"] for rule in policy["egress"] for p in rule.get("ports", [])}
+    assert ports == {9090, 5000, 53}
+    assert all("to" in rule for rule in policy["egress"])  # no open egress (443 to anywhere)
 
 
 @pytest.mark.parametrize("overlay", ["staging", "production"])
