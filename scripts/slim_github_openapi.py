@@ -81,6 +81,20 @@ def _strip_examples(node: Any) -> Any:
     return node
 
 
+# Where the description contradicts GitHub's own documentation, the documentation wins, and
+# the correction is written here. `created` on run listings takes the search syntax its own
+# description points to (`>=2026-11-01`), but its schema says `format: date-time`
+# (github/rest-api-description#2542, "[Schema Inaccuracy]").
+CORRECTIONS = {("parameters", "created"): {"schema": {"type": "string"}}}
+
+
+def _corrected(components: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    for (section, name), change in CORRECTIONS.items():
+        if name in components.get(section, {}):
+            components[section][name] = {**components[section][name], **change}
+    return components
+
+
 def slim(full: dict[str, Any]) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for method, path in OPERATIONS:
@@ -109,7 +123,9 @@ def slim(full: dict[str, Any]) -> dict[str, Any]:
         },
         "servers": full.get("servers", []),
         "paths": paths,
-        "components": {k: dict(sorted(v.items())) for k, v in sorted(components.items())},
+        "components": {
+            k: dict(sorted(v.items())) for k, v in sorted(_corrected(components).items())
+        },
     }
 
 

@@ -14,6 +14,7 @@ from driftloop.adapters.repohost import RepoHost, compact_evidence
 from driftloop.config import DriftPolicy
 from driftloop.inputs import MAX_REASON_CHARS
 from driftloop.policy import Decision, History, Snapshot, decide
+from driftloop.policy.schedule import period_start
 from driftloop.policy.signals import QualitySignal
 
 __all__ = ["CheckRun", "dispatch_reason", "lookback", "run_check", "timelines", "with_quality"]
@@ -120,6 +121,18 @@ def with_quality(
     return [by_time[at] for at in sorted(by_time)]
 
 
+def history_start(policy: DriftPolicy, models: list[str], now: datetime) -> datetime:
+    """How far back the check needs dispatches: every model's lookback, the weekly cap's 7
+    days, and the current period of each schedule (its trigger id dedups it)."""
+    starts = [now - timedelta(days=7)]
+    for model in models:
+        settings = policy.settings_for(model)
+        starts.append(now - lookback(policy, model))
+        if settings.schedule is not None:
+            starts.append(period_start(now, settings.schedule))
+    return min(starts)
+
+
 def run_check(
     models: list[str],
     source: MetricsSource,
@@ -132,7 +145,9 @@ def run_check(
     """Decide for every model, from a fixed number of Prometheus queries and repo host
     requests per run, however many models there are."""
     names = list(dict.fromkeys(models))
-    histories = host.retrain_histories(names, now) if host is not None else {}
+    histories = (
+        host.retrain_histories(names, now, history_start(policy, names, now)) if host else {}
+    )
     by_model = timelines(source, policy, names, now, step)
     decisions = [
         decide(model, now, by_model[model], histories.get(model, History()), policy, step)

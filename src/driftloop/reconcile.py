@@ -87,8 +87,8 @@ def reconcile(
         champion = registry.alias_version(model, "champion")
         result = plan(model, champion, production.get(model, Production(frozenset(), False)))
         if result.action == "restored" and result.champion is not None:
-            tags = registry.version_tags(model, result.champion)
-            missing = [tag for tag in APPROVAL_TAGS if not tags.get(tag)]
+            record = registry.version_tags(model, result.champion)
+            missing = [tag for tag in APPROVAL_TAGS if not record.get(tag)]
             if missing:
                 why = (
                     f"production reports v{result.champion}, which carries no approval record "

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -317,3 +317,27 @@ def test_pin_image_opens_a_pull_request_setting_the_digest(
     assert pinned_digest(branch) == digest
     assert "The one image every workload runs" in branch  # comments kept
     assert pinned_digest(fake.branches["main"][BASE_FILE]) == "sha256:" + "0" * 64
+
+
+def test_a_month_of_history_reaches_past_the_latest_hundred_runs(fake: FakeGitHub) -> None:
+    """A monthly schedule dedups on its trigger id: the check must still see this month's
+    scheduled dispatch after 150 newer runs (the latest 100 would miss it and dispatch the
+    schedule again). Pages of 100 keep it to a few requests."""
+    gh = host(fake)
+    now = datetime.now(UTC)
+    stamp = "%Y-%m-%dT%H:%M:%SZ"
+    fake.add_run("churn", "churn-schedule-20260101", (now - timedelta(days=20)).strftime(stamp),
+                 status="completed")  # fmt: skip
+    for i in range(150):
+        fake.add_run(f"m{i:03d}", f"m{i:03d}-x", (now - timedelta(days=2)).strftime(stamp),
+                     status="completed")  # fmt: skip
+    fake.add_run("taxi", "taxi-old", (now - timedelta(days=40)).strftime(stamp), status="completed")
+    gh.repo  # noqa: B018 - resolve the repository before counting
+    before = len(fake.requests)
+    month = gh.retrain_histories(["churn", "taxi"], now, since=now - timedelta(days=31))
+    assert len(fake.requests) - before <= 4  # the workflow, 2 pages of runs, open pulls
+    assert [d.trigger_id for d in month["churn"].dispatches] == ["churn-schedule-20260101"]
+    assert month["taxi"].dispatches == ()  # created before `since`: not listed
+    latest = gh.retrain_histories(["churn"], now)
+    assert latest["churn"].dispatches == ()  # the latest 100 alone miss it
+    assert fake.contract_errors == []

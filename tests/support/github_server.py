@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote, urlparse
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlparse
 
 from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
@@ -48,6 +48,9 @@ class Fault:
     after_write: bool = False  # perform the operation, then fail (a lost response)
     headers: dict[str, str] = field(default_factory=dict)
     times: int = 1
+
+
+LINK = "__link_header__"  # a handler's answer may carry its Link header under this key
 
 
 def _now() -> str:
@@ -461,23 +464,42 @@ class FakeGitHub:
             return status, _workflow
         inputs = body.get("inputs", {})
         self.dispatches.append({"ref": body["ref"], "inputs": inputs})
-        title = f"retrain {inputs.get('model', '')} ({inputs.get('trigger_id', '')})"
-        run_id = next(self.ids)
-        self.runs.append(self.instances.of(
-            "workflow-run", id=run_id, name="retrain", display_title=title, status="queued", conclusion=None,
-            event="workflow_dispatch", head_branch=body["ref"], workflow_id=self.workflows["retrain.yml"],
-            url=f"{self._repo_url()}/actions/runs/{run_id}", created_at=_now(),
-            html_url=f"https://github.invalid/{self.owner}/{self.repo}/actions/runs/{run_id}",
-        ) | {"_listed_after": time.monotonic() + self.run_list_delay})  # fmt: skip
+        self.add_run(inputs.get("model", ""), inputs.get("trigger_id", ""), ref=body["ref"])
         return 204, None
 
-    def list_runs(self, query: dict[str, str], **_: Any) -> tuple[int, Any]:
+    def add_run(
+        self, model: str, trigger_id: str, created_at: str | None = None, status: str = "queued",
+        ref: str = "main",
+    ) -> None:  # fmt: skip
+        """A run of retrain.yml, as a dispatch creates it (``created_at`` for older history)."""
+        run_id = next(self.ids)
+        done = status == "completed"
+        self.runs.append(self.instances.of(
+            "workflow-run", id=run_id, name="retrain", display_title=f"retrain {model} ({trigger_id})",
+            status=status, conclusion="success" if done else None,
+            event="workflow_dispatch", head_branch=ref, workflow_id=self.workflows["retrain.yml"],
+            url=f"{self._repo_url()}/actions/runs/{run_id}", created_at=created_at or _now(),
+            html_url=f"https://github.invalid/{self.owner}/{self.repo}/actions/runs/{run_id}",
+        ) | {"_listed_after": time.monotonic() + self.run_list_delay})  # fmt: skip
+
+    def list_runs(self, workflow: str, query: dict[str, str], **_: Any) -> tuple[int, Any]:
+        """Newest first, filtered by ``status`` and ``created`` (``>=<ISO time>``), one page of
+        ``per_page`` (GitHub's default 30) with a ``link: rel="next"`` header while more are
+        left, as GitHub pages its lists."""
         now = time.monotonic()
+        since = query.get("created", "").removeprefix(">=")
         runs = [
-            {k: v for k, v in r.items() if k != "_listed_after"} for r in self.runs
+            {k: v for k, v in r.items() if k != "_listed_after"} for r in reversed(self.runs)
             if r["_listed_after"] <= now and ("status" not in query or r["status"] == query["status"])
+            and (not since or r["created_at"] >= since)
         ]  # fmt: skip
-        return 200, {"total_count": len(runs), "workflow_runs": runs}
+        size, page = int(query.get("per_page", 30)), int(query.get("page", 1))
+        answer = {"total_count": len(runs), "workflow_runs": runs[(page - 1) * size : page * size]}
+        if page * size < len(runs):
+            rest = urlencode({**query, "page": page + 1})
+            url = f"{self._repo_url()}/actions/workflows/{workflow}/runs?{rest}"
+            answer[LINK] = f'<{url}>; rel="next"'
+        return 200, answer
 
     def list_repo_secrets(self, **_: Any) -> tuple[int, Any]:
         return 200, self._secrets(self.repo_secrets)
@@ -859,6 +881,9 @@ class FakeGitHub:
     def _reply(
         self, method: str, path: str, query: dict[str, str], status: int, answer: Any
     ) -> tuple[int, dict[str, str], bytes]:
+        headers = {"content-type": "application/json"}
+        if isinstance(answer, dict) and LINK in answer:
+            headers["link"] = answer.pop(LINK)
         data = b"" if answer is None else json.dumps(answer).encode()
         assert self.openapi is not None
         if status < 400 or status == 404:  # error bodies are documented loosely; skip them
@@ -872,7 +897,7 @@ class FakeGitHub:
                     self.contract_errors.append(
                         f"response {method} {path} {status}: {_explain(error)}"
                     )
-        return status, {"content-type": "application/json"}, data
+        return status, headers, data
 
 
 def _explain(error: BaseException) -> str:

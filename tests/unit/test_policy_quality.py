@@ -182,3 +182,15 @@ def test_dispatch_reasons_name_the_signal_and_fit_the_retrain_input() -> None:
     cut = dispatch_reason(drift)
     assert cut.startswith("drift: critical: feature_with_a_long_name_0")
     assert check_reason(cut) == cut
+
+
+def test_the_check_reads_history_back_to_the_schedules_period() -> None:
+    from driftloop.check import history_start
+
+    now = datetime(2026, 3, 20, 9, 30, tzinfo=UTC)
+    plain = history_start(policy(), ["m"], now)
+    assert plain == now - timedelta(days=7)  # the weekly cap's reach, beyond sustain + cooldown
+    long = history_start(policy(sustain="72h", cooldown="5d"), ["m"], now)
+    assert long == now - timedelta(hours=72) - timedelta(days=5)
+    assert history_start(policy(schedule="monthly"), ["m"], now) == datetime(2026, 3, 1, tzinfo=UTC)
+    assert history_start(policy(schedule="weekly"), ["m"], now) == now - timedelta(days=7)

@@ -15,7 +15,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -34,6 +34,8 @@ from driftloop.policy.signals import Dispatch, History
 __all__ = ["WORKFLOW", "GitHubHost"]
 
 WORKFLOW = "retrain.yml"
+# Runs read per check at most: a month of a large fleet's retrains, in 10 requests.
+MAX_RUNS = 1000
 PERMISSIONS = (
     "the token needs actions: write (dispatch) and contents, pull-requests, issues: write (propose)"
 )
@@ -114,6 +116,7 @@ class GitHubHost(RepoHost):
             timeout=int(timeout),
             seconds_between_writes=write_pause,
             retry=GithubRetry(total=retries, backoff_factor=0.2),
+            per_page=100,  # fewer pages for long listings (runs over a month)
         )
         # Creates that must happen once (dispatches, issues, comments) get no automatic retry:
         # PyGithub retries a POST after a 5xx, and when the first attempt had gone through
@@ -157,21 +160,29 @@ class GitHubHost(RepoHost):
         return str(self.repo.default_branch)
 
     # ---- dispatch ------------------------------------------------------------------------
-    def _runs(self, status: str | None = None) -> list[Any]:
+    def _runs(self, status: str | None = None, since: datetime | None = None) -> list[Any]:
+        """The workflow's runs, newest first: the latest 100, or with ``since`` every run
+        created since then (up to ``MAX_RUNS``, 100 a page)."""
         with _upstream(f"listing {WORKFLOW} runs"):
             workflow = self.repo.get_workflow(WORKFLOW)
-            runs = workflow.get_runs(status=status) if status else workflow.get_runs()
-            return list(itertools.islice(runs, 100))
+            filters: dict[str, Any] = {"status": status} if status else {}
+            if since is not None:  # search syntax, by day (rest-api-description#2542)
+                filters["created"] = f">={since.astimezone(UTC).date().isoformat()}"
+            runs = workflow.get_runs(**filters)
+            return list(itertools.islice(runs, MAX_RUNS if since is not None else 100))
 
     def retrain_history(self, model: str, now: datetime) -> History:
         return self.retrain_histories([model], now)[model]
 
-    def retrain_histories(self, models: Sequence[str], now: datetime) -> dict[str, History]:
-        """One listing of the workflow's latest runs and one of the open pull requests, for
-        the whole fleet (GitHub's rate limit is per token, not per model)."""
+    def retrain_histories(
+        self, models: Sequence[str], now: datetime, since: datetime | None = None
+    ) -> dict[str, History]:
+        """The workflow's runs (since ``since``: as far back as the policy looks, a monthly
+        schedule's period included) and the open pull requests, in a fixed number of
+        requests for the whole fleet (GitHub's rate limit is per token, not per model)."""
         dispatches: dict[str, list[Dispatch]] = {model: [] for model in models}
         active: dict[str, str] = {}
-        for run in self._runs():
+        for run in self._runs(since=since):
             match = _TITLE.match(run.display_title or "")
             if match is None or match.group("model") not in dispatches or run.created_at > now:
                 continue

@@ -83,7 +83,9 @@ class LocalRepoHost(RepoHost):
         )
         return History(dispatches, open_pr, active)
 
-    def retrain_histories(self, models: Sequence[str], now: datetime) -> dict[str, History]:
+    def retrain_histories(
+        self, models: Sequence[str], now: datetime, since: datetime | None = None
+    ) -> dict[str, History]:
         return {model: self.retrain_history(model, now) for model in models}
 
     def dispatch_retrain(

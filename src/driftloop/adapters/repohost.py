@@ -45,8 +45,11 @@ class RepoHost(Protocol):
         """Dispatches up to ``now``, an open driftloop PR, a queued or running retrain."""
         ...
 
-    def retrain_histories(self, models: Sequence[str], now: datetime) -> dict[str, History]:
-        """``retrain_history`` of every model, in a fixed number of requests for the fleet."""
+    def retrain_histories(
+        self, models: Sequence[str], now: datetime, since: datetime | None = None
+    ) -> dict[str, History]:
+        """``retrain_history`` of every model, in a fixed number of requests for the fleet;
+        with ``since``, every dispatch since then (a monthly schedule's period)."""
         ...
 
     def dispatch_retrain(
