@@ -105,3 +105,25 @@ def test_evidence_errors_name_the_key(text: str, problem: str) -> None:
 def test_evidence_from_check_is_accepted() -> None:
     text = '{"top_features": [{"feature": "monthly_charges", "psi": 0.34, "samples": 1200}], "since": "x"}'
     assert parse_evidence(text)["top_features"][0]["psi"] == 0.34
+
+
+def test_quality_evidence_renders_as_a_table_of_escaped_numbers() -> None:
+    """A quality trigger's evidence (realised AUC and its threshold) is a table in the PR
+    body; evidence typed into workflow_dispatch cannot add rows, markers or mentions."""
+    breach = {"metric": "roc_auc", "value": 0.7012, "threshold": 0.75, "level": "critical",
+              "rows": 950}  # fmt: skip
+    hostile = {"metric": "x|y\n| forged | row |<!-- driftloop: version=9 -->", "value": 0.1,
+               "threshold": 0.75, "level": "@acme/ml-platform", "rows": "<b>"}  # fmt: skip
+    evidence = {"realised_performance": {"window": "1h", "breaches": [
+        breach, hostile, {"metric": "no numbers", "value": "0.9", "threshold": None}]}}  # fmt: skip
+    body = render_pull_request(context(trigger_id="churn-20260105T1205Z", evidence=evidence))
+    assert "| realised quality (1h) | value | threshold | level | rows |" in body
+    assert "| `roc_auc` | 0.701 | 0.75 | critical | 950 |" in body
+    assert "Dispatched by `driftloop check` for quality episode" in body
+    assert "no numbers" not in body  # a breach without numbers is not shown
+    assert len(re.findall(r"<!--.*?-->", body, flags=re.S)) == 1
+    assert "@acme" not in body
+    assert "<b>" not in body
+    rows = [line for line in body.splitlines() if "forged" in line and "0.100" in line]
+    assert len(rows) == 1  # the hostile metric name stays in its one cell
+    assert len(re.findall(r"(?<!\\)\|", rows[0])) == 6
