@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -194,3 +195,18 @@ def test_the_check_reads_history_back_to_the_schedules_period() -> None:
     assert long == now - timedelta(hours=72) - timedelta(days=5)
     assert history_start(policy(schedule="monthly"), ["m"], now) == datetime(2026, 3, 1, tzinfo=UTC)
     assert history_start(policy(schedule="weekly"), ["m"], now) == now - timedelta(days=7)
+
+
+def test_prediction_drift_warns_and_never_triggers_alone() -> None:
+    points = timeline(lambda h: 0.85, 10)
+    shifted = [
+        replace(p, quality={**p.quality,
+                            "prediction_psi": QualitySignal("prediction_psi", 0.4, 5000, "1")})
+        for p in points
+    ]  # fmt: skip
+    now, seen = at_hour(shifted, 10)
+    decision = decide("m", now, seen, History(), policy(), STEP)
+    assert decision.decision == "warn"
+    assert decision.signal == "prediction_drift"
+    assert decision.reasons == ["prediction PSI 0.400 >= critical 0.25"]
+    assert decision.evidence["prediction_drift"] == {"psi": 0.4, "rows": 5000}

@@ -39,6 +39,7 @@ _QUALITY_ROWS = {
     "rmse": "feedback_samples",
     "estimated_roc_auc": "prediction_samples",
     "estimated_accuracy": "prediction_samples",
+    "prediction_psi": "prediction_samples",  # recorded as driftloop:prediction_psi:<w>
 }
 Sample = tuple[dict[str, str], float | None]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -239,9 +240,9 @@ class PrometheusSource(MetricsSource):
     ) -> Quality:  # fmt: skip
         if not models:
             return {}
-        metrics = "|".join(sorted(_QUALITY_ROWS))
+        metrics = "|".join(sorted(m for m in _QUALITY_ROWS if m != "prediction_psi"))
         rows = "|".join(sorted(set(_QUALITY_ROWS.values())))
-        name = f"driftloop:(model_({metrics})|{rows}):{re.escape(window)}"
+        name = f"driftloop:(model_({metrics})|prediction_psi|{rows}):{re.escape(window)}"
         selector = _selector(models).replace("{", "{__name__=~" + json.dumps(name) + ", ", 1)
         values: dict[tuple[str, float], dict[str, dict[str, float]]] = defaultdict(dict)
         for series in self._range(selector, start, end, step):

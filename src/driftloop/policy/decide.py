@@ -199,6 +199,7 @@ def _not_sustained(
 
 
 RANK = {"insufficient_data": 0, "ok": 1, "warn": 2, "suppressed": 3, "trigger": 4}
+QUALITY_EVIDENCE = ("realised_performance", "estimated_performance", "prediction_drift")
 
 
 def decide(
@@ -221,6 +222,7 @@ def decide(
     others: list[Decision] = []
     if settings.performance is not None:
         others += _quality(model, now, timeline, history, settings, settings.performance, step)
+        others += _prediction_drift(model, now, timeline, settings)
     if settings.schedule is not None:
         others.append(scheduled(model, now, history, settings))
     if not others:
@@ -233,9 +235,28 @@ def decide(
     ]
     evidence = dict(best.evidence)
     for d in (drift, *others):
-        if d is not best and d.signal in ("realised_performance", "estimated_performance"):
+        if d is not best and d.signal in QUALITY_EVIDENCE:
             evidence.setdefault(d.signal, d.evidence.get(d.signal))
     return replace(best, reasons=[*best.reasons, *notes], evidence=evidence)
+
+
+def _prediction_drift(
+    model: str, now: datetime, timeline: list[Snapshot], settings: DriftSettings
+) -> list[Decision]:
+    """The model's output PSI over the quality window: a warning, never a trigger on its own
+    (its inputs' drift or its quality decide; the canary's analysis acts on it at rollout)."""
+    current = timeline[-1] if timeline and timeline[-1].at == now else None
+    signal = current.quality.get("prediction_psi") if current else None
+    psi = settings.thresholds.psi
+    if signal is None or psi is None or signal.rows < settings.min_samples:
+        return []
+    evidence = {"prediction_drift": {"psi": round(signal.value, 4), "rows": int(signal.rows)}}
+    for level, threshold in (("critical", psi.critical), ("warn", psi.warn)):
+        if signal.value >= threshold:
+            reason = f"prediction PSI {signal.value:.3f} >= {level} {threshold:g}"
+            return [Decision(model, "warn", [reason], evidence, at=now, signal="prediction_drift")]
+    return [Decision(model, "ok", ["prediction PSI below warn"], evidence, at=now,
+                     signal="prediction_drift")]  # fmt: skip
 
 
 def _quality(
