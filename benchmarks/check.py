@@ -1,7 +1,9 @@
 """`driftloop check` over 200 models x 30 features (x 12 bins of reference gauges) against a
 real Prometheus holding 12 hours of recorded PSI at 5-minute resolution (issue #5).
 
-Run: python benchmarks/check.py [--models 200 --features 30]
+Run: python benchmarks/check.py [--models 200 --features 30] [--quality]
+With --quality every model also has a performance block (AUC thresholds) and a recorded
+realised AUC and labelled-row count (issue #15): the check adds one range query for them.
 Measures one check run over all models, as the CronJob runs it (every model of a models
 directory): wall time, peak RSS, the queries it sent and Prometheus's own time answering
 them; and the detection latency of a lasting shift (onset to trigger) on the same data.
@@ -32,14 +34,27 @@ kind: DriftPolicy
 defaults: {window: 1h, min_samples: 500, sustain: 6h, sustain_fraction: 0.8, cooldown: 1h,
            thresholds: {psi: {warn: 0.1, critical: 0.25}}}
 """
+QUALITY = """,
+           performance: {window: 1h, min_labels: 500, sustain: 3h,
+                         thresholds: {roc_auc: {warn: 0.80, critical: 0.75}}}}
+"""
 STEP = 300
 HOURS = 12
 
 
-def write_history(path: Path, models: int, features: int, end: int, onset: int) -> None:
+def write_history(
+    path: Path, models: int, features: int, end: int, onset: int, quality: bool = False
+) -> None:
     rng = random.Random(0)
     start = end - HOURS * 3600
     with path.open("w") as out:
+        for name in ("driftloop:model_roc_auc:1h", "driftloop:feedback_scored_samples:1h"):
+            out.write(f"# TYPE {name} gauge\n" if quality else "")
+            for m in range(models if quality else 0):
+                labels = f'{{model="m{m:03d}",version="1"}}'
+                for ts in range(start, end + 1, STEP):
+                    value = 900.0 if "samples" in name else rng.uniform(0.77, 0.82)
+                    out.write(f"{name}{labels} {value:.5f} {ts}\n")
         for name, kind in (
             ("driftloop:feature_psi:1h", "psi"),
             ("driftloop:feature_samples:1h", "rows"),
@@ -86,12 +101,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--models", type=int, default=200)
     parser.add_argument("--features", type=int, default=30)
+    parser.add_argument("--quality", action="store_true", help="add AUC thresholds and series")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="driftloop-bench-check-"))
     end = int(datetime(2026, 6, 1, tzinfo=UTC).timestamp())
     onset = end - 8 * 3600
     started = time.perf_counter()
-    write_history(work / "history.om", args.models, args.features, end, onset)
+    write_history(work / "history.om", args.models, args.features, end, onset, args.quality)
     subprocess.run(
         [
             shutil.which("promtool") or "promtool",
@@ -106,7 +122,8 @@ def main() -> None:
     )
     (work / "history.om").unlink()
     setup_s = time.perf_counter() - started
-    (work / "drift.yaml").write_text(POLICY)
+    policy = POLICY.replace("}}}\n", "}}" + QUALITY) if args.quality else POLICY
+    (work / "drift.yaml").write_text(policy)
     measure = (
         "import resource, subprocess, sys, time\n"
         "t = time.perf_counter()\n"
