@@ -70,12 +70,20 @@ def feed_until_every_panel_answers(server: str, prom: str, timeout: float = 180.
     """Reference traffic, a batch at a time, while Prometheus scrapes: rates and increases
     need the counters to move between two scrapes. Stops as soon as every panel answers (or
     at ``timeout``; the tests then name the panels that never did)."""
-    rows = scenarios.reference("churn", rows=20_000, seed=5)[FEATURES]
+    frame = scenarios.reference("churn", rows=20_000, seed=5)
+    rows, labels = frame[FEATURES], frame["churned"].tolist()
     deadline = time.monotonic() + timeout
     with httpx.Client(timeout=10.0) as client:
         for start in range(0, len(rows), 100):
             batch = rows.iloc[start : start + 100].to_dict(orient="records")
-            client.post(f"{server}/invocations", json={"dataframe_records": batch})
+            url = f"{server}/invocations?scores=true"
+            answer = client.post(url, json={"dataframe_records": batch}).json()
+            feedback = [  # labels arrive at once: the quality panels have data too
+                {"prediction": p, "label": y, "score": s}
+                for p, y, s in zip(answer["predictions"], labels[start : start + 100],
+                                   answer["scores"], strict=True)
+            ]  # fmt: skip
+            client.post(f"{server}/feedback", json={"records": feedback})
             if all(results(prom, expr) for _, expr in panels()) or time.monotonic() > deadline:
                 return
             time.sleep(0.25)  # spread the traffic over scrapes (every second)
