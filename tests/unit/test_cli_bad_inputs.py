@@ -122,3 +122,19 @@ def test_an_all_missing_or_constant_reference_feature_is_a_warning(
     assert report["features"]["flat"]["warning"] == report["warnings"]["flat"]
     main(["drift", "--reference", str(reference), "--current", str(current)])
     assert "warning: flat: constant in the reference" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["check", "backtest"])
+def test_a_quality_metric_the_model_cannot_record_is_named(
+    command: str, capsys: pytest.CaptureFixture[str], repo_cwd: Path, tmp_path: Path
+) -> None:
+    policy = tmp_path / "drift.yaml"
+    policy.write_text(
+        "apiVersion: driftloop/v1\nkind: DriftPolicy\nmodels:\n  taxi:\n    performance:\n"
+        "      thresholds: {roc_auc: {warn: 0.8, critical: 0.75}}\n"
+    )
+    extra = ["--start", "-1d"] if command == "backtest" else ["--dispatch", "none"]
+    code, err = run(capsys, command, "--prometheus", DEAD, "--policy", str(policy), *extra)
+    assert code == 2, err
+    assert "models.taxi.performance.thresholds.roc_auc" in err
+    assert "taxi is a regression model, for which feedback records mae, rmse" in err

@@ -6,7 +6,14 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from driftloop.cli.common import emit, emit_json, parse_time, prometheus_url, selected_models
+from driftloop.cli.common import (
+    check_tasks,
+    emit,
+    emit_json,
+    parse_time,
+    prometheus_url,
+    selected_models,
+)
 from driftloop.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -67,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     from driftloop.policy.backtest import replay
 
     policy = load_drift_policy(args.policy)
+    check_tasks(policy, args.models, selected_models(args.models, args.model), str(args.policy))
     start, end, step = parse_time(args.start), parse_time(args.end), parse_duration(args.step)
     if end <= start:
         raise UsageError("--end must be after --start")

@@ -7,7 +7,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from driftloop.cli.common import emit, emit_json, parse_time, prometheus_url, selected_models
+from driftloop.cli.common import (
+    check_tasks,
+    emit,
+    emit_json,
+    parse_time,
+    prometheus_url,
+    selected_models,
+)
 from driftloop.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -104,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
 
     policy = load_drift_policy(args.policy)
     models = selected_models(args.models, args.model)
+    check_tasks(policy, args.models, models, str(args.policy))
     now, step = parse_time(args.at), parse_duration(args.step)
     with PrometheusSource(prometheus_url(args.prometheus), timeout=args.timeout) as source:
         result = run_check(models, source, repo_host(args), policy, now, step, args.dry_run)

@@ -114,6 +114,14 @@ def selected_models(models_dir: Path, wanted: list[str] | None) -> list[str]:
     return list(wanted) if wanted else names
 
 
+def check_tasks(policy: Any, models_dir: Path, models: list[str], source: str) -> None:
+    """Quality thresholds a model's task can record (ConfigError naming the key if not)."""
+    from driftloop.config import load_model
+
+    own = [m for m in models if m in policy.models and policy.models[m].performance]
+    policy.check_tasks({m: load_model(m, models_dir).task for m in own}, source)
+
+
 def model_names(models_dir: Path) -> list[str]:
     """Every model with a models/<name>/model.yaml (or <name>.model.yaml), each validated."""
     from driftloop.config import load_model

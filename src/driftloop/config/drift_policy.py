@@ -17,6 +17,7 @@ from driftloop.config.base import (
     load_document,
     parse_duration,
 )
+from driftloop.errors import ConfigError
 
 __all__ = [
     "LOWER_IS_BETTER",
@@ -88,6 +89,12 @@ class SampleSizeAware(Strict):
 
 QualityMetric = Literal["roc_auc", "accuracy", "f1", "mae", "rmse"]
 LOWER_IS_BETTER = frozenset({"mae", "rmse"})
+# What the server's feedback path records for each task (driftloop.rules).
+RECORDED_FOR = {
+    "binary_classification": ("roc_auc", "accuracy", "f1"),
+    "multiclass_classification": ("accuracy",),
+    "regression": ("mae", "rmse"),
+}
 Schedule = Literal["daily", "weekly", "monthly"]
 
 
@@ -206,6 +213,23 @@ class DriftPolicy(Document):
             if override.performance and override.performance.window not in recorded:
                 raise KeyedValueError(f"models.{name}.performance.window", allowed)
         return self
+
+    def check_tasks(self, tasks: dict[str, str], source: str = "policies/drift.yaml") -> None:
+        """A model's own performance thresholds must name metrics its task records (an AUC
+        threshold on a regressor would wait for data forever)."""
+        for name, task in tasks.items():
+            override = self.models.get(name)
+            if override is None or override.performance is None:
+                continue
+            recorded = RECORDED_FOR.get(task, ())
+            for metric in override.performance.thresholds:
+                if metric not in recorded:
+                    raise ConfigError(
+                        source,
+                        f"models.{name}.performance.thresholds.{metric}",
+                        f"{name} is a {task} model, for which feedback records "
+                        f"{', '.join(recorded) or 'nothing'}",
+                    )
 
     def performance_window_name(self, model: str) -> str | None:
         """The recorded window the model's quality rules are read from, if it has any."""
