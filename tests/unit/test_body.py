@@ -127,3 +127,16 @@ def test_quality_evidence_renders_as_a_table_of_escaped_numbers() -> None:
     rows = [line for line in body.splitlines() if "forged" in line and "0.100" in line]
     assert len(rows) == 1  # the hostile metric name stays in its one cell
     assert len(re.findall(r"(?<!\\)\|", rows[0])) == 6
+
+
+def test_a_scheduled_retrain_says_so() -> None:
+    evidence = {"schedule": {"every": "monthly", "period_start": "2026-12-01T00:00:00+00:00"}}
+    body = render_pull_request(
+        context(
+            trigger_id="churn-schedule-20261201",
+            reason="schedule: monthly retrain due",
+            evidence=evidence,
+        )  # fmt: skip
+    )
+    assert "for the model's retrain schedule, trigger `churn-schedule-20261201`" in body
+    assert "Drift evidence: no recorded drift" in body
