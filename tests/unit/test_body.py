@@ -136,7 +136,7 @@ def test_a_scheduled_retrain_says_so() -> None:
             trigger_id="churn-schedule-20261201",
             reason="schedule: monthly retrain due",
             evidence=evidence,
-        )  # fmt: skip
+        )
     )
     assert "for the model's retrain schedule, trigger `churn-schedule-20261201`" in body
     assert "Drift evidence: no recorded drift" in body
