@@ -210,3 +210,48 @@ def test_prediction_drift_warns_and_never_triggers_alone() -> None:
     assert decision.signal == "prediction_drift"
     assert decision.reasons == ["prediction PSI 0.400 >= critical 0.25"]
     assert decision.evidence["prediction_drift"] == {"psi": 0.4, "rows": 5000}
+
+
+class _Quiet:
+    """A metrics source with nothing recorded (the schedule needs no signal)."""
+
+    def current(self, models, window, at, shape=False):  # type: ignore[no-untyped-def]
+        return {m: Snapshot(at, {}) for m in models}
+
+    def history(self, models, window, start, end, step, floor, complete=(), shape=False):  # type: ignore[no-untyped-def]
+        return {}
+
+    def quality(self, models, window, start, end, step):  # type: ignore[no-untyped-def]
+        return {}
+
+
+def test_a_schedule_dispatches_through_the_check_once_a_period(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import subprocess
+
+    from driftloop.adapters.localhost import LocalRepoHost
+    from driftloop.check import run_check
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    host = LocalRepoHost(tmp_path)
+    monthly = policy(schedule="monthly")
+
+    def check(at: datetime) -> str:
+        return run_check(["m"], _Quiet(), host, monthly, at, STEP).decisions[0].decision
+
+    def finish_runs() -> None:  # the workflow run completes
+        for path in (tmp_path / ".driftloop/dispatches").glob("*.json"):
+            record = json.loads(path.read_text())
+            path.write_text(json.dumps({**record, "status": "completed"}))
+
+    first = datetime(2026, 12, 1, 0, 5, tzinfo=UTC)
+    assert check(first) == "trigger"
+    [record] = host.dispatches("m")
+    assert record["trigger_id"] == "m-schedule-20261201"
+    assert record["reason"] == "schedule: monthly retrain due (period from 2026-12-01)"
+    assert check(first + STEP) == "ok"  # dispatched for December (its run still queued)
+    finish_runs()
+    assert check(first + timedelta(days=3)) == "ok"
+    assert len(host.dispatches("m")) == 1
+    assert check(datetime(2027, 1, 1, 0, 5, tzinfo=UTC)) == "trigger"
+    assert [r["trigger_id"] for r in host.dispatches("m")][-1] == "m-schedule-20270101"
