@@ -216,3 +216,34 @@ def test_golden_metrics_are_exported_only_when_scored(client: TestClient, bundle
         }
     assert exported == pytest.approx(golden)
     assert 0.6 < exported["roc_auc"] <= 1.0  # a real score of the reference-like rows
+
+
+def test_feedback_counts_under_the_version_that_predicted(client: TestClient) -> None:
+    """During a canary, feedback sent through the Service reaches either version's pods:
+    records naming the version that predicted (the answer's header) count under it."""
+    answer = client.post("/invocations", json={"dataframe_records": [ROW]})
+    assert answer.headers["driftloop-model-version"] == "1"
+    body = {"records": [
+        {"prediction": 1, "label": 1, "version": "2"},
+        {"prediction": 1, "label": 0, "version": "2"},
+        {"prediction": 0, "label": 0},
+    ]}  # fmt: skip
+    assert client.post("/feedback", json=body).json() == {"accepted": 3}
+    by_version: dict[str, dict[str, float]] = {}
+    for key, value in samples(client, "driftloop_feedback_total").items():
+        labels = dict(key)
+        by_version.setdefault(labels["version"], {})[labels["outcome"]] = value
+    assert by_version["2"] == {"tp": 1, "fp": 1}
+    assert by_version["1"] == {"tp": 0, "fp": 0, "tn": 1, "fn": 0}
+    bad = client.post("/feedback", json={"records": [{"prediction": 1, "label": 1,
+                                                      "version": "2\n#"}]})  # fmt: skip
+    assert bad.status_code == 422
+    assert "not a model version" in bad.json()["message"]
+    # each version is a label value of its own: a handful, not whatever a client sends
+    for version in ("3", "4", "5"):
+        one = {"records": [{"prediction": 1, "label": 1, "version": version}]}
+        assert client.post("/feedback", json=one).status_code == 200
+    flood = client.post("/feedback", json={"records": [{"prediction": 1, "label": 1,
+                                                        "version": "6"}]})  # fmt: skip
+    assert flood.status_code == 422
+    assert "counts at most 4" in flood.json()["message"]

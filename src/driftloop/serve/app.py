@@ -7,6 +7,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -79,6 +80,26 @@ def _reload_handler(
     return reload_model
 
 
+def _answer(
+    bundle: ModelBundle, request: Request, predictions: np.ndarray, outputs: np.ndarray
+) -> JSONResponse:
+    answer = {"predictions": predictions.tolist()}
+    if bundle.spec.task == "binary_classification" and request.query_params.get("scores") == "true":
+        answer["scores"] = outputs.tolist()  # the positive-class score, for /feedback (AUC)
+    # which version predicted: feedback names it, whichever pod then receives it
+    return JSONResponse(answer, headers={"driftloop-model-version": bundle.version})
+
+
+def _count_feedback(state: ServerState, body: bytes, max_rows: int) -> int:
+    numeric = state.bundle.spec.task == "regression"
+    predictions, labels, scores, versions = parse_feedback(body, max_rows, numeric)
+    refused = state.telemetry.new_versions(versions)
+    if refused:
+        raise RequestError(422, refused)
+    state.telemetry.observe_feedback(predictions, labels, scores, versions)
+    return len(labels)
+
+
 def create_app(
     bundle: ModelBundle,
     settings: Settings | None = None,
@@ -102,12 +123,7 @@ def create_app(
                 raise RequestError(500, "the model failed to score this batch") from None
             if settings.telemetry:
                 telemetry.observe(columns, outputs)
-            answer = {"predictions": predictions.tolist()}
-            if state.bundle.spec.task == "binary_classification" and (
-                request.query_params.get("scores") == "true"
-            ):  # the positive-class score, for /feedback (realised AUC)
-                answer["scores"] = outputs.tolist()
-            response: Response = JSONResponse(answer)
+            response: Response = _answer(state.bundle, request, predictions, outputs)
         except RequestError as error:
             response = _error(error)
         telemetry.count_request(response.status_code)
@@ -117,12 +133,10 @@ def create_app(
     async def feedback(request: Request) -> Response:
         try:
             body = await _body(request, settings.max_body_bytes)
-            numeric = state.bundle.spec.task == "regression"
-            predictions, labels, scores = parse_feedback(body, settings.max_rows, numeric)
-            state.telemetry.observe_feedback(predictions, labels, scores)
+            accepted = _count_feedback(state, body, settings.max_rows)
         except RequestError as error:
             return _error(error)
-        return JSONResponse({"accepted": len(labels)})
+        return JSONResponse({"accepted": accepted})
 
     async def metrics(_: Request) -> Response:
         return Response(generate_latest(state.telemetry.registry), media_type=CONTENT_TYPE_LATEST)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -131,19 +132,23 @@ def parse_scoring(body: bytes, spec: ModelSpec, max_rows: int) -> dict[str, np.n
     return _columns(rows, spec)
 
 
-def parse_feedback(
-    body: bytes, max_rows: int, numeric: bool
-) -> tuple[list[Any], list[Any], list[float | None]]:
-    """``{"records": [{"prediction": p, "label": y, "score": s}, ...]}`` -> (predictions,
-    labels, scores); ``numeric`` (regression) requires numbers. ``score`` is optional: the
-    positive-class score ``/invocations?scores=true`` returned (binary classifiers' AUC)."""
+Feedback = tuple[list[Any], list[Any], list[float | None], list[str | None]]
+_VERSION = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
+
+
+def parse_feedback(body: bytes, max_rows: int, numeric: bool) -> Feedback:
+    """``{"records": [{"prediction": p, "label": y, "score": s, "version": v}, ...]}`` ->
+    (predictions, labels, scores, versions); ``numeric`` (regression) requires numbers.
+    Optional: ``score``, the positive-class score ``/invocations?scores=true`` returned
+    (binary classifiers' AUC); ``version``, the model version that predicted (the
+    ``driftloop-model-version`` header of that answer)."""
     payload = decode_json(body)
     records = payload.get("records") if isinstance(payload, dict) else None
     if not isinstance(records, list) or not records:
         raise RequestError(422, 'expected {"records": [{"prediction": ..., "label": ...}, ...]}')
     if len(records) > max_rows:
         raise RequestError(413, f"{len(records)} records in one request; at most {max_rows}")
-    predictions, labels, scores = [], [], []
+    predictions, labels, scores, versions = [], [], [], []
     for index, record in enumerate(records):
         if not isinstance(record, dict) or "prediction" not in record or "label" not in record:
             raise RequestError(422, f"record {index}: needs 'prediction' and 'label'")
@@ -158,7 +163,12 @@ def parse_feedback(
             _check_number(score, index, "score")
             if not 0.0 <= float(score) <= 1.0:
                 raise RequestError(422, f"record {index}, field 'score': {score!r} not in [0, 1]")
+        version = record.get("version")
+        if version is not None and not (isinstance(version, str) and _VERSION.match(version)):
+            raise RequestError(422, f"record {index}, field 'version': {str(version)[:40]!r} is "
+                               "not a model version")  # fmt: skip
         predictions.append(record["prediction"])
         labels.append(record["label"])
         scores.append(None if score is None else float(score))
-    return predictions, labels, scores
+        versions.append(version)
+    return predictions, labels, scores, versions

@@ -26,6 +26,7 @@ disable_created_metrics()  # type: ignore[no-untyped-call]
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0)
 BINARY_OUTCOMES = ("tp", "fp", "tn", "fn")
+MAX_VERSIONS = 4  # other model versions one server counts feedback for (label cardinality)
 
 
 class _BinCollector(Collector):
@@ -237,6 +238,7 @@ class Telemetry:
             registry=self.registry,
         )
         self._ids = (bundle.name, bundle.version)
+        self.versions: set[str] = set()  # other versions feedback was counted for
         self.latency_child = self.latency.labels(*self._ids)
         self._init_series()
 
@@ -270,15 +272,48 @@ class Telemetry:
         if self.quality is not None:
             self.quality.observe_scores(np.asarray(outputs, dtype=float))
 
+    def new_versions(self, versions: list[str | None]) -> str | None:
+        """Why these records' versions cannot be counted, or None: each version is a label
+        value of its own, so a server counts feedback for at most ``MAX_VERSIONS`` others."""
+        others = {v for v in versions if v and v != self.bundle.version} - self.versions
+        if len(self.versions) + len(others) > MAX_VERSIONS:
+            return (
+                f"feedback for {len(self.versions) + len(others)} other versions; this server "
+                f"(v{self.bundle.version}) counts at most {MAX_VERSIONS}"
+            )
+        self.versions |= others
+        return None
+
     def observe_feedback(
-        self, predictions: list[object], labels: list[object], scores: list[float | None]
-    ) -> None:
+        self, predictions: list[object], labels: list[object], scores: list[float | None],
+        versions: list[str | None] | None = None,
+    ) -> None:  # fmt: skip
+        """Count labelled outcomes under the version that made each prediction (the record's
+        ``version``, else this server's): during a canary, feedback sent through the model's
+        Service reaches either version's pods. Score bins are this version's own, so only
+        its own records' scores count towards AUC."""
+        own = self.bundle.version
+        groups: dict[str, list[int]] = {}
+        for index, version in enumerate(versions or [None] * len(labels)):
+            groups.setdefault(version or own, []).append(index)
+        for version, rows in groups.items():
+            self._outcomes(
+                (self.bundle.name, version),
+                [predictions[i] for i in rows],
+                [labels[i] for i in rows],
+                [scores[i] for i in rows] if version == own else [],
+            )
+
+    def _outcomes(
+        self, ids: tuple[str, str], predictions: list[object], labels: list[object],
+        scores: list[float | None],
+    ) -> None:  # fmt: skip
         task = self.bundle.spec.task
         if task == "regression":
             errors = np.asarray(predictions, dtype=float) - np.asarray(labels, dtype=float)
-            self.absolute_error.labels(*self._ids).inc(float(np.abs(errors).sum()))
-            self.squared_error.labels(*self._ids).inc(float((errors**2).sum()))
-            self.feedback.labels(*self._ids, "observed").inc(len(errors))
+            self.absolute_error.labels(*ids).inc(float(np.abs(errors).sum()))
+            self.squared_error.labels(*ids).inc(float((errors**2).sum()))
+            self.feedback.labels(*ids, "observed").inc(len(errors))
             return
         tally: dict[str, int] = {}
         if task == "binary_classification":
@@ -298,4 +333,4 @@ class Telemetry:
                 kind = "correct" if str(predicted) == str(actual) else "incorrect"
                 tally[kind] = tally.get(kind, 0) + 1
         for outcome, count in tally.items():
-            self.feedback.labels(*self._ids, outcome).inc(count)
+            self.feedback.labels(*ids, outcome).inc(count)
