@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from driftloop.config import load_gate_policy, load_model
+from driftloop.config.gate_policy import CanaryFeedback
 
 __all__ = ["MODEL_LABEL", "render", "stale"]
 
@@ -45,12 +46,33 @@ def _dump(comment: str, *documents: dict[str, Any]) -> str:
     return HEADER + lines + body
 
 
-def _model(name: str, golden: str | None) -> str:
+# The Rollout's analysis step after the 50% pause (k8s/model-server/rollout.yaml; a test
+# checks the index still points at it).
+LIVE_QUALITY_STEP = 6
+
+
+def _live_quality_patch(feedback: CanaryFeedback) -> dict[str, Any]:
+    step = f"/spec/strategy/canary/steps/{LIVE_QUALITY_STEP}/analysis"
+    values = [
+        (f"{step}/templates/-", {"templateName": "canary-live-quality"}),
+        (f"{step}/args/-", {"name": "stable-hash", "valueFrom": {"podTemplateHashValue": "Stable"}}),
+        (f"{step}/args/-", {"name": "min-labels", "value": str(feedback.min_labels)}),
+        (f"{step}/args/-", {"name": "max-increase", "value": f"{feedback.max_increase:g}"}),
+    ]
+    patch = [{"op": "add", "path": path, "value": value} for path, value in values]
+    return {
+        "target": {"group": "argoproj.io", "version": "v1alpha1", "kind": "Rollout"},
+        "patch": yaml.dump(patch, Dumper=_Dumper, sort_keys=False),
+    }
+
+
+def _model(name: str, golden: str | None, feedback: CanaryFeedback | None = None) -> str:
     generators: list[dict[str, Any]] = [
         {"name": "model-version", "literals": [f"MODEL_URI=models:/{name}@champion"]}
     ]
     if golden:  # scored by each server for the canary's quality analysis
         generators.append({"name": "model-golden", "literals": [f"DRIFTLOOP_GOLDEN_URI={golden}"]})
+    extra: dict[str, Any] = {"patches": [_live_quality_patch(feedback)]} if feedback else {}
     return _dump(
         f"The {name} model's server: k8s/model-server named and labelled for {name}.\n"
         f"It serves {name}'s champion unless an overlay pins a version "
@@ -67,6 +89,7 @@ def _model(name: str, golden: str | None) -> str:
                 "argocd.argoproj.io/compare-options": "IgnoreExtraneous",
             }},
             "configMapGenerator": generators,
+            **extra,
         },
     )  # fmt: skip
 
@@ -167,7 +190,9 @@ def render(root: Path) -> dict[Path, str]:
     gates = load_gate_policy(policy) if policy.is_file() else None
     files = {
         root / f"k8s/models/{name}/kustomization.yaml": _model(
-            name, gates.settings_for(name).golden_set if gates else None
+            name,
+            gates.settings_for(name).golden_set if gates else None,
+            gates.settings_for(name).canary_feedback if gates else None,
         )
         for name in names
     }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +29,19 @@ pytestmark = pytest.mark.integration
 GOLDEN = "demo://churn/persistent/golden?rows=3000"
 
 
-def template() -> dict[str, Any]:
+def template(name: str = "canary-golden-quality") -> dict[str, Any]:
     docs = yaml.safe_load_all((ROOT / "k8s/base/analysis-templates.yaml").read_text())
-    found = next(d for d in docs if d and d["metadata"]["name"] == "canary-golden-quality")
-    return found["spec"]["metrics"][0]  # type: ignore[no-any-return]
+    found = next(d for d in docs if d and d["metadata"]["name"] == name)
+    metric: dict[str, Any] = found["spec"]["metrics"][0]
+    for arg in found["spec"]["args"]:  # defaults, as Argo fills them in
+        if "value" in arg:
+            for key in ("successCondition", "failureCondition"):
+                metric[key] = metric[key].replace("{{args." + arg["name"] + "}}", arg["value"])
+            query = metric["provider"]["prometheus"]["query"]
+            metric["provider"]["prometheus"]["query"] = query.replace(
+                "{{args." + arg["name"] + "}}", arg["value"]
+            )
+    return metric
 
 
 def worse_bundle(target: Path) -> Path:
@@ -45,8 +55,14 @@ def worse_bundle(target: Path) -> Path:
     return target
 
 
+@dataclass
+class Stack:
+    prom: str
+    urls: dict[str, str]  # stable, equal, worse -> server URL
+
+
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     work = tmp_path_factory.mktemp("canary-quality")
     bundles = {
         "stable": train_bundle("churn", work / "stable", version="1"),
@@ -63,7 +79,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         labels = {url: {"rollouts_pod_template_hash": h} for url, h in hashes.items()}
         with prometheus(work / "prometheus", list(hashes), [], labels=labels) as prom:
             wait_scraped(prom, set(hashes.values()))
-            yield prom
+            yield Stack(prom, {"stable": stable, "equal": equal, "worse": worse})
 
 
 def wait_scraped(prom: str, hashes: set[str], timeout: float = 60.0) -> None:
@@ -85,8 +101,10 @@ def query(prom: str, text: str) -> list[dict[str, Any]]:
     return body["data"]["result"]  # type: ignore[no-any-return]
 
 
-def outcome(prom: str, canary: str, stable: str) -> tuple[str, list[str]]:
-    metric = template()
+def outcome(
+    prom: str, canary: str, stable: str, name: str = "canary-golden-quality"
+) -> tuple[str, list[str]]:
+    metric = template(name)
     text = metric["provider"]["prometheus"]["query"]
     text = text.replace("{{args.canary-hash}}", canary).replace("{{args.stable-hash}}", stable)
 
@@ -97,30 +115,79 @@ def outcome(prom: str, canary: str, stable: str) -> tuple[str, list[str]]:
     return run.status(terminating=True), run.phases
 
 
-def test_a_worse_canary_aborts(servers: str) -> None:
-    phase, measurements = outcome(servers, "hash-worse", "hash-stable")
+def test_a_worse_canary_aborts(servers: Stack) -> None:
+    phase, measurements = outcome(servers.prom, "hash-worse", "hash-stable")
     assert phase == "Failed", measurements
     assert measurements == ["Failed"]  # failureLimit 0: the first measurement decides
 
 
-def test_an_equal_canary_passes(servers: str) -> None:
-    phase, measurements = outcome(servers, "hash-equal", "hash-stable")
+def test_an_equal_canary_passes(servers: Stack) -> None:
+    phase, measurements = outcome(servers.prom, "hash-equal", "hash-stable")
     assert phase == "Successful", measurements
     assert measurements == ["Successful", "Successful"]
 
 
-def test_a_canary_without_golden_metrics_pauses(servers: str) -> None:
-    phase, _ = outcome(servers, "hash-absent", "hash-stable")
+def test_a_canary_without_golden_metrics_pauses(servers: Stack) -> None:
+    phase, _ = outcome(servers.prom, "hash-absent", "hash-stable")
     assert phase == "Inconclusive"
 
 
-def test_tolerance_is_the_gates(servers: str) -> None:
+def test_tolerance_is_the_gates(servers: Stack) -> None:
     tolerance = load_gate_policy(ROOT / "policies/gates.yaml").defaults.max_relative_regression
     metric = template()
     assert metric["successCondition"].endswith(f"result[0] >= -{tolerance}")
     assert metric["failureCondition"].endswith(f"result[0] < -{tolerance}")
     auc = {
         series["metric"]["rollouts_pod_template_hash"]: float(series["value"][1])
-        for series in query(servers, 'driftloop_golden_metric{metric="roc_auc"}')
+        for series in query(servers.prom, 'driftloop_golden_metric{metric="roc_auc"}')
     }
     assert auc["hash-worse"] < auc["hash-stable"] * 0.9  # the metric the analysis compares
+
+
+def through_the_service(stack: Stack, canary: str, rows: int = 3000) -> None:
+    """Traffic as a Service spreads it: each batch to the stable or the canary, and its
+    labels later to either, naming the version that predicted (the answer's header)."""
+    features = load_model("churn", ROOT / "models").feature_names
+    frame = scenarios.stream("churn", "none", hours=3, rows_per_hour=rows // 3)
+    pods = [stack.urls["stable"], stack.urls[canary]]
+    with httpx.Client(timeout=10.0) as client:
+        for i, start in enumerate(range(0, len(frame), 100)):
+            batch = frame.iloc[start : start + 100]
+            answer = client.post(f"{pods[i % 2]}/invocations",
+                                 json={"dataframe_records": batch[features].to_dict("records")})  # fmt: skip
+            version = answer.headers["driftloop-model-version"]
+            records = [
+                {"prediction": p, "label": int(y), "version": version}
+                for p, y in zip(answer.json()["predictions"], batch["churned"], strict=True)
+            ]
+            feedback = client.post(f"{pods[(i // 2) % 2]}/feedback", json={"records": records})
+            feedback.raise_for_status()
+
+
+def wait_labels(prom: str, versions: set[str], rows: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = {
+            s["metric"]["version"]: float(s["value"][1])
+            for s in query(prom, "sum by (version) (driftloop_feedback_total)")
+        }
+        if all(found.get(v, 0) >= rows for v in versions):
+            return
+        assert time.monotonic() < deadline, f"labels scraped: {found}"
+        time.sleep(0.5)
+
+
+def test_live_quality_per_version_through_a_service(servers: Stack) -> None:
+    """canary-live-quality with real servers: feedback reaches pods of either version, yet
+    counts under the version that predicted. A canary as good as the stable passes; the
+    shuffled-label one, worse on live labels, aborts."""
+    through_the_service(servers, "equal")
+    through_the_service(servers, "worse")
+    wait_labels(servers.prom, {"1", "2", "9"}, 1500)
+    phase, measurements = outcome(servers.prom, "hash-equal", "hash-stable", "canary-live-quality")
+    assert phase == "Successful", measurements
+    phase, measurements = outcome(servers.prom, "hash-worse", "hash-stable", "canary-live-quality")
+    assert phase == "Failed", measurements
+    # too few labels on a side is no data: the rollout pauses, it is never passed
+    phase, _ = outcome(servers.prom, "hash-absent", "hash-stable", "canary-live-quality")
+    assert phase == "Inconclusive"

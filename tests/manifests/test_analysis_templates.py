@@ -28,11 +28,19 @@ BINS = [str(i) for i in range(10)] + ["missing"]
 REFERENCE = [0.1] * 10 + [0.0]
 SHIFTED = [0.3, 0.3, 0.2, 0.1, 0.05, 0.05, 0.0, 0.0, 0.0, 0.0, 0.0]
 BAD_MINUTE = ANALYSIS + timedelta(minutes=3)  # the one bad minute ends here
+LABELS_PER_SECOND = 1.0  # /feedback for the canary's version and for the stable's
+WRONG_HEALTHY, WRONG_BROKEN = 0.2, 0.4  # share of wrong answers
 
 
 def templates() -> dict[str, dict[str, Any]]:
-    docs = yaml.safe_load_all((ROOT / "k8s/base/analysis-templates.yaml").read_text())
-    return {d["metadata"]["name"]: d for d in docs if d}
+    """The templates, with argument defaults filled into their conditions as Argo does
+    (the hashes go into the queries when they run)."""
+    text = (ROOT / "k8s/base/analysis-templates.yaml").read_text()
+    for name, value in ARGS.items():
+        text = re.sub(
+            r"(Condition: .*)\{\{args\." + re.escape(name) + r"\}\}", r"\g<1>" + value, text
+        )
+    return {d["metadata"]["name"]: d for d in yaml.safe_load_all(text) if d}
 
 
 def table() -> list[tuple[str, str, str]]:
@@ -62,7 +70,8 @@ BEHAVIOURS: dict[str, Behaviour | None] = {
 def canary_series(hash_: str, broken: Behaviour | None) -> list[Series]:
     """MINUTES of one canary's counters, a scrape every STEP seconds; each scrape interval's
     requests are broken or healthy as ``broken`` says at its end (no traffic when None)."""
-    base = {"rollouts_pod_template_hash": hash_, "model": "churn", "version": "2"}
+    # each canary a version of its own: live quality joins feedback to pods by version
+    base = {"rollouts_pod_template_hash": hash_, "model": "churn", "version": f"v-{hash_}"}
     times = [START + timedelta(seconds=STEP * i) for i in range(MINUTES * 60 // STEP + 1)]
     fast = {"0.05": 0.9, "0.1": 0.99, "0.15": 1.0, "0.25": 1.0, "+Inf": 1.0}
     slow = {"0.05": 0.0, "0.1": 0.1, "0.15": 0.5, "0.25": 0.9, "+Inf": 1.0}
@@ -83,6 +92,11 @@ def canary_series(hash_: str, broken: Behaviour | None) -> list[Series]:
         add("driftloop_request_duration_seconds_count", {}, i, n)
         for bin_, share in zip(BINS, SHIFTED if bad else REFERENCE, strict=True):
             add("driftloop_prediction_bin_total", {"bin": bin_}, i, n * share)
+        labels = LABELS_PER_SECOND * STEP if i and broken is not None else 0.0
+        wrong = WRONG_BROKEN if bad else WRONG_HEALTHY
+        add("driftloop_feedback_total", {"outcome": "tp"}, i, labels * (1 - wrong))
+        add("driftloop_feedback_total", {"outcome": "fp"}, i, labels * wrong)
+        add("driftloop_feedback_absolute_error_total", {}, i, 0.0)
     stamps = [int(t.timestamp()) for t in times]
     out = [
         Series(name, {**base, **dict(labels)}, list(zip(stamps, values, strict=True)))
@@ -92,7 +106,18 @@ def canary_series(hash_: str, broken: Behaviour | None) -> list[Series]:
         Series("driftloop_prediction_reference_ratio", {**base, "bin": b}, [(s, r) for s in stamps])
         for b, r in zip(BINS, REFERENCE, strict=True)
     ]
+    out.append(Series("driftloop_reference_rows", base, [(s, 8000.0) for s in stamps]))
     return out
+
+
+# the templates' argument defaults, as Argo fills them in
+ARGS = {
+    arg["name"]: str(arg["value"])
+    for doc in yaml.safe_load_all((ROOT / "k8s/base/analysis-templates.yaml").read_text())
+    if doc
+    for arg in doc["spec"]["args"]
+    if "value" in arg
+}
 
 
 def label(column: str) -> str:
@@ -103,6 +128,7 @@ def label(column: str) -> str:
 def prom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     work = tmp_path_factory.mktemp("analysis")
     series = [s for column, b in BEHAVIOURS.items() for s in canary_series(label(column), b)]
+    series += canary_series("stable", BEHAVIOURS["healthy"])  # what live quality compares with
     backfill(series, work / "tsdb")
     with prometheus(work, [], [], tsdb=work / "tsdb") as url:
         yield url
@@ -114,7 +140,9 @@ def seconds(text: str) -> int:
 
 
 def query(prom: str, metric: dict[str, Any], canary_hash: str, at: datetime) -> list[float]:
-    text = metric["provider"]["prometheus"]["query"].replace("{{args.canary-hash}}", canary_hash)
+    text = metric["provider"]["prometheus"]["query"]
+    for name, value in {**ARGS, "canary-hash": canary_hash, "stable-hash": "stable"}.items():
+        text = text.replace("{{args." + name + "}}", value)
     body = httpx.post(f"{prom}/api/v1/query", data={"query": text, "time": at.timestamp()}).json()
     assert body["status"] == "success", body  # a query error would be an Error measurement
     return [float(sample["value"][1]) for sample in body["data"]["result"]]

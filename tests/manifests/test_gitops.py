@@ -274,3 +274,32 @@ def test_validate_script_passes() -> None:
         "checkov",
     ):
         assert f"ok: {step}" in result.stdout
+
+
+def test_live_quality_runs_after_the_fifty_percent_pause_only_where_labels_come_fast() -> None:
+    """gates.yaml `canary_feedback` (taxi: a trip's duration is known when it ends) adds
+    canary-live-quality to the analysis after the 50% pause, with every argument the template
+    needs; churn, whose labels take a month, gets none (it would pause every rollout)."""
+    from driftloop.manifests import LIVE_QUALITY_STEP
+
+    docs = build(ROOT / "k8s/overlays/production")
+    templates = {
+        d["metadata"]["name"]: d
+        for d in yaml.safe_load_all((ROOT / "k8s/base/analysis-templates.yaml").read_text())
+        if d
+    }
+    for model, expected in (("taxi", True), ("churn", False)):
+        steps = docs[("Rollout", f"model-server-{model}")]["spec"]["strategy"]["canary"]["steps"]
+        assert steps[LIVE_QUALITY_STEP - 2] == {"setWeight": 50}
+        assert "pause" in steps[LIVE_QUALITY_STEP - 1]
+        step = steps[LIVE_QUALITY_STEP]["analysis"]
+        names = [t["templateName"] for t in step["templates"]]
+        assert ("canary-live-quality" in names) is expected, model
+        given = {a["name"] for a in step["args"]}
+        for name in names:  # Argo refuses a step missing an argument without a default
+            needed = {a["name"] for a in templates[name]["spec"]["args"] if "value" not in a}
+            assert needed <= given, (model, name)
+    taxi = docs[("Rollout", "model-server-taxi")]["spec"]["strategy"]["canary"]["steps"]
+    args = {a["name"]: a.get("value") for a in taxi[LIVE_QUALITY_STEP]["analysis"]["args"]}
+    assert args["min-labels"] == "500"
+    assert args["max-increase"] == "0.1"

@@ -14,6 +14,15 @@ __all__ = ["ApprovalSettings", "GatePolicy", "GateSettings", "load_gate_policy"]
 PrimaryMetric = Literal["auto", "roc_auc", "f1_macro", "r2", "rmse", "mae"]
 
 
+class CanaryFeedback(Strict):
+    """Live quality in the canary, for models whose labels arrive within it (docs/canary-
+    analysis.md, canary-live-quality): at least ``min_labels`` on each side, and the canary's
+    loss (wrong-answer share, or MAE) at most ``max_increase`` above the stable's."""
+
+    min_labels: int = Field(default=500, ge=1)
+    max_increase: float = Field(default=0.10, gt=0)
+
+
 class GateSettings(Strict):
     primary_metric: PrimaryMetric = Field(
         default="auto",
@@ -41,6 +50,9 @@ class GateSettings(Strict):
         description="Used when there is no champion to compare with.",
     )
     golden_set: str | None = Field(default=None, description="Labelled data every gate also uses.")
+    canary_feedback: CanaryFeedback | None = Field(
+        default=None, description="Labels arrive within a canary: compare live quality there."
+    )
 
 
 class GateOverride(Strict):
@@ -59,6 +71,7 @@ class GateOverride(Strict):
     min_eval_rows: int | None = Field(default=None, ge=1)
     absolute_floors: dict[str, float] | None = None
     golden_set: str | None = None
+    canary_feedback: CanaryFeedback | None = None
     reviewers: list[str] | None = None
 
 

@@ -72,8 +72,9 @@ class Replay:
             return False
         if self.labels:
             answer = response.json()
+            version = response.headers.get("driftloop-model-version")
             records = [
-                {"prediction": p, "label": y, "score": s}
+                {"prediction": p, "label": y, "score": s, "version": version}
                 for p, y, s in zip(answer["predictions"], labels, answer["scores"], strict=True)
             ]
             client.post(self.feedback_url, json={"records": records})
