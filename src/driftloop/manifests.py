@@ -53,9 +53,10 @@ LIVE_QUALITY_STEP = 6
 
 def _live_quality_patch(feedback: CanaryFeedback) -> dict[str, Any]:
     step = f"/spec/strategy/canary/steps/{LIVE_QUALITY_STEP}/analysis"
+    stable = {"podTemplateHashValue": "Stable"}
     values = [
         (f"{step}/templates/-", {"templateName": "canary-live-quality"}),
-        (f"{step}/args/-", {"name": "stable-hash", "valueFrom": {"podTemplateHashValue": "Stable"}}),
+        (f"{step}/args/-", {"name": "stable-hash", "valueFrom": stable}),
         (f"{step}/args/-", {"name": "min-labels", "value": str(feedback.min_labels)}),
         (f"{step}/args/-", {"name": "max-increase", "value": f"{feedback.max_increase:g}"}),
     ]
