@@ -212,7 +212,7 @@ def decide(
 ) -> Decision:
     """Decide for ``model`` at ``now`` from snapshots up to ``now`` (oldest first, one every
     ``step``; the last is the current one) and the repo host's history. Feature drift,
-    realised quality, estimated quality and the schedule are each judged; the strongest
+    prediction drift, realised and estimated quality and the schedule are each judged; the strongest
     verdict wins (trigger > suppressed > warn > ok > insufficient_data, drift first on a tie)
     and the others' warnings join its reasons."""
     settings = policy.settings_for(model)

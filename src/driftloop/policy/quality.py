@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from driftloop.config import format_duration
 from driftloop.config.drift_policy import PerformanceSettings
 from driftloop.policy.episode import episode_start
 from driftloop.policy.signals import QualitySignal, Snapshot
@@ -97,7 +96,3 @@ def sustained(
     since = episode_start([(at, "critical" if lv == "critical" else "ok") for at, lv in states],
                           tolerance)  # fmt: skip
     return min(critical / expected, 1.0), since
-
-
-def window_text(performance: PerformanceSettings) -> str:
-    return format_duration(performance.window)
