@@ -116,7 +116,6 @@ def with_quality(
     for when, signals in quality.items():
         at = now if abs(when - now) < timedelta(milliseconds=1) else when
         base = by_time.get(at, Snapshot(at, {}))
-        base = by_time.get(at, Snapshot(at, {}))
         by_time[at] = replace(base, quality=signals)
     return [by_time[at] for at in sorted(by_time)]
 

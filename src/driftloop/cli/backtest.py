@@ -74,13 +74,14 @@ def run(args: argparse.Namespace) -> int:
     from driftloop.policy.backtest import replay
 
     policy = load_drift_policy(args.policy)
-    check_tasks(policy, args.models, selected_models(args.models, args.model), str(args.policy))
+    models = selected_models(args.models, args.model)
+    check_tasks(policy, args.models, models, str(args.policy))
     start, end, step = parse_time(args.start), parse_time(args.end), parse_duration(args.step)
     if end <= start:
         raise UsageError("--end must be after --start")
     results = []
     with PrometheusSource(prometheus_url(args.prometheus)) as source:
-        for model in selected_models(args.models, args.model):
+        for model in models:
             window = policy.window_name(model)
             span = lookback(policy, model)
             snapshots = source.timeline(model, window, start - span, end, step)
