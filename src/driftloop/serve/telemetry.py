@@ -106,11 +106,12 @@ def _metrics_gauge(
     return gauge
 
 
-def _bin_counter(name: str, help_text: str, labels: list[str], values: np.ndarray,
-                 bins: tuple[str, ...], **extra: str) -> CounterMetricFamily:  # fmt: skip
-    family = CounterMetricFamily(name, help_text, labels=["model", "version", *extra, "bin"])
+def _bin_counter(
+    name: str, help_text: str, labels: list[str], values: np.ndarray, bins: tuple[str, ...]
+) -> CounterMetricFamily:
+    family = CounterMetricFamily(name, help_text, labels=["model", "version", "bin"])
     for bin_, value in zip(bins, values, strict=True):
-        family.add_metric([*labels, *extra.values(), bin_], float(value))
+        family.add_metric([*labels, bin_], float(value))
     return family
 
 
