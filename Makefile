@@ -13,10 +13,10 @@ lint:
 	.venv/bin/mypy
 
 rules:
-	.venv/bin/python -m driftloop.rules > k8s/base/prometheus-rule.yaml
+	.venv/bin/python -m driftloop.generate.rules > k8s/base/prometheus-rule.yaml
 
 manifests:
-	.venv/bin/python -m driftloop.manifests .
+	.venv/bin/python -m driftloop.generate.manifests .
 
 validate:
 	bash scripts/validate.sh

@@ -23,8 +23,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.support.processes import prometheus
+from driftloop.demo.processes import prometheus
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -2,9 +2,9 @@
 
 A churn model trained on the reference data scores each scenario's stream. Per chunk of
 consecutive rows: realised AUC from the labels (binned as the server bins scores) against the
-estimate from the same rows' scores and the reference calibration (driftloop.quality, the
-numbers the recording rules compute). Reports the mean absolute error by scenario and chunk
-size. ``python benchmarks/quality_estimate.py``
+estimate from the same rows' scores and the reference calibration
+(driftloop.drift.binned_quality, the numbers the recording rules compute). Reports the mean
+absolute error by scenario and chunk size. ``python benchmarks/quality_estimate.py``
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from driftloop.config import load_model
-from driftloop.demo import scenarios
-from driftloop.quality import binned_auc, expected_positives
+from driftloop.drift.binned_quality import binned_auc, expected_positives
+from driftloop.synthetic import scenarios
 from driftloop.train.data import prepare_features
 from driftloop.train.fit import fit_model, model_outputs
 

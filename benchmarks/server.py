@@ -22,11 +22,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.support.bundles import train_bundle
-from tests.support.processes import free_port, stop, wait_for
-
-from driftloop.demo import scenarios
+from driftloop.demo.bundles import train_bundle
+from driftloop.demo.processes import free_port, stop, wait_ready
+from driftloop.synthetic import scenarios
 
 ROUNDS = 3
 FEATURES = [
@@ -48,7 +46,7 @@ def started(command: list[str], ready: str) -> Iterator[None]:
         env={**os.environ, "PYTHONWARNINGS": "ignore"},
     )
     try:
-        wait_for(ready, process, timeout=120)
+        wait_ready(ready, process, "benchmark server", timeout=120)
         yield
     finally:
         stop(process)

@@ -19,7 +19,7 @@ from driftloop.adapters.github import GitHubHost
 from driftloop.config import load_model
 from driftloop.errors import ConfigError, UpstreamError
 from driftloop.gitops.overlay import OVERLAY_FILE, served_version
-from driftloop.proposals import propose
+from driftloop.loop.propose import propose
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "ghs_secretTOKENvalue123"  # noqa: S105 - a test token

@@ -18,7 +18,7 @@ from driftloop.adapters.mlflow import MlflowRegistry
 from driftloop.cli.main import main
 from driftloop.config import load_model
 from driftloop.gitops.overlay import OVERLAY_FILE, pins, set_version
-from driftloop.proposals import propose
+from driftloop.loop.propose import propose
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "ghs_promoteTOKEN456"  # noqa: S105 - a test token

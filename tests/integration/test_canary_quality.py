@@ -19,9 +19,9 @@ from tests.support.argo_analysis import run_metric
 from tests.support.bundles import ROOT, train_bundle
 from tests.support.processes import model_server, prometheus
 
-from driftloop.bundle import ModelBundle, save_bundle
 from driftloop.config import load_gate_policy, load_model
-from driftloop.demo import scenarios
+from driftloop.synthetic import scenarios
+from driftloop.train.bundle import ModelBundle, save_bundle
 from driftloop.train.data import prepare_features
 from driftloop.train.fit import fit_model
 

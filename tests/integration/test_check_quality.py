@@ -20,9 +20,9 @@ from tests.support.processes import prometheus
 
 from driftloop.adapters.localhost import LocalRepoHost
 from driftloop.adapters.prometheus import PrometheusSource
-from driftloop.check import run_check
 from driftloop.config import load_drift_policy
-from driftloop.demo import scenarios
+from driftloop.loop.check import run_check
+from driftloop.synthetic import scenarios
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

@@ -31,7 +31,7 @@ from tests.support.processes import free_port, prometheus, running, stop, wait_f
 from driftloop.adapters.mlflow import MlflowRegistry
 from driftloop.adapters.registry import CandidateRun
 from driftloop.config import load_drift_policy
-from driftloop.rules import build_groups, settings_from_policy
+from driftloop.generate.rules import build_groups, settings_from_policy
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

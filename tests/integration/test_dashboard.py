@@ -19,11 +19,11 @@ import yaml
 from tests.support.bundles import train_bundle
 from tests.support.processes import free_port, model_server, prometheus, running
 
-from driftloop.check import CheckRun
 from driftloop.cli.check import push
-from driftloop.demo import scenarios
+from driftloop.generate.rules import RuleSettings, build_groups
+from driftloop.loop.check import CheckRun
 from driftloop.policy import Decision
-from driftloop.rules import RuleSettings, build_groups
+from driftloop.synthetic import scenarios
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,7 +15,7 @@ from driftloop.adapters.mlflow import MlflowRegistry
 from driftloop.cli.main import main
 from driftloop.config import load_drift_policy
 from driftloop.doctor import Check, check_github
-from driftloop.rules import build_groups, settings_from_policy
+from driftloop.generate.rules import build_groups, settings_from_policy
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,7 +116,7 @@ def test_github_unprotected_repository_names_every_missing_setting(
         assert "docs/branch-protection.md" in checks[f"branch protection: {name}"].fix
     owners = checks["code owners"]
     assert not owners.ok
-    for unowned in ("k8s/base/rollout.yaml", "src/driftloop/promotion.py", ".github/CODEOWNERS",
+    for unowned in ("k8s/base/rollout.yaml", "src/driftloop/loop/promote.py", ".github/CODEOWNERS",
                     "models/churn/train.py", "k8s/argocd/project.yaml"):  # fmt: skip
         assert unowned in owners.detail
     assert "k8s/overlays/production/kustomization.yaml" not in owners.detail

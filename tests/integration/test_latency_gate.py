@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from driftloop.bundle import ModelBundle
 from driftloop.config import GateSettings, load_model
-from driftloop.demo import scenarios
 from driftloop.gates import evaluate_gates
+from driftloop.synthetic import scenarios
 from driftloop.train.assess import evaluate_bundle, paired_latency
+from driftloop.train.bundle import ModelBundle
 from driftloop.train.fit import fit_model
 
 pytestmark = pytest.mark.integration

@@ -20,7 +20,7 @@ from tests.support.processes import prometheus
 
 from driftloop.adapters.mlflow import MlflowRegistry
 from driftloop.adapters.registry import CandidateRun
-from driftloop.reconcile import Production, plan
+from driftloop.loop.reconcile import Production, plan
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2026, 6, 1, 12, tzinfo=UTC)
@@ -130,7 +130,7 @@ def test_forged_telemetry_cannot_make_an_unapproved_version_champion(
 ) -> None:
     """A series pushed to Prometheus claiming that never-approved v3 alone serves, and a
     Degraded Rollout: production pods cannot serve v3 (ADR 0005), so champion stays."""
-    from driftloop.reconcile import reconcile as run
+    from driftloop.loop.reconcile import reconcile as run
 
     _, registry = stack
     champion = registry.alias_version("churn", "champion")

@@ -133,7 +133,7 @@ def test_first_model_without_champion_uses_absolute_floors(workspace: Path) -> N
 def test_schema_broken_data_is_exit_two_naming_the_column(
     workspace: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from driftloop.demo import scenarios
+    from driftloop.synthetic import scenarios
 
     scenarios.reference("churn", rows=1000).drop(columns=["contract"]).to_csv(
         "broken.csv", index=False

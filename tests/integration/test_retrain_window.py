@@ -15,7 +15,7 @@ import pytest
 
 from driftloop.adapters.mlflow import MlflowRegistry
 from driftloop.cli.main import main
-from driftloop.demo import scenarios
+from driftloop.synthetic import scenarios
 from driftloop.train.data import data_digest
 
 pytestmark = pytest.mark.integration

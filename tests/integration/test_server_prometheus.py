@@ -15,10 +15,10 @@ import pytest
 from tests.support.bundles import train_bundle
 from tests.support.processes import model_server, prometheus
 
-from driftloop.bundle import load_bundle
-from driftloop.demo import scenarios
 from driftloop.drift import stats
-from driftloop.rules import RuleSettings, build_groups
+from driftloop.generate.rules import RuleSettings, build_groups
+from driftloop.synthetic import scenarios
+from driftloop.train.bundle import load_bundle
 
 pytestmark = pytest.mark.integration
 CRITICAL = 0.12
@@ -139,7 +139,7 @@ def test_recorded_auc_and_estimate_equal_the_binned_values(
     the estimate equals the AUC of the recorded expected counts."""
     from sklearn.metrics import roc_auc_score
 
-    from driftloop.quality import binned_auc
+    from driftloop.drift.binned_quality import binned_auc
 
     server, prom = stack
     bundle = load_bundle(bundle_dir)

@@ -17,8 +17,8 @@ from tests.support.processes import prometheus
 from driftloop.cli.main import main
 from driftloop.config import load_drift_policy
 from driftloop.doctor import check_gitops
-from driftloop.manifests import main as make_manifests
-from driftloop.rules import build_groups, settings_from_policy
+from driftloop.generate.manifests import main as make_manifests
+from driftloop.generate.rules import build_groups, settings_from_policy
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

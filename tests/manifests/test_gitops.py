@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from driftloop.generate.manifests import MODEL_LABEL, stale
 from driftloop.gitops.images import IMAGE, pinned_digest
 from driftloop.gitops.overlay import pins, set_version
-from driftloop.manifests import MODEL_LABEL, stale
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -280,7 +280,7 @@ def test_live_quality_runs_after_the_fifty_percent_pause_only_where_labels_come_
     """gates.yaml `canary_feedback` (taxi: a trip's duration is known when it ends) adds
     canary-live-quality to the analysis after the 50% pause, with every argument the template
     needs; churn, whose labels take a month, gets none (it would pause every rollout)."""
-    from driftloop.manifests import LIVE_QUALITY_STEP
+    from driftloop.generate.manifests import LIVE_QUALITY_STEP
 
     docs = build(ROOT / "k8s/overlays/production")
     templates = {

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from driftloop.config import load_drift_policy
-from driftloop.rules import render_prometheus_rule, settings_from_policy
+from driftloop.generate.rules import render_prometheus_rule, settings_from_policy
 
 ROOT = Path(__file__).resolve().parents[2]
 RULE_FILE = ROOT / "k8s/base/prometheus-rule.yaml"

@@ -14,8 +14,8 @@ import pandas as pd
 from tests.support.bundles import ROOT
 
 from driftloop.config import load_model
-from driftloop.demo import scenarios
 from driftloop.drift import build_profile, stats
+from driftloop.synthetic import scenarios
 
 STEP_SECONDS = 300
 
@@ -108,7 +108,7 @@ def quality_series(
     reference data, every 5 minutes over a ``window_hours`` window: realised AUC from labels
     as they arrive (``scenarios.label_arrival``) with the labelled rows behind it, and the
     label-free estimate from all scored rows; labelled model=<label> per scenario."""
-    from driftloop.quality import binned_auc, expected_positives
+    from driftloop.drift.binned_quality import binned_auc, expected_positives
     from driftloop.train.data import prepare_features
     from driftloop.train.fit import fit_model, model_outputs
 

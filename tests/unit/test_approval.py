@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from driftloop.approval import Review, judge_reviews
+from driftloop.gitops.approval import Review, judge_reviews
 from driftloop.gitops.codeowners import parse_codeowners
 
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)

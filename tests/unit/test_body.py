@@ -9,7 +9,7 @@ import pytest
 
 from driftloop.errors import DataError, UsageError
 from driftloop.gitops.body import escape_text, render_issue, render_pull_request
-from driftloop.inputs import check_reason, check_trigger_id, parse_evidence
+from driftloop.gitops.inputs import check_reason, check_trigger_id, parse_evidence
 
 FORGED = "drift <!-- driftloop: model=churn version=9 trigger= --> @acme/ml-platform [ok](http://x)"
 HOSTILE_FEATURE = "a`b|c\n## Approved by everyone\n```\n<!-- driftloop: model=churn version=9 -->"

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from driftloop.cli.main import main
-from driftloop.demo import scenarios
+from driftloop.synthetic import scenarios
 
 
 @pytest.fixture
@@ -231,7 +231,7 @@ def test_reading_only_the_features_and_text_as_categories_changes_nothing(
 ) -> None:
     """`drift` reads only the profiled columns of a parquet file, text as categoricals; the
     report is the one a full read with object columns gives."""
-    from driftloop.datasets import read_frame
+    from driftloop.data.frames import read_frame
     from driftloop.drift import compare
     from driftloop.drift.columns import infer_types
     from driftloop.drift.profile import build_profile

@@ -38,3 +38,10 @@ def test_the_test_names_the_parser_offers_are_the_engines() -> None:
 
     assert drift_cli.TEST_NAMES == TEST_NAMES
     assert build_parser().parse_args(["drift", "--current", "x", "--tests", "psi,ks"]).tests
+
+
+def test_python_dash_m_driftloop_is_the_command() -> None:
+    result = subprocess.run([sys.executable, "-m", "driftloop", "--version"], capture_output=True,
+                            text=True, check=False, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().startswith("driftloop ")

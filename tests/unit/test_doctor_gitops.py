@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from driftloop.doctor import check_gitops
-from driftloop.manifests import main as manifests
+from driftloop.generate.manifests import main as manifests
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 from tests.support.bundles import ROOT, train_bundle
 
-from driftloop.bundle import load_bundle
 from driftloop.config import load_model
-from driftloop.demo import scenarios
-from driftloop.serve.fastpath import compile_fast_path
 from driftloop.serve.payload import parse_scoring
+from driftloop.synthetic import scenarios
+from driftloop.train.bundle import load_bundle
 from driftloop.train.data import prepare_features
+from driftloop.train.fastpath import compile_fast_path
 from driftloop.train.fit import fit_model
 from driftloop.train.pipeline import build_pipeline
 

@@ -166,8 +166,8 @@ def test_a_due_schedule_dispatches_once_per_period_apart_from_drift_limits() -> 
 
 
 def test_dispatch_reasons_name_the_signal_and_fit_the_retrain_input() -> None:
-    from driftloop.check import dispatch_reason
-    from driftloop.inputs import check_reason
+    from driftloop.gitops.inputs import check_reason
+    from driftloop.loop.check import dispatch_reason
 
     points = timeline(lambda h: 0.70 if h >= 3 else 0.78, 8, estimated=lambda h: 0.7)
     now, seen = at_hour(points, 6)
@@ -186,7 +186,7 @@ def test_dispatch_reasons_name_the_signal_and_fit_the_retrain_input() -> None:
 
 
 def test_the_check_reads_history_back_to_the_schedules_period() -> None:
-    from driftloop.check import history_start
+    from driftloop.loop.check import history_start
 
     now = datetime(2026, 3, 20, 9, 30, tzinfo=UTC)
     plain = history_start(policy(), ["m"], now)
@@ -230,7 +230,7 @@ def test_a_schedule_dispatches_through_the_check_once_a_period(tmp_path) -> None
     import subprocess
 
     from driftloop.adapters.localhost import LocalRepoHost
-    from driftloop.check import run_check
+    from driftloop.loop.check import run_check
 
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     host = LocalRepoHost(tmp_path)

@@ -12,11 +12,11 @@ from sklearn.metrics import roc_auc_score
 from starlette.testclient import TestClient
 from tests.support.bundles import ROOT, train_bundle
 
-from driftloop.bundle import load_bundle
 from driftloop.config import load_model
-from driftloop.demo import scenarios
-from driftloop.quality import binned_auc, calibration
+from driftloop.drift.binned_quality import binned_auc, calibration
 from driftloop.serve.app import Settings, create_app
+from driftloop.synthetic import scenarios
+from driftloop.train.bundle import load_bundle
 from driftloop.train.data import prepare_features
 
 

@@ -8,9 +8,9 @@ import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.metrics import r2_score, roc_auc_score
 
-from driftloop.demo import scenarios
 from driftloop.drift import DriftOptions, build_profile, compare
 from driftloop.errors import UsageError
+from driftloop.synthetic import scenarios
 
 ONSET = pd.Timestamp(scenarios.STREAM_START) + pd.Timedelta(hours=scenarios.ONSET_HOURS)
 

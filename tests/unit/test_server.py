@@ -11,8 +11,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 from tests.support.bundles import train_bundle
 
-from driftloop.bundle import load_bundle
 from driftloop.serve.app import Settings, create_app
+from driftloop.train.bundle import load_bundle
 
 ROW = {
     "tenure_months": 3,
@@ -201,8 +201,8 @@ def test_golden_metrics_are_exported_only_when_scored(client: TestClient, bundle
     from dataclasses import replace
 
     from driftloop.config import GateSettings
-    from driftloop.demo import scenarios
     from driftloop.serve.golden import golden_metrics
+    from driftloop.synthetic import scenarios
 
     assert samples(client, "driftloop_golden_metric") == {}  # no --golden: no series at all
     bundle = load_bundle(bundle_dir)

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from driftloop.config import load_model
-from driftloop.datasets import read_frame
-from driftloop.demo import scenarios
+from driftloop.data.frames import read_frame
 from driftloop.errors import ConfigError, DataError
+from driftloop.synthetic import scenarios
 from driftloop.train.data import time_split, validate
 from driftloop.train.fit import fit_model
 

@@ -23,8 +23,8 @@ from typing import Any
 
 from driftloop.adapters.git import Git
 from driftloop.adapters.repohost import Edits, Issue, PullRequest, RepoHost
-from driftloop.approval import Review, judge_reviews
 from driftloop.errors import ConfigError, DataError, UpstreamError, UsageError
+from driftloop.gitops.approval import Review, judge_reviews
 from driftloop.policy.signals import Dispatch, History
 
 __all__ = ["LocalRepoHost", "Runner"]

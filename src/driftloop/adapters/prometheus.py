@@ -23,10 +23,9 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from driftloop.errors import UpstreamError
-from driftloop.policy.signals import FeatureSignal, QualitySignal, Snapshot
-from driftloop.reconcile import Production
+from driftloop.policy.signals import FeatureSignal, Production, QualitySignal, Snapshot
 
-__all__ = ["MetricsSource", "PrometheusSource"]
+__all__ = ["MetricsSource", "ProductionSource", "PrometheusSource"]
 
 Shape = dict[tuple[str, str, str], tuple[int, float | None]]  # (model, version, feature)
 Quality = dict[str, dict[datetime, dict[str, QualitySignal]]]  # model -> at -> metric
@@ -43,6 +42,12 @@ _QUALITY_ROWS = {
 }
 Sample = tuple[dict[str, str], float | None]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class ProductionSource(Protocol):
+    def production(
+        self, models: list[str], at: datetime, namespace: str
+    ) -> dict[str, Production]: ...
 
 
 class MetricsSource(Protocol):

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from driftloop.approval import Review
-from driftloop.inputs import MAX_EVIDENCE_CHARS
+from driftloop.gitops.approval import Review
+from driftloop.gitops.inputs import MAX_EVIDENCE_CHARS
 from driftloop.policy.signals import History
 
 __all__ = [

@@ -69,8 +69,8 @@ def _table(results: list[ModelBacktest], start: str, end: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from driftloop.adapters.prometheus import PrometheusSource
-    from driftloop.check import lookback, with_quality
     from driftloop.config import load_drift_policy, parse_duration
+    from driftloop.loop.check import lookback, with_quality
     from driftloop.policy.backtest import replay
 
     policy = load_drift_policy(args.policy)

@@ -19,7 +19,7 @@ from driftloop.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
     from driftloop.adapters.repohost import RepoHost
-    from driftloop.check import CheckRun
+    from driftloop.loop.check import CheckRun
 
 __all__ = ["add_repo_host_arguments", "register", "repo_host"]
 
@@ -106,8 +106,8 @@ def push(url: str, run: CheckRun, now: datetime) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from driftloop.adapters.prometheus import PrometheusSource
-    from driftloop.check import run_check
     from driftloop.config import load_drift_policy, parse_duration
+    from driftloop.loop.check import run_check
 
     policy = load_drift_policy(args.policy)
     models = selected_models(args.models, args.model)

@@ -90,7 +90,7 @@ def _summary(report: DriftReport) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from driftloop.datasets import read_frame
+    from driftloop.data.frames import read_frame
     from driftloop.drift import DriftOptions, Profile, compare, parse_tests
 
     if args.min_samples < 1:
@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     if args.html is not None:
         if reference is None:
             raise UsageError("--html needs --reference")
-        from driftloop.report import write_html_report
+        from driftloop.drift.report import write_html_report
 
         write_html_report(reference, current, profile.types, args.html)
     if args.json:

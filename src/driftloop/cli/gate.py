@@ -44,7 +44,7 @@ def _read_candidate(path: Path) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from driftloop.gating import gate
+    from driftloop.loop.gate import gate
 
     candidate = _read_candidate(args.candidate)
     report = gate(

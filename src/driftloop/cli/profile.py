@@ -29,7 +29,7 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from driftloop.datasets import read_frame
+    from driftloop.data.frames import read_frame
 
     profile = profile_for(read_frame(args.data), args.model, args.models, args.bins, args.top_k)
     profile.save(args.out)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from driftloop.cli.common import emit, emit_json, registry_from_environment
 from driftloop.errors import DataError, ExitCode, UsageError
-from driftloop.inputs import parse_evidence
+from driftloop.gitops.inputs import parse_evidence
 
 if TYPE_CHECKING:
     from driftloop.adapters.repohost import ProposalHost
@@ -130,7 +130,7 @@ def register(commands: Any) -> None:
 
 def _failed_retrain(args: argparse.Namespace) -> int:
     from driftloop.config import load_model
-    from driftloop.proposals import report_failed_retrain
+    from driftloop.loop.propose import report_failed_retrain
 
     spec = load_model(args.model, args.models)
     lines = _read_text(args.retrain_failed, "retrain log").splitlines()
@@ -149,7 +149,7 @@ def _failed_retrain(args: argparse.Namespace) -> int:
 
 def run_propose(args: argparse.Namespace) -> int:
     from driftloop.config import load_drift_policy, load_gate_policy, load_model
-    from driftloop.proposals import propose
+    from driftloop.loop.propose import propose
 
     if args.retrain_failed is not None:
         return _failed_retrain(args)
@@ -193,14 +193,14 @@ def run_propose(args: argparse.Namespace) -> int:
 
 
 def _workflow_run_url() -> str | None:
-    from driftloop.provenance import workflow_run_url
+    from driftloop.loop.provenance import workflow_run_url
 
     return workflow_run_url()
 
 
 def run_promote(args: argparse.Namespace) -> int:
     from driftloop.gitops.overlay import OVERLAY_FILE, pins
-    from driftloop.promotion import changed_models, promote
+    from driftloop.loop.promote import changed_models, promote
 
     host = proposal_host(args)
     if args.commit:

@@ -42,7 +42,7 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from driftloop.adapters.prometheus import PrometheusSource
-    from driftloop.reconcile import reconcile
+    from driftloop.loop.reconcile import reconcile
 
     models = selected_models(args.models, args.model)
     now = parse_time(args.at)

@@ -32,7 +32,7 @@ def register(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from driftloop.cli.propose import proposal_host
     from driftloop.gitops.images import BASE_FILE, pinned_digest, set_image_digest
-    from driftloop.provenance import git_commit, workflow_run_url
+    from driftloop.loop.provenance import git_commit, workflow_run_url
 
     host = proposal_host(args)
     current = host.read_file(BASE_FILE, host.default_branch)

@@ -9,7 +9,7 @@ from typing import Any
 
 from driftloop.cli.common import emit, parse_time, registry_from_environment
 from driftloop.errors import DataError, ExitCode
-from driftloop.inputs import check_reason, check_trigger_id, parse_evidence
+from driftloop.gitops.inputs import check_reason, check_trigger_id, parse_evidence
 
 __all__ = ["register"]
 
@@ -46,7 +46,7 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from driftloop.retraining import retrain
+    from driftloop.loop.retrain import retrain
 
     # workflow_dispatch inputs: refused before an hour of training, not after it
     reason = check_reason(args.reason, "--reason")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from driftloop.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
-    from driftloop.bundle import ModelBundle
+    from driftloop.train.bundle import ModelBundle
 
 __all__ = ["register"]
 
@@ -98,7 +98,7 @@ def _with_golden(bundle: ModelBundle, uri: str, policy: Path) -> ModelBundle:
     from dataclasses import replace
 
     from driftloop.config import GateSettings, load_gate_policy
-    from driftloop.datasets import read_frame
+    from driftloop.data.frames import read_frame
     from driftloop.errors import DriftloopError
     from driftloop.serve.golden import golden_metrics
 
@@ -121,9 +121,9 @@ def _say(message: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from driftloop.bundle import load_bundle
     from driftloop.serve.app import Settings
     from driftloop.serve.server import serve
+    from driftloop.train.bundle import load_bundle
 
     def load(wait: float = 0.0) -> ModelBundle:
         if args.require_approval:

@@ -10,7 +10,7 @@ from typing import Any
 from driftloop.cli.check import add_repo_host_arguments, repo_host
 from driftloop.cli.common import emit, emit_json
 from driftloop.errors import ExitCode, UsageError
-from driftloop.inputs import check_reason
+from driftloop.gitops.inputs import check_reason
 
 __all__ = ["register"]
 
@@ -36,7 +36,8 @@ def register(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from driftloop.adapters.repohost import compact_evidence
     from driftloop.config import load_drift_policy, load_model
-    from driftloop.policy.decide import Decision, suppression
+    from driftloop.policy.decision import Decision
+    from driftloop.policy.suppression import suppression
 
     load_model(args.model, args.models)
     check_reason(f"manual: {args.reason}", "--reason")  # what the retrain will be told

@@ -89,7 +89,7 @@ class SampleSizeAware(Strict):
 
 QualityMetric = Literal["roc_auc", "accuracy", "f1", "mae", "rmse"]
 LOWER_IS_BETTER = frozenset({"mae", "rmse"})
-# What the server's feedback path records for each task (driftloop.rules).
+# What the server's feedback path records for each task (driftloop.generate.rules).
 RECORDED_FOR = {
     "binary_classification": ("roc_auc", "accuracy", "f1"),
     "multiclass_classification": ("accuracy",),

@@ -1,1 +1,2 @@
-"""Synthetic scenarios and (later) the one-command local loop."""
+"""The one-command local loop (``driftloop demo``): it orchestrates real processes over the
+synthetic data in ``driftloop.synthetic`` and the loop's stages in ``driftloop.loop``."""

@@ -9,11 +9,8 @@ so. Every process it starts is stopped when it ends, fails or is interrupted.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import shutil
-import subprocess
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -28,48 +25,21 @@ import pandas as pd
 from driftloop.adapters.localhost import LocalRepoHost
 from driftloop.adapters.mlflow import MlflowRegistry
 from driftloop.adapters.prometheus import PrometheusSource
-from driftloop.check import run_check
 from driftloop.config import load_drift_policy, load_model
-from driftloop.demo import scenarios
+from driftloop.demo.pipeline import post_onset, retrain_pipeline
 from driftloop.demo.processes import model_server, prometheus
 from driftloop.demo.traffic import Replay
+from driftloop.demo.workspace import DEMO_POLICY, DEMO_REVIEWER, approve_demo, prepare, project_root
 from driftloop.errors import UsageError
+from driftloop.generate.rules import build_groups, settings_from_policy
+from driftloop.loop.check import run_check
+from driftloop.loop.promote import changed_models, promote
 from driftloop.policy import Decision
-from driftloop.promotion import changed_models, promote
-from driftloop.rules import build_groups, settings_from_policy
+from driftloop.synthetic import scenarios
 
-__all__ = ["DEMO_POLICY", "DemoResult", "run_demo"]
+__all__ = ["DEMO_POLICY", "DemoResult", "approve_demo", "run_demo"]
 
 SCENARIOS = ("persistent", "transient", "degraded", "concept", "none")
-MARKER = ".driftloop-demo"
-DEMO_REVIEWER = "demo-reviewer"
-DEMO_POLICY = """\
-# The demo's drift policy. Time is compressed: PSI over a 15 s window (production: 1h), a
-# trigger needs drift for 80% of 30 s (production: 6h). The thresholds are the usual ones.
-apiVersion: driftloop/v1
-kind: DriftPolicy
-recorded_windows: [15s, 5m, 1h, 24h]
-defaults:
-  window: 15s
-  min_samples: 300
-  sustain: 30s
-  sustain_fraction: 0.8
-  cooldown: 10m
-  max_triggers_per_week: 5
-  thresholds:
-    psi: {warn: 0.1, critical: 0.2}
-models:
-  churn:
-    # Seed 001's AUC thresholds on labelled feedback, over 15s and sustained for 80% of 20s
-    # (production: 1h and 3h). Only the concept scenario sends labels.
-    performance:
-      window: 15s
-      min_labels: 300
-      sustain: 20s
-      sustain_fraction: 0.8
-      thresholds:
-        roc_auc: {warn: 0.80, critical: 0.75}
-"""
 CHECK_EVERY = timedelta(seconds=2)
 PUSH_SECONDS = 12  # the transient push: shorter than 80% of the 30s sustain period
 Report = Callable[[str], None]
@@ -98,61 +68,8 @@ class DemoResult:
         }
 
 
-def project_root() -> Path:
-    """The checkout the demo copies models/, policies/ and k8s/ from."""
-    for candidate in (Path.cwd(), Path(__file__).resolve().parents[3]):
-        if all((candidate / part).is_dir() for part in ("models", "policies", "k8s")):
-            return candidate
-    raise UsageError("run the demo from a driftloop checkout (needs models/, policies/ and k8s/)")
-
-
-def prepare(workdir: Path, source: Path) -> None:
-    if workdir.exists() and any(workdir.iterdir()):
-        if not (workdir / MARKER).exists():
-            raise UsageError(
-                f"{workdir} is not empty and not a previous demo folder; choose another --workdir"
-            )
-        shutil.rmtree(workdir)
-    workdir.mkdir(parents=True)
-    for part in ("models", "policies", "k8s", ".github"):
-        if (source / part).is_dir():
-            shutil.copytree(source / part, workdir / part)
-    (workdir / "policies/drift.yaml").write_text(DEMO_POLICY)
-    (workdir / ".gitignore").write_text(
-        ".driftloop/\nmlflow.db\nmlartifacts/\nlogs/\nprometheus/\nruns/\nreports/\n.driftloop-demo\n"
-    )
-    (workdir / MARKER).write_text("made by driftloop demo\n")
-    # CODEOWNERS gives the production overlay to @driftloop/ml-platform; on the local host
-    # .driftloop/teams.json stands in for GitHub's teams: whoever runs the demo reviews.
-    reviewers = sorted({DEMO_REVIEWER, os.environ.get("USER") or "reviewer"})
-    (workdir / ".driftloop").mkdir()
-    (workdir / ".driftloop/teams.json").write_text(
-        json.dumps({"driftloop/ml-platform": reviewers}, indent=2) + "\n"
-    )
-    (workdir / "logs").mkdir()
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "driftloop demo",
-        "GIT_AUTHOR_EMAIL": "demo@driftloop.invalid",
-        "GIT_COMMITTER_NAME": "driftloop demo",
-        "GIT_COMMITTER_EMAIL": "demo@driftloop.invalid",
-    }
-    for args in (
-        ["init", "-q", "-b", "main"],
-        ["add", "."],
-        ["commit", "-q", "-m", "demo: initial GitOps repository"],
-    ):
-        subprocess.run(["git", *args], cwd=workdir, check=True, capture_output=True, env=env)  # noqa: S603, S607
-
-
 def _features(model: str, workdir: Path) -> list[str]:
     return load_model(model, workdir / "models").feature_names
-
-
-def _post_onset(model: str, scenario: str) -> pd.DataFrame:
-    frame = scenarios.stream(model, scenario, hours=24, rows_per_hour=500, seed=7)
-    onset = pd.Timestamp(scenarios.STREAM_START) + pd.Timedelta(hours=scenarios.ONSET_HOURS)
-    return frame[frame["event_time"] >= onset].reset_index(drop=True)
 
 
 class Demo:
@@ -191,57 +108,10 @@ class Demo:
                 replay.resume()
 
     def _retrain_pipeline(self, record: dict[str, Any]) -> None:
-        from driftloop.gating import gate
-        from driftloop.proposals import propose
-        from driftloop.report import write_html_report
-        from driftloop.retraining import retrain
-
-        model = record["model"]
-        regime = self.scenario if self.scenario in ("degraded", "concept") else "persistent"
-        data = f"demo://{model}/{regime}"
-        run = self.workdir / "runs" / record["trigger_id"]
-        run.mkdir(parents=True, exist_ok=True)
-        self.say(f"  retrain.yml (local): retrain {model} on {data}")
-        candidate = retrain(
-            model,
-            self.workdir / "models",
-            self.registry,
-            data,
-            record["reason"],
-            record["trigger_id"],
-        )
-        (run / "candidate.json").write_text(json.dumps(candidate, indent=2))
-        self.say(
-            f"  retrain.yml (local): registered v{candidate['version']} as candidate; "
-            "gating against the champion"
-        )
-        report = gate(
-            model,
-            candidate,
-            self.registry,
-            self.workdir / "policies/gates.yaml",
-            self.workdir / "models",
-            progress=lambda step: self.say(f"  retrain.yml (local): gate: {step}"),
-        )
-        (run / "gate-report.json").write_text(json.dumps(report.to_dict(), indent=2))
-        (run / "gate-report.md").write_text(report.to_markdown())
-        spec = load_model(model, self.workdir / "models")
-        reference = scenarios.reference(model, rows=5000)
-        html = self.workdir / "reports" / f"drift-{record['trigger_id']}.html"
-        html.parent.mkdir(exist_ok=True)
-        write_html_report(
-            reference, _post_onset(model, self.scenario).head(5000), spec.feature_types, html
-        )
-        evidence = json.loads(record["evidence"])
-        proposal = propose(spec, candidate, report.to_dict(), evidence, self.host, [], 0.2)
         self.result.where.update(
-            {"gate_report": str(run / "gate-report.md"), "drift_report": str(html)}
-        )
-        failed = ", ".join(report.to_dict()["failed"])
-        verdict = "passed" if report.passed else f"FAILED ({failed})"
-        self.say(
-            f"  retrain.yml (local): gates {verdict}; "
-            f"{proposal.kind.replace('_', ' ')} {proposal.action}: {proposal.url}"
+            retrain_pipeline(
+                record, self.scenario, self.workdir, self.registry, self.host, self.say
+            )
         )
 
     # -- the loop ------------------------------------------------------------------------------
@@ -253,7 +123,7 @@ class Demo:
             f"1/7 train and register the champions (v1, alias champion) of "
             f"{' and '.join(self.models)} on their reference data"
         )
-        from driftloop.retraining import retrain
+        from driftloop.loop.retrain import retrain
 
         for model in self.models:
             retrain(
@@ -347,13 +217,13 @@ class Demo:
         self, replay: Replay, reference: pd.DataFrame, policy: Any, prom: str
     ) -> None:
         say = self.say
-        shifted = _post_onset(self.model, "persistent")
+        shifted = post_onset(self.model, "persistent")
         if self.scenario == "none":
             say("4/7 keep sending reference-like traffic")
         elif self.scenario == "concept":
             say("4/7 concept drift: the same inputs, but who churns changes (labels follow "
                 "at once on /feedback)")  # fmt: skip
-            replay.switch(_post_onset(self.model, "concept"))
+            replay.switch(post_onset(self.model, "concept"))
         elif self.scenario == "transient":
             say(f"4/7 a transient shift: a {PUSH_SECONDS}s marketing push, then back to normal")
             replay.switch(shifted)
@@ -464,15 +334,3 @@ def run_demo(
     scenario: str, workdir: Path, report: Report, approve: bool | None = None, model: str = "churn"
 ) -> DemoResult:
     return Demo(scenario, workdir, model, approve, report).run()
-
-
-def approve_demo(workdir: Path, reviewer: str) -> str:
-    """What a reviewer does on the local host: approve and merge the open demo PR."""
-    host = LocalRepoHost(workdir.resolve())
-    open_pulls = [r for r in host.pulls() if r["state"] == "open"]
-    if not open_pulls:
-        raise UsageError(f"no open pull request in {workdir}")
-    number = open_pulls[0]["number"]
-    host.approve(number, reviewer)
-    host.merge(number, reviewer)
-    return f"#{number} approved and merged by {reviewer}"

@@ -167,7 +167,7 @@ class Profile:
     # The model's output on the reference data (score, class or value), when profiled.
     prediction: FeatureProfile | None = None
     # Binary classifiers: P(positive | prediction bin) on held-out reference rows, for the
-    # label-free quality estimate (driftloop.quality); empty when unknown.
+    # label-free quality estimate (driftloop.drift.binned_quality); empty when unknown.
     calibration: tuple[float, ...] = ()
 
     @property

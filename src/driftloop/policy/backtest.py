@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from driftloop.config import DriftPolicy
-from driftloop.policy.decide import Decision, decide
+from driftloop.policy.decide import decide
+from driftloop.policy.decision import Decision
 from driftloop.policy.signals import Dispatch, History, Snapshot
 
 __all__ = ["ModelBacktest", "replay"]

@@ -10,50 +10,24 @@ warns and never retrains; a lasting shift does (seed 000).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, Literal
 
 from driftloop.config import DriftPolicy, DriftSettings, format_duration
 from driftloop.config.drift_policy import PerformanceSettings, Thresholds
+from driftloop.policy.decision import Decision, Verdict
 from driftloop.policy.episode import episode_start, trigger_id
 from driftloop.policy.quality import judge, sustained
 from driftloop.policy.schedule import scheduled
 from driftloop.policy.signals import FeatureSignal, History, Snapshot
+from driftloop.policy.suppression import suppression
 
 __all__ = ["Decision", "State", "classify", "decide", "suppression", "trigger_id"]
 
-Verdict = Literal["trigger", "warn", "ok", "insufficient_data", "suppressed"]
 State = Literal["critical", "warn", "ok", "insufficient_data"]
 TOP_FEATURES = 5
-
-
-@dataclass(frozen=True)
-class Decision:
-    model: str
-    decision: Verdict
-    reasons: list[str]
-    evidence: dict[str, Any] = field(default_factory=dict)
-    trigger_id: str | None = None
-    at: datetime | None = None
-    # What fired or warned: feature_drift, realised_performance, estimated_performance, schedule
-    signal: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "model": self.model,
-            "decision": self.decision,
-            "reasons": self.reasons,
-            "evidence": self.evidence,
-        }
-        if self.signal is not None:
-            data["signal"] = self.signal
-        if self.trigger_id is not None:
-            data["trigger_id"] = self.trigger_id
-        if self.at is not None:
-            data["at"] = self.at.isoformat()
-        return data
 
 
 @dataclass(frozen=True)
@@ -132,55 +106,6 @@ def _evidence(
         "since": since.isoformat() if since else None,
         "versions": sorted({s.version for s in classified.judged if s.version}),
     }
-
-
-def suppression(
-    model: str,
-    now: datetime,
-    episode: str,
-    history: History,
-    settings: DriftSettings,
-    enforce_limits: bool = True,
-    since: datetime | None = None,
-) -> str | None:
-    """Why a dispatch must not happen now, or None. Deduplication always applies; cooldown
-    and the weekly cap unless ``enforce_limits`` is False (a forced manual trigger).
-
-    ``since`` is when the current critical run began; a run that began before the history
-    the check reads is open-ended, and counts as the episode of any dispatch in the last
-    seven days: a lasting shift nobody acted on is re-dispatched at most once a week."""
-    # Scheduled retrains are counted apart: they spend no cooldown, no weekly cap, and do not
-    # close a drift episode (an open PR or a running retrain still blocks either kind).
-    limited = [d.at for d in history.dispatches if d.at <= now and not d.scheduled]
-    last = max(limited) if limited else None
-    week = [at for at in limited if now - at < timedelta(days=7)]
-    cap = settings.max_triggers_per_week
-    same_episode = any(d.trigger_id == episode for d in history.dispatches) or (
-        since is not None and any(at >= since for at in limited)
-    )
-    reasons = [
-        (same_episode, f"already dispatched for this drift episode ({episode})"),
-        (
-            history.open_pull_request is not None,
-            f"a driftloop pull request for {model} is open ({history.open_pull_request})",
-        ),
-        (
-            history.active_run is not None,
-            f"a retrain for {model} is queued or running ({history.active_run})",
-        ),
-        (
-            enforce_limits and last is not None and now - last < settings.cooldown,
-            (
-                f"cooldown: last dispatch {last.isoformat() if last else ''}, next allowed "
-                f"after {(last + settings.cooldown).isoformat() if last else ''}"
-            ),
-        ),
-        (
-            enforce_limits and len(week) >= cap,
-            f"weekly cap: {len(week)} dispatch(es) in 7 days (max {cap})",
-        ),
-    ]
-    return next((reason for applies, reason in reasons if applies), None)
 
 
 def _not_sustained(

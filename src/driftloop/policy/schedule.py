@@ -10,13 +10,11 @@ until its period ends.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from driftloop.config import DriftSettings
+from driftloop.policy.decision import Decision
 from driftloop.policy.signals import SCHEDULE_MARK, History
-
-if TYPE_CHECKING:
-    from driftloop.policy.decide import Decision
+from driftloop.policy.suppression import suppression
 
 __all__ = ["period_start", "scheduled"]
 
@@ -32,8 +30,6 @@ def period_start(now: datetime, schedule: str) -> datetime:
 
 
 def scheduled(model: str, now: datetime, history: History, settings: DriftSettings) -> Decision:
-    from driftloop.policy.decide import Decision, suppression
-
     assert settings.schedule is not None
     start = period_start(now, settings.schedule)
     episode = f"{model}{SCHEDULE_MARK}{start.strftime('%Y%m%d')}"

@@ -1,12 +1,20 @@
-"""What the policy sees: recorded PSI per feature and model quality at points in time, and
-dispatch history."""
+"""What the policy sees: recorded PSI per feature and model quality at points in time,
+dispatch history, and which versions production serves."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
-__all__ = ["SCHEDULE_MARK", "Dispatch", "FeatureSignal", "History", "QualitySignal", "Snapshot"]
+__all__ = [
+    "SCHEDULE_MARK",
+    "Dispatch",
+    "FeatureSignal",
+    "History",
+    "Production",
+    "QualitySignal",
+    "Snapshot",
+]
 
 
 @dataclass(frozen=True)
@@ -62,3 +70,11 @@ class History:
     open_pull_request: str | None = None
     active_run: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Production:
+    """What a model's production pods report now (``reconcile`` judges it)."""
+
+    served: frozenset[str]  # versions whose production pods report telemetry now
+    aborted: bool  # the model's Rollout is Degraded: Argo Rollouts aborted its canary

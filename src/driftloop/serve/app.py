@@ -14,9 +14,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from driftloop.bundle import ModelBundle
 from driftloop.serve.payload import RequestError, parse_feedback, parse_scoring
 from driftloop.serve.telemetry import Telemetry
+from driftloop.train.bundle import ModelBundle
 
 __all__ = ["ServerState", "Settings", "create_app"]
 

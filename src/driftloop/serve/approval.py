@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable
 
 from driftloop.adapters.registry import ModelRegistry
-from driftloop.approval import APPROVAL_TAGS
 from driftloop.errors import RefusedError, UsageError
+from driftloop.gitops.approval import APPROVAL_TAGS
 
 __all__ = ["await_approval", "registry_version"]
 

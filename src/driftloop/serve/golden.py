@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from driftloop.bundle import ModelBundle
 from driftloop.config import GateSettings
 from driftloop.gates import metrics
 from driftloop.gates.policy import primary_metric_for
 from driftloop.train.assess import evaluate_bundle
+from driftloop.train.bundle import ModelBundle
 
 __all__ = ["PRIMARY", "golden_metrics"]
 

@@ -15,8 +15,8 @@ from types import FrameType
 
 import uvicorn
 
-from driftloop.bundle import ModelBundle
 from driftloop.serve.app import ServerState, Settings, create_app
+from driftloop.train.bundle import ModelBundle
 
 __all__ = ["DrainingServer", "serve"]
 

@@ -14,10 +14,10 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, disable_cre
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from driftloop.bundle import ModelBundle
+from driftloop.drift.binned_quality import below, expected_positives
 from driftloop.drift.columns import category_label
 from driftloop.drift.profile import FeatureProfile
-from driftloop.quality import below, expected_positives
+from driftloop.train.bundle import ModelBundle
 
 __all__ = ["LATENCY_BUCKETS", "Telemetry"]
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from driftloop.bundle import ModelBundle
 from driftloop.config import ModelSpec
 from driftloop.gates import Evaluation
+from driftloop.train.bundle import ModelBundle
 from driftloop.train.data import prepare_features
 
 __all__ = ["Latency", "evaluate_bundle", "paired_latency"]

@@ -12,7 +12,7 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from driftloop.config import ModelSpec
-from driftloop.datasets import read_frame
+from driftloop.data.frames import read_frame
 from driftloop.drift.columns import category_label
 from driftloop.errors import DataError
 

@@ -12,9 +12,9 @@ from sklearn.pipeline import Pipeline
 
 from driftloop.config import ModelSpec
 from driftloop.drift import Profile, build_profile
+from driftloop.drift.binned_quality import calibration
 from driftloop.drift.columns import FeatureType
 from driftloop.drift.profile import profile_values
-from driftloop.quality import calibration
 from driftloop.train.data import data_digest, prepare_features, time_split, validate
 from driftloop.train.evaluate import evaluate
 from driftloop.train.pipeline import build_pipeline

@@ -11,13 +11,13 @@ from typing import Any
 import pandas as pd
 
 from driftloop.adapters.registry import ModelRegistry
-from driftloop.bundle import ModelBundle, load_bundle
 from driftloop.config import load_gate_policy, load_model
-from driftloop.datasets import read_frame
+from driftloop.data.frames import read_frame
 from driftloop.errors import DataError
 from driftloop.gates import Evaluation, GateReport, evaluate_gates
 from driftloop.gates import metrics as gate_metrics
 from driftloop.train.assess import evaluate_bundle, paired_latency
+from driftloop.train.bundle import ModelBundle, load_bundle
 from driftloop.train.data import time_split, validate
 
 __all__ = ["gate"]

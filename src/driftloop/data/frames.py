@@ -22,7 +22,7 @@ _READERS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".gz": "csv"
 
 
 def _demo_frame(uri: str) -> pd.DataFrame:
-    from driftloop.demo import scenarios
+    from driftloop.synthetic import scenarios
 
     parsed = urlparse(uri)
     parts = [p for p in parsed.path.split("/") if p]

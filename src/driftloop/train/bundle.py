@@ -28,7 +28,7 @@ from driftloop.config import ModelSpec
 from driftloop.config.base import parse_document
 from driftloop.drift import Profile
 from driftloop.errors import ConfigError, DataError
-from driftloop.serve.fastpath import FastPath, compile_fast_path
+from driftloop.train.fastpath import FastPath, compile_fast_path
 from driftloop.train.fit import model_outputs
 
 __all__ = ["BUNDLE_FILE", "ModelBundle", "load_bundle", "save_bundle"]

@@ -17,24 +17,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Literal
 
+from driftloop.adapters.prometheus import ProductionSource
 from driftloop.adapters.registry import ModelRegistry
-from driftloop.approval import APPROVAL_TAGS
+from driftloop.gitops.approval import APPROVAL_TAGS
+from driftloop.policy.signals import Production
 
 __all__ = ["Production", "ProductionSource", "Reconciliation", "plan", "reconcile"]
-
-
-@dataclass(frozen=True)
-class Production:
-    served: frozenset[str]  # versions whose production pods report telemetry now
-    aborted: bool  # the model's Rollout is Degraded: Argo Rollouts aborted its canary
-
-
-class ProductionSource(Protocol):
-    def production(
-        self, models: list[str], at: datetime, namespace: str
-    ) -> dict[str, Production]: ...
 
 
 @dataclass(frozen=True)

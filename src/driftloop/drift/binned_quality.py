@@ -8,7 +8,7 @@ statistic with ties inside a bin counted half:
     AUC = sum_b pos_b * (neg_below_b + neg_b / 2) / (P * N)
 
 which equals scikit-learn's ``roc_auc_score`` on the bin indices. The recording rules compute
-the same sum from counters (``driftloop.rules``); ``neg_below`` is exported as a counter of
+the same sum from counters (``driftloop.generate.rules``); ``neg_below`` is exported as a counter of
 its own because PromQL cannot sum over "the bins below this one".
 
 The estimate follows NannyML's CBPE (docs: "Confidence-based Performance Estimation"): with

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from driftloop.adapters.prometheus import MetricsSource
 from driftloop.adapters.repohost import RepoHost, compact_evidence
 from driftloop.config import DriftPolicy
-from driftloop.inputs import MAX_REASON_CHARS
+from driftloop.gitops.inputs import MAX_REASON_CHARS
 from driftloop.policy import Decision, History, Snapshot, decide
 from driftloop.policy.schedule import period_start
 from driftloop.policy.signals import QualitySignal

@@ -1,169 +1,22 @@
-"""`driftloop doctor`: is a real installation wired up? One ok/fail line per check, each
-failure with its fix."""
+"""What doctor checks on GitHub: access, the retrain workflow, CODEOWNERS over every path
+that changes production, branch protection or rulesets with no bypass, and the environment
+that holds the secrets (docs/branch-protection.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import httpx
-
-from driftloop.config import load_drift_policy, load_gate_policy, load_model
+from driftloop.doctor.check import Check
 from driftloop.errors import DriftloopError
 
 __all__ = [
-    "Check",
+    "PRODUCTION_PATHS",
     "check_codeowners",
-    "check_configs",
     "check_environment",
     "check_github",
-    "check_gitops",
-    "check_local_repo",
-    "check_mlflow",
-    "check_prometheus",
     "check_protection",
 ]
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    ok: bool
-    detail: str
-    fix: str = ""
-
-    def line(self) -> str:
-        text = f"{'ok  ' if self.ok else 'FAIL'}  {self.name}: {self.detail}"
-        return text if self.ok or not self.fix else f"{text}\n      fix: {self.fix}"
-
-
-def _guard(name: str, fix: str, body: Callable[[], Check]) -> Check:
-    try:
-        return body()
-    except DriftloopError as error:
-        return Check(name, False, str(error), fix)
-
-
-def check_configs(models_dir: Path, policies_dir: Path) -> tuple[list[Check], list[str]]:
-    checks, names = [], []
-    for path in sorted(models_dir.glob("*/model.yaml")):
-        try:
-            names.append(load_model(path.parent.name, models_dir).name)
-        except DriftloopError as error:
-            checks.append(Check(f"config {path}", False, str(error), "fix the key named above"))
-    for path, loader in (
-        (policies_dir / "drift.yaml", load_drift_policy),
-        (policies_dir / "gates.yaml", load_gate_policy),
-    ):
-        try:
-            loader(path)
-        except DriftloopError as error:
-            checks.append(Check(f"config {path}", False, str(error), "fix the key named above"))
-    if not names:
-        checks.append(
-            Check(
-                "config models", False, f"no models/<name>/model.yaml under {models_dir}", "add one"
-            )
-        )
-    if not checks:
-        checks.append(Check("configs", True, f"{len(names)} model(s) and both policies valid"))
-    return checks, names
-
-
-def check_gitops(root: Path) -> list[Check]:
-    """Every model can be served, before its first retrain: models/<name> has a Rollout
-    (k8s/models/<name>, generated) and a version pin in each overlay, and no overlay pins a
-    model without a models/<name>/model.yaml."""
-    from driftloop.gitops.overlay import OVERLAY_FILE, STAGING_FILE, pins
-    from driftloop.manifests import stale
-
-    models = {p.parent.name for p in (root / "models").glob("*/model.yaml")}
-    try:
-        out_of_date = stale(root)
-    except DriftloopError as error:
-        return [Check("manifests", False, str(error), "fix the model.yaml named above")]
-    checks = [
-        Check(
-            "manifests",
-            not out_of_date,
-            f"out of date: {', '.join(out_of_date)}" if out_of_date
-            else f"a Rollout for each of {', '.join(sorted(models))}",
-            "make manifests, then commit k8s/models/ and k8s/components/",
-        )
-    ]  # fmt: skip
-    for overlay in (OVERLAY_FILE, STAGING_FILE):
-        name = f"pins in {overlay.split('/')[-2]}"
-        try:
-            pinned = set(pins((root / overlay).read_text(encoding="utf-8"), overlay))
-        except (OSError, DriftloopError) as error:
-            checks.append(Check(name, False, str(error), f"fix {overlay}"))
-            continue
-        problems = [f"models/{m} has no version pin" for m in sorted(models - pinned)]
-        problems += [
-            f"pins {m!r}, which has no models/{m}/model.yaml" for m in sorted(pinned - models)
-        ]
-        checks.append(
-            Check(
-                name,
-                not problems,
-                "; ".join(problems) or f"every model pinned ({', '.join(sorted(pinned))})",
-                f"add or remove the model-version-<model> generator in {overlay}",
-            )
-        )
-    return checks
-
-
-def check_prometheus(url: str | None) -> Check:
-    name = "Prometheus"
-    if not url:
-        return Check(name, False, "no URL", "set DRIFTLOOP_PROMETHEUS_URL or pass --prometheus")
-    try:
-        body = httpx.get(f"{url.rstrip('/')}/api/v1/rules", timeout=10).json()
-    except (httpx.HTTPError, ValueError) as error:
-        return Check(
-            name,
-            False,
-            f"{url} unreachable ({type(error).__name__})",
-            "check the URL and NetworkPolicy",
-        )
-    rules = {
-        r.get("name") for g in body.get("data", {}).get("groups", []) for r in g.get("rules", [])
-    }
-    psi = sorted(r for r in rules if r and r.startswith("driftloop:feature_psi:"))
-    if not psi:
-        return Check(
-            name,
-            False,
-            f"{url} has no driftloop recording rules",
-            "apply k8s/base/prometheus-rule.yaml",
-        )
-    return Check(name, True, f"{url} records {', '.join(psi)}")
-
-
-def check_mlflow(models: list[str]) -> list[Check]:
-    from driftloop.adapters.mlflow import MlflowRegistry
-
-    registry = MlflowRegistry.from_environment()
-    out = []
-    for model in models:
-
-        def one(model: str = model) -> Check:
-            version = registry.alias_version(model, "champion")
-            if version is None:
-                return Check(
-                    f"MLflow {model}",
-                    False,
-                    "no version with alias champion",
-                    "retrain, gate, merge the PR, promote (or `mlflow` set the alias once)",
-                )
-            return Check(
-                f"MLflow {model}", True, f"champion is v{version} ({registry.tracking_uri})"
-            )
-
-        out.append(_guard(f"MLflow {model}", "set MLFLOW_TRACKING_URI to a reachable server", one))
-    return out
 
 
 # What changes what production runs: each must have a code owner, so that the review that
@@ -177,7 +30,7 @@ PRODUCTION_PATHS = (
     "models/churn/model.yaml",
     "models/churn/train.py",
     "policies/gates.yaml",
-    "src/driftloop/promotion.py",
+    "src/driftloop/loop/promote.py",
     "scripts/promote.sh",
     ".github/workflows/promote.yml",
     ".github/CODEOWNERS",
@@ -373,30 +226,4 @@ def check_github(environment: str = "driftloop") -> list[Check]:
         check_codeowners(found["codeowners"], branch),
         *check_protection(found),
         *check_environment(found, environment),
-    ]
-
-
-def check_local_repo(repo: Path) -> list[Check]:
-    from driftloop.adapters.git import Git
-
-    git = Git(repo)
-    if not git.is_repository():
-        return [
-            Check(
-                "local repo host",
-                False,
-                f"{repo} is not a git repository",
-                "git init, commit k8s/ and policies/",
-            )
-        ]
-    from driftloop.gitops.codeowners import LOCATIONS
-
-    found = next((repo / p for p in LOCATIONS if (repo / p).is_file()), None)
-    return [
-        Check(
-            "local repo host",
-            True,
-            f"{repo} is a git repository; merges go through `driftloop pulls merge`",
-        ),
-        check_codeowners(found.read_text() if found else None, str(repo)),
     ]

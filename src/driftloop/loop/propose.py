@@ -12,8 +12,8 @@ from typing import Any, Literal
 from driftloop.adapters.repohost import ProposalHost, proposal_branch
 from driftloop.config import ModelSpec
 from driftloop.gitops.body import render_issue, render_pull_request, render_retrain_failed
+from driftloop.gitops.inputs import check_reason, check_trigger_id
 from driftloop.gitops.overlay import OVERLAY_FILE, served_version, set_version
-from driftloop.inputs import check_reason, check_trigger_id
 
 __all__ = ["Proposal", "propose", "report_failed_retrain"]
 

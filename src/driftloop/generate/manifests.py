@@ -6,7 +6,7 @@ in models/ and its version pin in each overlay (ADR 0006). The Istio shadow comp
 VirtualService and a traffic-routing patch per model. Like the PrometheusRule, the files are
 generated and checked by regenerating them (tests/manifests, `driftloop doctor`).
 
-Usage: python -m driftloop.manifests [ROOT] [--check]
+Usage: python -m driftloop.generate.manifests [ROOT] [--check]
 """
 
 from __future__ import annotations

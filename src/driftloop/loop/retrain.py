@@ -11,9 +11,9 @@ from typing import Any
 import pandas as pd
 
 from driftloop.adapters.registry import CandidateRun, ModelRegistry
-from driftloop.bundle import ModelBundle, save_bundle
 from driftloop.config import ModelSpec, load_model
-from driftloop.provenance import git_commit, workflow_run_url
+from driftloop.loop.provenance import git_commit, workflow_run_url
+from driftloop.train.bundle import ModelBundle, save_bundle
 from driftloop.train.data import load_training_data, prepare_features
 from driftloop.train.fit import fit_model
 
@@ -23,8 +23,8 @@ __all__ = ["retrain"]
 def _drift_report(spec: ModelSpec, frame: pd.DataFrame, path: Path) -> None:
     """Evidently's report: the reference data (model.yaml data.reference, else data.train)
     against the data this candidate is trained on."""
-    from driftloop.datasets import read_frame
-    from driftloop.report import write_html_report
+    from driftloop.data.frames import read_frame
+    from driftloop.drift.report import write_html_report
 
     reference = read_frame(spec.data.reference or spec.data.train)  # a template has a reference
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -24,8 +24,8 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
-from driftloop.demo.generators import GENERATORS, Generator
 from driftloop.errors import UsageError
+from driftloop.synthetic.generators import GENERATORS, Generator
 
 __all__ = [
     "ONSET_HOURS",

@@ -3,7 +3,7 @@
 The merge is judged by what cannot be written into a body: the merge commit's own diff
 must set the model's version; the pull request is the one GitHub says made that commit,
 from a ``driftloop/<model>-v<version>`` branch of this repository whose head pins the same
-version; and that head carries an approval (see driftloop.approval). Anything else is
+version; and that head carries an approval (see driftloop.gitops.approval). Anything else is
 refused with the rule that failed, and MLflow is not touched.
 
 MLflow records nobody who moves an alias; the version tags written here (approver, pull
@@ -22,10 +22,10 @@ import yaml
 
 from driftloop.adapters.registry import ModelRegistry
 from driftloop.adapters.repohost import ProposalHost, PullRequest, proposal_model
-from driftloop.approval import Refusal, judge_reviews
 from driftloop.config import ApprovalSettings, GatePolicy
 from driftloop.config.base import parse_document
 from driftloop.errors import ConfigError, UsageError
+from driftloop.gitops.approval import Refusal, judge_reviews
 from driftloop.gitops.codeowners import LOCATIONS, CodeOwners, parse_codeowners
 from driftloop.gitops.overlay import OVERLAY_FILE, generator_name, pins
 

@@ -1,0 +1,1 @@
+"""Reading tabular data from paths, fsspec URIs and ``demo://`` scenarios."""

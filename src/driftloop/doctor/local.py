@@ -1,0 +1,108 @@
+"""What doctor checks in the checkout: the configs load, every model has its manifests and a
+pin in each overlay, and the local repo host is a git repository with CODEOWNERS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from driftloop.config import load_drift_policy, load_gate_policy, load_model
+from driftloop.doctor.check import Check
+from driftloop.doctor.repository import check_codeowners
+from driftloop.errors import DriftloopError
+
+__all__ = ["check_configs", "check_gitops", "check_local_repo"]
+
+
+def check_configs(models_dir: Path, policies_dir: Path) -> tuple[list[Check], list[str]]:
+    checks, names = [], []
+    for path in sorted(models_dir.glob("*/model.yaml")):
+        try:
+            names.append(load_model(path.parent.name, models_dir).name)
+        except DriftloopError as error:
+            checks.append(Check(f"config {path}", False, str(error), "fix the key named above"))
+    for path, loader in (
+        (policies_dir / "drift.yaml", load_drift_policy),
+        (policies_dir / "gates.yaml", load_gate_policy),
+    ):
+        try:
+            loader(path)
+        except DriftloopError as error:
+            checks.append(Check(f"config {path}", False, str(error), "fix the key named above"))
+    if not names:
+        checks.append(
+            Check(
+                "config models", False, f"no models/<name>/model.yaml under {models_dir}", "add one"
+            )
+        )
+    if not checks:
+        checks.append(Check("configs", True, f"{len(names)} model(s) and both policies valid"))
+    return checks, names
+
+
+def check_gitops(root: Path) -> list[Check]:
+    """Every model can be served, before its first retrain: models/<name> has a Rollout
+    (k8s/models/<name>, generated) and a version pin in each overlay, and no overlay pins a
+    model without a models/<name>/model.yaml."""
+    from driftloop.generate.manifests import stale
+    from driftloop.gitops.overlay import OVERLAY_FILE, STAGING_FILE, pins
+
+    models = {p.parent.name for p in (root / "models").glob("*/model.yaml")}
+    try:
+        out_of_date = stale(root)
+    except DriftloopError as error:
+        return [Check("manifests", False, str(error), "fix the model.yaml named above")]
+    checks = [
+        Check(
+            "manifests",
+            not out_of_date,
+            f"out of date: {', '.join(out_of_date)}" if out_of_date
+            else f"a Rollout for each of {', '.join(sorted(models))}",
+            "make manifests, then commit k8s/models/ and k8s/components/",
+        )
+    ]  # fmt: skip
+    for overlay in (OVERLAY_FILE, STAGING_FILE):
+        name = f"pins in {overlay.split('/')[-2]}"
+        try:
+            pinned = set(pins((root / overlay).read_text(encoding="utf-8"), overlay))
+        except (OSError, DriftloopError) as error:
+            checks.append(Check(name, False, str(error), f"fix {overlay}"))
+            continue
+        problems = [f"models/{m} has no version pin" for m in sorted(models - pinned)]
+        problems += [
+            f"pins {m!r}, which has no models/{m}/model.yaml" for m in sorted(pinned - models)
+        ]
+        checks.append(
+            Check(
+                name,
+                not problems,
+                "; ".join(problems) or f"every model pinned ({', '.join(sorted(pinned))})",
+                f"add or remove the model-version-<model> generator in {overlay}",
+            )
+        )
+    return checks
+
+
+def check_local_repo(repo: Path) -> list[Check]:
+    from driftloop.adapters.git import Git
+
+    git = Git(repo)
+    if not git.is_repository():
+        return [
+            Check(
+                "local repo host",
+                False,
+                f"{repo} is not a git repository",
+                "git init, commit k8s/ and policies/",
+            )
+        ]
+    from driftloop.gitops.codeowners import LOCATIONS
+
+    found = next((repo / p for p in LOCATIONS if (repo / p).is_file()), None)
+    return [
+        Check(
+            "local repo host",
+            True,
+            f"{repo} is a git repository; merges go through `driftloop pulls merge`",
+        ),
+        check_codeowners(found.read_text() if found else None, str(repo)),
+    ]

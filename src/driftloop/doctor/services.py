@@ -1,0 +1,61 @@
+"""What doctor checks upstream: Prometheus records driftloop's rules, and MLflow has a
+champion for every model."""
+
+from __future__ import annotations
+
+import httpx
+
+from driftloop.doctor.check import Check, guard
+
+__all__ = ["check_mlflow", "check_prometheus"]
+
+
+def check_prometheus(url: str | None) -> Check:
+    name = "Prometheus"
+    if not url:
+        return Check(name, False, "no URL", "set DRIFTLOOP_PROMETHEUS_URL or pass --prometheus")
+    try:
+        body = httpx.get(f"{url.rstrip('/')}/api/v1/rules", timeout=10).json()
+    except (httpx.HTTPError, ValueError) as error:
+        return Check(
+            name,
+            False,
+            f"{url} unreachable ({type(error).__name__})",
+            "check the URL and NetworkPolicy",
+        )
+    rules = {
+        r.get("name") for g in body.get("data", {}).get("groups", []) for r in g.get("rules", [])
+    }
+    psi = sorted(r for r in rules if r and r.startswith("driftloop:feature_psi:"))
+    if not psi:
+        return Check(
+            name,
+            False,
+            f"{url} has no driftloop recording rules",
+            "apply k8s/base/prometheus-rule.yaml",
+        )
+    return Check(name, True, f"{url} records {', '.join(psi)}")
+
+
+def check_mlflow(models: list[str]) -> list[Check]:
+    from driftloop.adapters.mlflow import MlflowRegistry
+
+    registry = MlflowRegistry.from_environment()
+    out = []
+    for model in models:
+
+        def one(model: str = model) -> Check:
+            version = registry.alias_version(model, "champion")
+            if version is None:
+                return Check(
+                    f"MLflow {model}",
+                    False,
+                    "no version with alias champion",
+                    "retrain, gate, merge the PR, promote (or `mlflow` set the alias once)",
+                )
+            return Check(
+                f"MLflow {model}", True, f"champion is v{version} ({registry.tracking_uri})"
+            )
+
+        out.append(guard(f"MLflow {model}", "set MLFLOW_TRACKING_URI to a reachable server", one))
+    return out
