@@ -58,6 +58,12 @@ OPERATIONS = [
     ("get", "/repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies"),
     ("get", "/repos/{owner}/{repo}/environments/{environment_name}/secrets"),
     ("get", "/repos/{owner}/{repo}/actions/secrets"),
+    # who pushed and merged (GitHub's own record, not commit metadata), what a push changed,
+    # and whether a code owner may write (GitHub ignores owners who cannot)
+    ("get", "/repos/{owner}/{repo}/activity"),
+    ("get", "/repos/{owner}/{repo}/compare/{basehead}"),
+    ("get", "/repos/{owner}/{repo}/collaborators/{username}/permission"),
+    ("get", "/orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}"),
 ]
 
 

@@ -18,6 +18,7 @@ from driftloop.adapters.mlflow import MlflowRegistry
 from driftloop.cli.main import main
 from driftloop.config import load_model
 from driftloop.gitops.overlay import OVERLAY_FILE, pins, set_version
+from driftloop.loop.gate import GATE_TAGS, record_gate_report
 from driftloop.loop.propose import propose
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,15 +27,39 @@ SPEC = load_model("churn", ROOT / "models")
 CODEOWNERS = "*  @acme/ml-platform\n/k8s/overlays/production/  @acme/ml-platform  @olivia\n"
 
 
+def register_versions(registry: MlflowRegistry, model: str, count: int, tmp_path: Path) -> None:
+    """``count`` versions of ``model``, each from a run holding a small bundle, as retrain
+    registers them (an approval names the bundle's digest; the run holds the attestation)."""
+    registry.client.create_registered_model(model)
+    experiment = registry.client.create_experiment(
+        f"e-{model}", artifact_location=(tmp_path / f"artifacts-{model}").as_uri()
+    )
+    for number in range(1, count + 1):
+        bundle = tmp_path / f"bundle-{model}-{number}"
+        bundle.mkdir()
+        (bundle / "MLmodel").write_text(f"flavors: {{}}\nversion: {number}\n")
+        run = registry.client.create_run(experiment)
+        registry.client.log_artifacts(run.info.run_id, str(bundle), "model")
+        registry.client.create_model_version(
+            model, f"runs:/{run.info.run_id}/model", run_id=run.info.run_id
+        )
+
+
+def gate_passed(registry: MlflowRegistry, model: str, version: str, passed: bool = True) -> None:
+    """What ``driftloop gate`` stores with a version it judged."""
+    record_gate_report(registry, {"model": model, "candidate_version": version,
+                                  "champion_version": "1", "passed": passed,
+                                  "failed": [] if passed else ["primary_metric"], "gates": []})  # fmt: skip
+
+
 class Gate:
     """One repository with a driftloop proposal for churn v2, and MLflow with v1 champion."""
 
     def __init__(self, fake: FakeGitHub, tmp_path: Path) -> None:
         self.fake = fake
+        self.tmp_path = tmp_path
         self.registry = MlflowRegistry(f"sqlite:///{tmp_path / 'mlflow.db'}")
-        self.registry.client.create_registered_model("churn")
-        for _ in range(9):
-            self.registry.client.create_model_version("churn", str(tmp_path))
+        register_versions(self.registry, "churn", 9, tmp_path)
         self.registry.set_alias("churn", "champion", "1")
         self.host = GitHubHost(
             f"{fake.owner}/{fake.repo}", fake.base, Auth.Token(TOKEN), timeout=5,
@@ -47,6 +72,7 @@ class Gate:
         gate = {"model": "churn", "candidate_version": version, "champion_version": "1", "passed": True,
                 "failed": [], "gates": []}  # fmt: skip
         result = propose(SPEC, cand, gate, {}, self.host, [])
+        gate_passed(self.registry, "churn", version)
         return result.number or 0
 
     def promote(self, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, dict]:  # type: ignore[type-arg]
@@ -60,7 +86,8 @@ class Gate:
 
     def assert_untouched(self, version: str) -> None:
         assert self.registry.alias_version("churn", "champion") == "1"
-        assert self.registry.version_tags("churn", version) == {}
+        tags = self.registry.version_tags("churn", version)
+        assert {k: v for k, v in tags.items() if k not in GATE_TAGS} == {}
 
 
 @pytest.fixture
@@ -73,6 +100,11 @@ def gate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Gate]:
         monkeypatch.setenv("GITHUB_REPOSITORY", "acme/models")
         monkeypatch.setenv("GITHUB_API_URL", fake.base)
         monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+        keys = tmp_path / "keys"
+        keys.mkdir()
+        main(["keygen", "--out", str(keys)])
+        monkeypatch.setenv("DRIFTLOOP_SIGNING_KEY_FILE", str(next(keys.glob("*.key"))))
+        monkeypatch.setenv("DRIFTLOOP_APPROVAL_KEYS", str(keys))
         yield Gate(fake, tmp_path)
         assert fake.contract_errors == []
         assert not any(TOKEN in body for _, _, body in fake.requests)
@@ -296,10 +328,9 @@ def test_two_models_are_proposed_and_promoted_independently(
 ) -> None:
     """Both models have a pull request open at once; merging one promotes that model only,
     and the other's pull request still carries only its own pin."""
-    gate.registry.client.create_registered_model("taxi")
-    for _ in range(2):
-        gate.registry.client.create_model_version("taxi", "/tmp")  # noqa: S108 - a placeholder
+    register_versions(gate.registry, "taxi", 2, gate.tmp_path)
     gate.registry.set_alias("taxi", "champion", "1")
+    gate_passed(gate.registry, "taxi", "2")
     churn = gate.propose("2")
     taxi_spec = load_model("taxi", ROOT / "models")
     cand = {"model": "taxi", "version": "2", "run_id": "r", "model_uri": "models:/taxi/2", "metrics": {},

@@ -1,11 +1,13 @@
 """Enforcement where the model is served, against real MLflow on SQLite: with approval
-required (the production manifests' setting) the server never starts serving a registry
-version that lacks the record `promote` writes, and exits 1 after its bounded wait, so the
-canary's pods never become ready and the Rollout aborts; a record that lands during the wait
-(promote runs on the merge push) lets it start."""
+required (the production manifests' setting) the server serves a registry version only when
+a signed approval attestation verifies for exactly the bundle it loaded. Forged tags, a key
+nobody trusts, another version's envelope, a changed artifact and a withdrawn approval are
+all refused: the server exits 1 without listening, so a canary's pods never become ready.
+`driftloop verify` gives the same verdict with exit codes 0/1/2/3."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -20,28 +22,64 @@ from tests.support.processes import free_port, stop, wait_for
 
 from driftloop.adapters.mlflow import MlflowRegistry
 from driftloop.adapters.registry import CandidateRun
+from driftloop.attestation import Approval, approval_statement, bundle_digest, sign_envelope
+from driftloop.attestation.keys import generate_key_pair, load_private_key
+from driftloop.attestation.statement import PAYLOAD_TYPE
+from driftloop.cli.main import main
+from driftloop.loop.promote import ATTESTATION_ARTIFACT
 
 pytestmark = pytest.mark.integration
+VERSIONS = 8
 
 
 @pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> MlflowRegistry:
+def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     root = tmp_path_factory.mktemp("approval")
     registry = MlflowRegistry(f"sqlite:///{root / 'mlflow.db'}", artifact_root=root / "artifacts")
     bundle = train_bundle("churn", root / "bundle", rows=2000)
-    for _ in range(2):
-        registry.register_candidate(CandidateRun("churn", bundle, {}, {}, {}), "challenger")
-    return registry
+    for _ in range(VERSIONS):
+        registry.register_candidate(CandidateRun("churn", bundle, {}, {}, {}), "candidate")
+    keys, attacker = root / "keys", root / "attacker"
+    for folder in (keys, attacker):
+        folder.mkdir()
+        pair = generate_key_pair()
+        (folder / f"{pair.keyid}.pub").write_bytes(pair.public_pem)
+        (folder / "signing.key").write_bytes(pair.private_pem)
+    return {"registry": registry, "root": root, "keys": keys, "attacker": attacker}
+
+
+def sign(world: dict, version: str, *, key_dir: Path | None = None, for_version: str | None = None,
+         digest: str | None = None) -> str:  # type: ignore[type-arg]  # fmt: skip
+    """Store an approval of ``for_version`` (default ``version``) with ``version``, as promote
+    does; signed with the trusted key unless ``key_dir`` names another."""
+    registry: MlflowRegistry = world["registry"]
+    subject = for_version or version
+    if digest is None:
+        path, _ = registry.download(f"models:/churn/{subject}")
+        digest = bundle_digest(path)
+    keyid, key = load_private_key((key_dir or world["keys"]) / "signing.key")
+    approval = Approval("churn", subject, digest, "acme/models", 7,
+                        "https://github.invalid/acme/models/pull/7", "a" * 40, "b" * 40,
+                        ("dave",), "carol", "c" * 64, "2026-12-06T10:00:00+00:00")  # fmt: skip
+    envelope = sign_envelope(PAYLOAD_TYPE, approval_statement(approval), key, keyid)
+    uri = registry.write_version_artifact(
+        "churn", version, ATTESTATION_ARTIFACT, envelope.to_json()
+    )
+    registry.set_version_tags("churn", version, {"approval_attestation": uri})
+    return uri
 
 
 @pytest.fixture
-def server(registry: MlflowRegistry, tmp_path: Path) -> Iterator[object]:
+def server(world: dict, tmp_path: Path) -> Iterator[object]:  # type: ignore[type-arg]
     started: list[subprocess.Popen[bytes]] = []
+    registry: MlflowRegistry = world["registry"]
 
-    def start(version: str, *extra: str) -> tuple[subprocess.Popen[bytes], str, Path]:
+    def start(
+        version: str, *extra: str, require: str = "true"
+    ) -> tuple[subprocess.Popen[bytes], str, Path]:
         port, log = free_port(), tmp_path / f"serve-{version}.log"
         env = {**os.environ, "MLFLOW_TRACKING_URI": registry.tracking_uri,
-               "DRIFTLOOP_REQUIRE_APPROVAL": "true"}  # fmt: skip
+               "DRIFTLOOP_REQUIRE_APPROVAL": require, "DRIFTLOOP_APPROVAL_KEYS": str(world["keys"])}  # fmt: skip
         with log.open("wb") as out:
             process = subprocess.Popen(
                 [sys.executable, "-m", "driftloop.cli.main", "serve", "--model-uri",
@@ -69,38 +107,135 @@ def wait_for_line(
     raise AssertionError(f"{text!r} not in {log}:\n{log.read_text(errors='replace')[-2000:]}")
 
 
-def test_a_version_without_an_approval_record_is_never_served(server) -> None:  # type: ignore[no-untyped-def]
+def refused(server, version: str, phrase: str) -> None:  # type: ignore[no-untyped-def]
+    process, url, log = server(version, "--approval-wait", "0")
+    assert process.wait(timeout=120) == 1, log.read_text()
+    text = log.read_text()
+    assert f"refusing to serve churn v{version}" in text
+    assert phrase in text, text
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{url}/readyz", timeout=2)
+
+
+def test_no_attestation_waits_then_is_never_served(server) -> None:  # type: ignore[no-untyped-def]
     process, url, log = server("1", "--approval-wait", "3")
-    wait_for_line(log, "waiting for the approval record of churn v1", process)
+    wait_for_line(log, "waiting for the signed approval of churn v1", process)
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{url}/readyz", timeout=2)
     assert process.wait(timeout=120) == 1
-    text = log.read_text()
-    assert "refusing to serve churn v1" in text
-    assert "missing tags approved_by, pr_url, head_sha" in text
+    assert "has no approval attestation" in log.read_text()
 
 
-def test_the_record_promote_writes_during_the_wait_lets_it_serve(  # type: ignore[no-untyped-def]
-    server, registry: MlflowRegistry
-) -> None:
-    process, url, log = server("2", "--approval-wait", "300")
-    wait_for_line(log, "waiting for the approval record of churn v2", process)
-    with pytest.raises(httpx.ConnectError):
-        httpx.get(f"{url}/readyz", timeout=2)
-    registry.set_version_tags("churn", "2", {"approved_by": "dave"})  # half a record: not enough
-    time.sleep(1.0)
-    assert process.poll() is None
-    with pytest.raises(httpx.ConnectError):
-        httpx.get(f"{url}/readyz", timeout=2)
-    registry.set_version_tags(
-        "churn", "2", {"pr_url": "https://github.invalid/acme/models/pull/7", "head_sha": "a" * 40}
+def test_forged_approval_tags_are_not_an_approval(server, world) -> None:  # type: ignore[no-untyped-def]
+    """Before signatures, these three tags made the server serve (the hole of #18.4)."""
+    world["registry"].set_version_tags("churn", "2", {
+        "approved_by": "dave", "pr_url": "https://github.invalid/acme/models/pull/7", "head_sha": "a" * 40,
+        "promotion": "reviewed",
+    })  # fmt: skip
+    refused(server, "2", "has no approval attestation")
+
+
+def test_an_envelope_signed_by_an_unknown_key_is_refused(server, world) -> None:  # type: ignore[no-untyped-def]
+    """What a hostile train.py can do with the retrain job's MLflow token: tag the version and
+    sign an approval with a key of its own. No trusted key verifies it."""
+    sign(world, "3", key_dir=world["attacker"])
+    refused(server, "3", "no signature verifies with a trusted key")
+
+
+def test_another_versions_envelope_is_refused(server, world) -> None:  # type: ignore[no-untyped-def]
+    sign(world, "4", for_version="5")  # v5's genuine approval, pointed at from v4
+    refused(server, "4", "not models:/churn/4")
+
+
+def test_a_changed_artifact_is_refused(server, world) -> None:  # type: ignore[no-untyped-def]
+    registry: MlflowRegistry = world["registry"]
+    sign(world, "6")
+    run = registry.client.get_model_version("churn", "6").run_id
+    stored = next((world["root"] / "artifacts").rglob(f"{run}/artifacts/model/profile.json"))
+    stored.write_text(stored.read_text().replace("monthly_charges", "monthly_chargez", 1))
+    refused(server, "6", "the bundle changed after approval")
+
+
+def test_a_withdrawn_approval_is_refused(server, world) -> None:  # type: ignore[no-untyped-def]
+    sign(world, "7")
+    assert (
+        main(["promote", "--withdraw", "canary aborted", "--model", "churn", "--version", "7"]) == 0
     )
+    refused(server, "7", "the approval was withdrawn: canary aborted")
+
+
+def test_a_signed_approval_stored_during_the_wait_lets_it_serve(server, world) -> None:  # type: ignore[no-untyped-def]
+    process, url, log = server("8", "--approval-wait", "300")
+    wait_for_line(log, "waiting for the signed approval of churn v8", process)
+    sign(world, "8")
     wait_for(f"{url}/readyz", process, timeout=120)
-    assert httpx.get(f"{url}/readyz").json()["version"] == "2"
-    assert "churn v2 approved by dave" in log.read_text()
+    assert httpx.get(f"{url}/readyz").json()["version"] == "8"
+    assert "approved by dave" in log.read_text()
+
+
+@pytest.mark.parametrize("value", ["on", "true ", "TRUE", "1"])
+def test_any_value_that_means_on_requires_approval(server, value: str) -> None:  # type: ignore[no-untyped-def]
+    """#23.3: 'on' and 'true ' used to serve an unapproved version."""
+    process, _, log = server("1", "--approval-wait", "0", require=value)
+    assert process.wait(timeout=120) == 1, log.read_text()
+    assert "refusing to serve churn v1" in log.read_text()
+
+
+def test_an_unclear_value_stops_the_server(server) -> None:  # type: ignore[no-untyped-def]
+    process, _, log = server("1", require="maybe")
+    assert process.wait(timeout=120) == 2
+    assert "DRIFTLOOP_REQUIRE_APPROVAL='maybe'" in log.read_text()
 
 
 def test_staging_opts_out(server) -> None:  # type: ignore[no-untyped-def]
     process, url, _ = server("1", "--no-require-approval")
     wait_for(f"{url}/readyz", process, timeout=120)
     assert httpx.get(f"{url}/readyz").json()["version"] == "1"
+
+
+# ---- driftloop verify ----------------------------------------------------------------------
+
+
+def verify(
+    world, version: str, capsys: pytest.CaptureFixture[str], monkeypatch
+) -> tuple[int, dict]:  # type: ignore[no-untyped-def,type-arg]
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", world["registry"].tracking_uri)
+    capsys.readouterr()
+    code = main(["verify", "--model-uri", f"models:/churn/{version}", "--approval-keys",
+                 str(world["keys"]), "--json"])  # fmt: skip
+    return code, json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def test_verify_names_the_facts_of_a_valid_approval(world, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    sign(world, "8")
+    code, result = verify(world, "8", capsys, monkeypatch)
+    assert code == 0, result
+    assert result["verified"] is True
+    assert (result["model"], result["version"], result["approved_by"]) == ("churn", "8", "dave")
+    assert result["pr_url"].endswith("/pull/7")
+    assert result["merge_commit"] == "b" * 40
+    assert result["key_id"] == next(world["keys"].glob("*.pub")).stem
+    assert len(result["digest"]) == 64
+
+
+def test_verify_refuses_with_reasons_and_exit_1(world, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    sign(world, "3", key_dir=world["attacker"])
+    code, result = verify(world, "3", capsys, monkeypatch)
+    assert (code, result["verified"]) == (1, False)
+    assert "no signature verifies with a trusted key" in result["reasons"][0]
+
+
+def test_verify_exit_codes_for_usage_and_an_unreachable_mlflow(world, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    assert (
+        main(
+            ["verify", "--model-uri", "/not/a/registry/uri", "--approval-keys", str(world["keys"])]
+        )
+        == 2
+    )
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "2")
+    assert (
+        main(["verify", "--model-uri", "models:/churn/1", "--approval-keys", str(world["keys"])])
+        == 3
+    )

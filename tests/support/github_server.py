@@ -112,6 +112,13 @@ class FakeGitHub:
         self.repo_secrets: list[str] = []
         self.environment_secrets: dict[str, list[str]] = {}
         self.teams: dict[str, list[str]] = {}  # "org/slug" -> logins
+        # base roles on the repository (everyone else: write) and teams' access (default push)
+        self.permissions: dict[str, str] = {}
+        self.team_access: dict[str, str] = {}
+        # what GitHub records of every branch update (the repository activity API), oldest
+        # first; ``activity_visible = False`` answers 403 as a token without access would
+        self.activity: list[JSON] = []
+        self.activity_visible = True
         self.faults: list[Fault] = []
         self.requests: list[tuple[str, str, str]] = []
         self.contract_errors: list[str] = []
@@ -143,19 +150,27 @@ class FakeGitHub:
         return sha
 
     def push(self, branch: str, files: dict[str, str], author: str | None = None,
-             message: str = "push") -> str:  # fmt: skip
-        """A commit on ``branch`` as someone with write access pushes it with git."""
+             message: str = "push", actor: str | None = None) -> str:  # fmt: skip
+        """A commit on ``branch`` as someone with write access pushes it with git: the commit
+        says ``author`` wrote it (anyone can write any name there); GitHub records ``actor``
+        (default: the author) as who pushed."""
         with self.lock:
             parent = self.heads[branch]
             snapshot = {**self.commits[parent]["files"], **files}
             self.heads[branch] = self._commit([parent], snapshot, author or self.owner, message)
+            self._record(branch, parent, self.heads[branch], actor or author or self.owner)
             return self.heads[branch]
+
+    def _record(self, branch: str, before: str, after: str, actor: str, kind: str = "push") -> None:
+        self.activity.append({"branch": branch, "before": before, "after": after,
+                              "actor": actor, "kind": kind, "at": self.tick()})  # fmt: skip
 
     def add_file(self, path: str, text: str, branch: str = "main") -> None:
         self.push(branch, {path: text}, message=f"add {path}")
 
-    def create_branch(self, branch: str, source: str = "main") -> None:
+    def create_branch(self, branch: str, source: str = "main", actor: str | None = None) -> None:
         self.heads[branch] = self.heads[source]
+        self._record(branch, "0" * 40, self.heads[branch], actor or self.owner, "branch_creation")
 
     def ancestors(self, sha: str) -> set[str]:
         seen, todo = set(), [sha]
@@ -245,18 +260,47 @@ class FakeGitHub:
             files = self._merged_files(main, head)
             parents = [main, head] if method == "merge" else [main]
             message = f"Merge pull request #{number}" if method == "merge" else pull["title"]
-            made = self._commit(parents, files, "web-flow" if method == "merge" else by, message)
+            if method == "rebase":  # each commit of the pull request replayed onto main
+                made = self._rebased(main, head)
+            else:
+                made = self._commit(parents, files, "web-flow" if method == "merge" else by, message)
             if sha is not None:
                 self.commits[sha] = self.commits.pop(made)
             else:
                 sha = made
             self.heads["main"] = sha
+            self._record("main", main, sha, by, "pr_merge")
             when = self.tick()
             pull["head"]["sha"] = head
             pull.update(state="closed", merged=True, merged_at=when, closed_at=when,
                         merge_commit_sha=sha, merged_by=self._user(by))  # fmt: skip
             self.issues[number]["state"] = "closed"
             return sha
+
+    def _rebased(self, main: str, head: str) -> str:
+        """Replay the commits ``head`` has and ``main`` lacks (oldest first) onto ``main``,
+        each with its own author, as GitHub's rebase merge does."""
+        mine = self.ancestors(main)
+        path = []
+        for current in self._walk(head):
+            if current in mine:
+                break
+            path.append(current)
+        tip = main
+        for commit in reversed(path):
+            data = self.commits[commit]
+            parent = data["parents"][0]
+            before = self.commits[parent]["files"]
+            files = dict(self.commits[tip]["files"])
+            for name in set(before) | set(data["files"]):
+                if data["files"].get(name) != before.get(name):
+                    if name in data["files"]:
+                        files[name] = data["files"][name]
+                    else:
+                        files.pop(name, None)
+            tip = self._commit([tip], files, data["author"], data["message"])
+            self.commits[tip]["committer"] = "web-flow"
+        return tip
 
     def open_fork_pull(self, fork_owner: str, branch: str, files: dict[str, str],
                        title: str = "Deploy churn") -> int:  # fmt: skip
@@ -442,6 +486,10 @@ class FakeGitHub:
             ("GET", rf"{r}/environments/(?P<name>[^/]+)/deployment-branch-policies", self.list_branch_policies),
             ("GET", rf"{r}/environments/(?P<name>[^/]+)/secrets", self.list_environment_secrets),
             ("GET", r"/orgs/(?P<org>[^/]+)/teams/(?P<slug>[^/]+)/members", self.team_members),
+            ("GET", rf"{r}/activity", self.list_activity),
+            ("GET", rf"{r}/compare/(?P<base>[0-9a-f]{{40}})\.\.\.(?P<head>[0-9a-f]{{40}})", self.compare),
+            ("GET", rf"{r}/collaborators/(?P<login>[^/]+)/permission", self.collaborator_permission),
+            ("GET", rf"/orgs/(?P<org>[^/]+)/teams/(?P<slug>[^/]+)/repos/{self.owner}/{self.repo}", self.team_repo),
         ]  # fmt: skip
 
     def get_repo(self, **_: Any) -> tuple[int, Any]:
@@ -682,6 +730,7 @@ class FakeGitHub:
         if body["sha"] not in self.commits:
             return 422, {"message": "Object does not exist"}
         self.heads[branch] = body["sha"]
+        self._record(branch, "0" * 40, body["sha"], BOT, "branch_creation")
         return 201, self._ref(branch)
 
     def _content(self, path: str, text: str) -> JSON:
@@ -777,6 +826,71 @@ class FakeGitHub:
         if members is None:
             return 404, {"message": "Not Found"}
         return 200, [self._user(login) for login in members]
+
+    def list_activity(self, query: dict[str, str], **_: Any) -> tuple[int, Any]:
+        if not self.activity_visible:
+            return 403, {"message": "Resource not accessible by integration"}
+        branch = query.get("ref", "").removeprefix("refs/heads/")
+        found = [a for a in reversed(self.activity) if not branch or a["branch"] == branch]
+        start = int(query.get("after", "0"))
+        size = int(query.get("per_page", "30"))
+        page = [
+            self.instances.of(
+                "activity", id=1000 + self.activity.index(a), node_id=f"A{self.activity.index(a)}",
+                before=a["before"], after=a["after"], ref=f"refs/heads/{a['branch']}",
+                timestamp=a["at"], activity_type=a["kind"], actor=self._user(a["actor"]),
+            )
+            for a in found[start : start + size]
+        ]  # fmt: skip
+        answer: Any = page
+        if start + size < len(found):
+            link = f'<{self._repo_url()}/activity?ref={quote(query.get("ref", ""))}&per_page={size}&after={start + size}>; rel="next"'
+            answer = {LINK: link, "__list__": page}
+        return 200, answer
+
+    def compare(self, base: str, head: str, **_: Any) -> tuple[int, Any]:
+        if base not in self.commits or head not in self.commits:
+            return 404, {"message": "Not Found"}
+        before, after = self.commits[base]["files"], self.commits[head]["files"]
+        changed = sorted(n for n in set(before) | set(after) if before.get(n) != after.get(n))
+        files = [
+            self.instances.of("diff-entry", sha=_sha("blob", after.get(n, "")), filename=n,
+                              status="removed" if n not in after else "added" if n not in before else "modified",
+                              blob_url="https://github.invalid/b", raw_url="https://github.invalid/r",
+                              contents_url=f"{self._repo_url()}/contents/{n}")
+            for n in changed
+        ]  # fmt: skip
+        answer = self.instances.of(
+            "commit-comparison", url=f"{self._repo_url()}/compare/{base}...{head}",
+            html_url="https://github.invalid/c", permalink_url="https://github.invalid/c",
+            diff_url="https://github.invalid/c.diff", patch_url="https://github.invalid/c.patch",
+            base_commit=self._commit_object(base), merge_base_commit=self._commit_object(base),
+            status="ahead", ahead_by=1, behind_by=0, total_commits=1, commits=[], files=files,
+        )  # fmt: skip
+        return 200, answer
+
+    def collaborator_permission(self, login: str, **_: Any) -> tuple[int, Any]:
+        permission = self.permissions.get(login, "write")
+        if permission == "none":
+            return 404, {"message": "Not Found"}
+        role = {"admin": "admin", "write": "write", "maintain": "maintain", "triage": "triage"}.get(permission, "read")
+        legacy = {"maintain": "write", "triage": "read"}.get(permission, permission)
+        return 200, self.instances.of("repository-collaborator-permission", permission=legacy,
+                                      role_name=role, user=self._user(login))  # fmt: skip
+
+    def team_repo(self, org: str, slug: str, **_: Any) -> tuple[int, Any]:
+        team = f"{org}/{slug}"
+        if team not in self.teams:
+            return 404, {"message": "Not Found"}
+        access = self.team_access.get(team, "push")
+        order = ["pull", "triage", "push", "maintain", "admin"]
+        level = order.index(access)
+        repo = self.instances.of(
+            "team-repository", id=1, name=self.repo, full_name=f"{self.owner}/{self.repo}",
+            owner=self._user(self.owner), url=self._repo_url(), html_url="https://github.invalid/r",
+            role_name=access, permissions={k: order.index(k) <= level for k in order},
+        )  # fmt: skip
+        return 200, repo
 
     def _installation_token(
         self, method: str, path: str, query: dict[str, str], auth: str, installation: int
@@ -884,6 +998,7 @@ class FakeGitHub:
         headers = {"content-type": "application/json"}
         if isinstance(answer, dict) and LINK in answer:
             headers["link"] = answer.pop(LINK)
+            answer = answer.pop("__list__", answer)
         data = b"" if answer is None else json.dumps(answer).encode()
         assert self.openapi is not None
         if status < 400 or status == 404:  # error bodies are documented loosely; skip them

@@ -60,9 +60,9 @@ class Instances:
             return False
         return None
 
-    def of(self, ref: str, **values: Any) -> dict[str, Any]:
-        """A valid ``#/components/schemas/<ref>`` object with ``values`` laid over it."""
-        base = self.minimal({"$ref": f"#/components/schemas/{ref}"})
+    def of(self, schema_name: str, /, **values: Any) -> dict[str, Any]:
+        """A valid ``#/components/schemas/<name>`` object with ``values`` laid over it."""
+        base = self.minimal({"$ref": f"#/components/schemas/{schema_name}"})
         assert isinstance(base, dict)
         return deep_update(base, values)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from driftloop.adapters.git import Git
-from driftloop.adapters.repohost import Edits, Issue, PullRequest, RepoHost
+from driftloop.adapters.repohost import Edits, Issue, PullRequest, Push, RepoHost
 from driftloop.errors import ConfigError, DataError, UpstreamError, UsageError
 from driftloop.gitops.approval import Review, judge_reviews
 from driftloop.policy.signals import Dispatch, History
@@ -360,12 +360,56 @@ class LocalRepoHost(RepoHost):
         names = self.git.run("log", "--format=%an%n%cn", f"{limit}..{pull.head_sha}")
         return {name for name in names.splitlines() if name}
 
-    def team_members(self, team: str) -> set[str]:
+    # The local host keeps no record of who pushed: it reads git's own metadata, which whoever
+    # has the folder can write. It is the demo's and the tests' host, not a security boundary.
+    def pushes(self, branch: str, limit: int = 300) -> list[Push]:
+        merges = {r.get("merge_commit"): r for r in self.pulls() if r.get("merged")}
+        lines = self.git.run(
+            "log", "--first-parent", f"-n{limit}", "--format=%H %P%x00%cn%x00%cI",
+            f"refs/heads/{branch}",
+        )  # fmt: skip
+        found = []
+        for line in lines.splitlines():
+            shas, committer, stamp = line.split("\x00")
+            commit, *parents = shas.split()
+            merge = merges.get(commit)
+            found.append(
+                Push(
+                    branch, parents[0] if parents else "", commit,
+                    str(merge["merged_by"]) if merge else committer,
+                    "pr_merge" if merge else "push", datetime.fromisoformat(stamp),
+                )
+            )  # fmt: skip
+        return found
+
+    def changed_files(self, before: str, after: str) -> list[str]:
+        names = self.git.run("diff", "--name-only", "--no-renames", before, after)
+        return sorted(name for name in names.splitlines() if name)
+
+    def permission(self, login: str) -> str:
+        """From .driftloop/permissions.json ({login: admin|write|read}) when it exists; without
+        it everyone writes (a local checkout has no permission model)."""
+        path = self.state / "permissions.json"
+        if not path.is_file():
+            return "write"
+        try:
+            permissions = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as error:
+            raise DataError(f"{path}: corrupt record: {error}") from None
+        return str(permissions.get(login, "none"))
+
+    def team_can_push(self, team: str) -> bool:
+        return team in self._teams()
+
+    def _teams(self) -> dict[str, list[str]]:
         path = self.state / "teams.json"
         if not path.is_file():
-            return set()
+            return {}
         try:
             teams = json.loads(path.read_text(encoding="utf-8"))
         except ValueError as error:
             raise DataError(f"{path}: corrupt record: {error}") from None
-        return set(teams.get(team, []))
+        return dict(teams)
+
+    def team_members(self, team: str) -> set[str]:
+        return set(self._teams().get(team, []))

@@ -20,6 +20,8 @@ from driftloop.errors import UpstreamError
 __all__ = ["DEFAULT_TRACKING_URI", "MlflowRegistry"]
 
 DEFAULT_TRACKING_URI = "sqlite:///.driftloop/mlflow.db"
+# Where driftloop keeps facts about the loop itself (experiment tags), not about a model.
+AUDIT_EXPERIMENT = "driftloop-audit"
 _ENV_DEFAULTS = {
     "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
@@ -134,6 +136,63 @@ class MlflowRegistry(ModelRegistry):
     def version_tags(self, model: str, version: str) -> dict[str, str]:
         with _upstream(f"reading {model} version {version}"):
             return dict(self.client.get_model_version(model, version).tags)
+
+    def version_run(self, model: str, version: str) -> str | None:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            found = self.client.get_model_version(model, version)
+        except MlflowException as error:
+            if _not_found(error):
+                return None
+            raise UpstreamError("MLflow", f"reading {model} version {version}: {error}") from None
+        except OSError as error:
+            raise UpstreamError("MLflow", f"reading {model} version {version}: {error}") from None
+        return str(found.run_id or "")
+
+    def write_version_artifact(self, model: str, version: str, name: str, text: str) -> str:
+        run_id = self.version_run(model, version)
+        if not run_id:
+            raise UpstreamError(
+                "MLflow", f"{model} version {version} has no run to store {name} with"
+            )
+        with _upstream(f"storing {name} with {model} version {version}"):
+            self.client.log_text(run_id, text, name)
+        return f"runs:/{run_id}/{name}"
+
+    def read_artifact(self, uri: str) -> str | None:
+        from mlflow.exceptions import MlflowException
+
+        if not uri.startswith("runs:/"):
+            return None
+        try:
+            return str(self._mlflow.artifacts.load_text(uri))
+        except MlflowException as error:
+            if _not_found(error):
+                return None
+            raise UpstreamError("MLflow", f"reading {uri}: {error}") from None
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            raise UpstreamError("MLflow", f"reading {uri}: {error}") from None
+
+    def _audit_experiment(self) -> str:
+        mlflow = self._mlflow
+        with _upstream("reading the driftloop-audit experiment"):
+            found = mlflow.get_experiment_by_name(AUDIT_EXPERIMENT)
+            if found is not None:
+                return str(found.experiment_id)
+            return str(self.client.create_experiment(AUDIT_EXPERIMENT))
+
+    def marker(self, name: str) -> str | None:
+        experiment = self._audit_experiment()
+        with _upstream(f"reading marker {name}"):
+            return self.client.get_experiment(experiment).tags.get(name)
+
+    def set_marker(self, name: str, value: str) -> None:
+        experiment = self._audit_experiment()
+        with _upstream(f"writing marker {name}"):
+            self.client.set_experiment_tag(experiment, name, value)
 
     def run_url(self, run_id: str) -> str | None:
         if self.tracking_uri.startswith("http"):

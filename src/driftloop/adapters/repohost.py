@@ -20,6 +20,7 @@ __all__ = [
     "Issue",
     "ProposalHost",
     "PullRequest",
+    "Push",
     "RepoHost",
     "compact_evidence",
     "proposal_branch",
@@ -98,6 +99,19 @@ class PullRequest:
 
 
 @dataclass(frozen=True)
+class Push:
+    """One update of a branch as the host recorded it (GitHub's repository activity): who
+    moved it from ``before`` to ``after``, and how."""
+
+    branch: str
+    before: str
+    after: str
+    actor: str  # login; "" when the host does not know
+    kind: str  # push, force_push, branch_creation, branch_deletion, pr_merge, merge_queue_merge
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Issue:
     number: int
     url: str
@@ -157,4 +171,20 @@ class ProposalHost(Protocol):
 
     def team_members(self, team: str) -> set[str]:
         """Members of ``org/team`` (for CODEOWNERS entries naming a team)."""
+        ...
+
+    def pushes(self, branch: str, limit: int = 300) -> list[Push]:
+        """The branch's recorded updates, newest first (at most ``limit``)."""
+        ...
+
+    def changed_files(self, before: str, after: str) -> list[str]:
+        """Paths that differ between two commits."""
+        ...
+
+    def permission(self, login: str) -> str:
+        """The login's base role on the repository: admin, write, read or none."""
+        ...
+
+    def team_can_push(self, team: str) -> bool:
+        """Whether ``org/team`` has write access to the repository."""
         ...

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # the commands import what they use when they run (fast --hel
     from driftloop.drift import Profile
 
 __all__ = [
+    "check_output",
     "emit",
     "emit_json",
     "model_names",
@@ -36,6 +37,20 @@ def emit(text: str) -> None:
 
 def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, allow_nan=False, default=str) + "\n")
+
+
+def check_output(path: Path | None, flag: str) -> None:
+    """Refuse an output path that cannot be written before any side effect happens (a
+    version registered, an alias moved), not after it."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise UsageError(f"{flag} {path}: is a directory; name a file")
+    parent = path.parent if str(path.parent) else Path()
+    if not parent.is_dir():
+        raise UsageError(f"{flag} {path}: the directory {parent} does not exist")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"{flag} {path}: not writable")
 
 
 def model_features(model: str, models_dir: Path) -> list[str]:

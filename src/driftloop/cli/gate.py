@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from driftloop.cli.common import emit, registry_from_environment
+from driftloop.cli.common import check_output, emit, registry_from_environment
 from driftloop.errors import DataError, ExitCode
 
 __all__ = ["register"]
@@ -37,16 +37,20 @@ def _read_candidate(path: Path) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise DataError(f"{path}: cannot read candidate: {error}") from None
+    if not isinstance(data, dict):
+        raise DataError(f"{path}: a candidate is a JSON object (from driftloop retrain --out)")
     missing = [key for key in ("model", "version", "model_uri") if key not in data]
     if missing:
         raise DataError(f"{path}: candidate lacks {', '.join(missing)}")
-    return data  # type: ignore[no-any-return]
+    return data
 
 
 def run(args: argparse.Namespace) -> int:
     from driftloop.loop.gate import gate
 
     candidate = _read_candidate(args.candidate)
+    check_output(args.out, "--out")
+    check_output(args.markdown, "--markdown")
     report = gate(
         args.model, candidate, registry_from_environment(), args.policy, args.models, args.data
     )

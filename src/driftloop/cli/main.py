@@ -16,6 +16,7 @@ from driftloop.cli import (
     drift,
     gate,
     profile,
+    promote,
     propose,
     reconcile,
     release,
@@ -28,8 +29,8 @@ from driftloop.errors import DriftloopError, exit_code_for
 __all__ = ["build_parser", "main"]
 
 COMMANDS = (
-    profile, drift, serve, check, trigger, backtest, retrain, gate, propose, release, reconcile,
-    demo, doctor,
+    profile, drift, serve, check, trigger, backtest, retrain, gate, propose, promote, release,
+    reconcile, demo, doctor,
 )  # fmt: skip
 
 

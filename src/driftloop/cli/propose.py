@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from driftloop.cli.common import emit, emit_json, registry_from_environment
+from driftloop.cli.common import emit, emit_json
 from driftloop.errors import DataError, ExitCode, UsageError
 from driftloop.gitops.inputs import parse_evidence
 
@@ -82,31 +82,6 @@ def register(commands: Any) -> None:
     parser.add_argument("--json", action="store_true")
     host_arguments(parser)
     parser.set_defaults(handler=run_propose)
-
-    parser = commands.add_parser(
-        "promote",
-        help="after a reviewed merge: audit tags in MLflow, then alias champion",
-        description="For each model whose version pin the merge commit changes in "
-        "k8s/overlays/production: require that the commit is the merge of a pull request from "
-        "this repository's driftloop/<model>-v<N> branch, whose head pins that version and "
-        "carries an approval given on that head, before the merge, by someone other than the "
-        "author, a bot or a pusher, still the reviewer's latest review, by a code owner where "
-        "CODEOWNERS exists. Then write approved_by, pr_url, head_sha, merged_by, commit, "
-        "promoted_at to the MLflow version and move alias champion. Refused: exit 1, the "
-        "rule named, MLflow untouched.",
-    )
-    parser.add_argument(
-        "--model", help="only this model (default: every model the commit changes, or pins)"
-    )
-    parser.add_argument(
-        "--commit",
-        help="the pushed merge commit (promote.yml passes it); default: every model the "
-        "default branch pins, each judged at the commit that set its pin",
-    )
-    parser.add_argument("--version", help="the version expected (checked against the pin)")
-    parser.add_argument("--json", action="store_true")
-    host_arguments(parser)
-    parser.set_defaults(handler=run_promote)
 
     parser = commands.add_parser(
         "pulls",
@@ -196,35 +171,6 @@ def _workflow_run_url() -> str | None:
     from driftloop.loop.provenance import workflow_run_url
 
     return workflow_run_url()
-
-
-def run_promote(args: argparse.Namespace) -> int:
-    from driftloop.gitops.overlay import OVERLAY_FILE, pins
-    from driftloop.loop.promote import changed_models, promote
-
-    host = proposal_host(args)
-    if args.commit:
-        commit: str | None = host.resolve(args.commit)
-        assert commit is not None
-        models = [args.model] if args.model else changed_models(host, commit)
-        if not models and not args.json:
-            emit(f"no model version changed in {commit[:12]}: nothing to promote")
-    else:  # every model the default branch pins, each judged at the merge that set it
-        commit = None
-        pinned = pins(host.read_file(OVERLAY_FILE, host.default_branch))
-        models = [args.model] if args.model else sorted(m for m, v in pinned.items() if v[0] != "@")
-    registry = registry_from_environment() if models else None
-    status = ExitCode.OK
-    for model in models:
-        assert registry is not None
-        result = promote(model, host, registry, args.version, commit=commit)
-        if args.json:
-            emit_json(result.to_dict())
-        else:
-            emit(f"{result.model} v{result.version}: {'; '.join(result.reasons)}")
-        if not result.promoted:
-            status = ExitCode.FINDING
-    return status
 
 
 def run_pulls(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from driftloop.cli.common import emit, parse_time, registry_from_environment
+from driftloop.cli.common import check_output, emit, parse_time, registry_from_environment
 from driftloop.errors import DataError, ExitCode
 from driftloop.gitops.inputs import check_reason, check_trigger_id, parse_evidence
 
@@ -46,11 +46,14 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from driftloop.loop.retrain import retrain
+    from driftloop.loop.retrain import check_alias, retrain
 
     # workflow_dispatch inputs: refused before an hour of training, not after it
     reason = check_reason(args.reason, "--reason")
     trigger_id = check_trigger_id(args.trigger_id, "--trigger-id")
+    check_output(args.out, "--out")
+    check_output(args.drift_report, "--drift-report")
+    check_alias(args.alias)
     if args.evidence is not None:
         try:
             text = args.evidence.read_text(encoding="utf-8")

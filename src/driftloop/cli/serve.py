@@ -38,10 +38,18 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--require-approval",
         action=argparse.BooleanOptionalAction,
-        default=os.environ.get("DRIFTLOOP_REQUIRE_APPROVAL", "").lower() in ("1", "true", "yes"),
-        help="serve a registry version only if it has the approval record driftloop promote "
-        "writes (approved_by, pr_url, head_sha); waits --approval-wait seconds for it, then "
-        "exits 1 (default: $DRIFTLOOP_REQUIRE_APPROVAL; on in the production manifests)",
+        default=None,
+        help="serve a registry version only if its signed approval attestation (written by "
+        "driftloop promote after a reviewed merge) verifies against --approval-keys for the "
+        "exact bundle loaded; waits --approval-wait seconds for it, then exits 1 (default: "
+        "$DRIFTLOOP_REQUIRE_APPROVAL; on in the production manifests)",
+    )
+    parser.add_argument(
+        "--approval-keys",
+        type=Path,
+        default=Path(os.environ.get("DRIFTLOOP_APPROVAL_KEYS", "policies/approval-keys")),
+        help="directory of <key-id>.pub keys approvals are verified with (default: "
+        "$DRIFTLOOP_APPROVAL_KEYS, else policies/approval-keys)",
     )
     parser.add_argument(
         "--approval-wait",
@@ -81,14 +89,18 @@ def resolve(uri: str) -> tuple[Path, str | None]:
     return path, None
 
 
-def _require_approval(uri: str, wait: float, poll: float) -> None:
+def _require_approval(
+    uri: str, bundle: Path, version: str | None, keys: Path, wait: float, poll: float
+) -> None:
     from driftloop.adapters.mlflow import MlflowRegistry
     from driftloop.serve.approval import await_approval, registry_version
 
     registry = MlflowRegistry.from_environment()
-    model, version = registry_version(uri, registry)
-    tags = await_approval(registry, model, version, wait, poll, _say)
-    _say(f"{model} v{version} approved by {tags['approved_by']} ({tags['pr_url']})")
+    model, named = registry_version(uri, registry)
+    if version is not None and version != named:  # an alias moved while it was downloaded
+        raise UsageError(f"--model-uri {uri!r} moved from v{named} to v{version}; retry")
+    result = await_approval(registry, model, named, bundle, keys, wait, poll, _say)
+    _say(f"{model} v{named}: {result.reasons[0]}")
 
 
 def _with_golden(bundle: ModelBundle, uri: str, policy: Path) -> ModelBundle:
@@ -122,13 +134,19 @@ def _say(message: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from driftloop.serve.app import Settings
+    from driftloop.serve.approval import approval_required
     from driftloop.serve.server import serve
     from driftloop.train.bundle import load_bundle
 
+    if args.require_approval is None:
+        args.require_approval = approval_required(os.environ.get("DRIFTLOOP_REQUIRE_APPROVAL"))
+
     def load(wait: float = 0.0) -> ModelBundle:
-        if args.require_approval:
-            _require_approval(args.model_uri, wait, args.approval_poll)
         path, version = resolve(args.model_uri)
+        if args.require_approval:  # what is verified is what was downloaded and is served
+            _require_approval(
+                args.model_uri, path, version, args.approval_keys, wait, args.approval_poll
+            )
         bundle = load_bundle(path, version)
         return _with_golden(bundle, args.golden, args.gate_policy) if args.golden else bundle
 

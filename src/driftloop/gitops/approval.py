@@ -5,7 +5,7 @@ was given on, and a newer push makes it stale) and close what they leave open af
 fact. An approval counts only when all of these hold:
 
 - ``approved-head``: it was given on the pull request's final head commit;
-- ``approved-before-merge``: it was submitted before the merge;
+- ``approved-before-merge``: it was submitted before the merge (in an earlier second);
 - ``latest-review``: it is the reviewer's latest review state at the merge (a later
   CHANGES_REQUESTED or a dismissal withdraws it; comments do not);
 - ``independent-reviewer``: the reviewer is neither the author, a bot, nor someone who
@@ -91,8 +91,10 @@ def judge_reviews(
     for _, review in ordered:
         if review.state not in _DECISIVE:
             continue
+        # GitHub stamps reviews and merges to the second: an approval stamped in the merge's
+        # second cannot be shown to come before it, so it does not
         after_merge = merged_at is not None and (
-            review.submitted_at is None or review.submitted_at > merged_at
+            review.submitted_at is None or review.submitted_at >= merged_at
         )
         (late if after_merge else latest)[review.user] = review
     approvals, refusals = [], []
@@ -136,5 +138,5 @@ def _why_not(  # noqa: PLR0911 - one return per rule, checked in order
             f"{_short(head_sha)} (stale approval)",
         )
     if is_owner is not None and not is_owner(user):
-        return Refusal("code-owner", f"{user} is not a code owner of the change")
+        return Refusal("code-owner", f"{user} is not a code owner of the change with write access")
     return None

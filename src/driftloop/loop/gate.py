@@ -3,6 +3,9 @@ gate policy (the decision itself is pure: driftloop.gates)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -20,7 +23,69 @@ from driftloop.train.assess import evaluate_bundle, paired_latency
 from driftloop.train.bundle import ModelBundle, load_bundle
 from driftloop.train.data import time_split, validate
 
-__all__ = ["gate"]
+__all__ = [
+    "GATE_REPORT_ARTIFACT",
+    "GATE_TAGS",
+    "gate",
+    "record_gate_report",
+    "recorded_gate_report",
+    "scored_version",
+]
+
+# The report is stored with the version it judged (an artifact of its run, pointed at by a
+# tag), so promote can refuse a pinned version that never passed a gate of its own.
+GATE_REPORT_ARTIFACT = "driftloop/gate-report.json"
+GATE_TAGS = ("driftloop.gate", "driftloop.gate_report", "driftloop.gate_report_sha256")
+_VERSION = re.compile(r"^[1-9][0-9]{0,9}$")
+
+
+def scored_version(candidate: dict[str, Any], model: str, registry: ModelRegistry) -> str:
+    """The one registry version a candidate file names, checked before any work: its
+    ``version`` and ``model_uri`` must agree and the version must exist, so the gate never
+    scores one version and moves an alias to another."""
+    version = str(candidate.get("version", ""))
+    if isinstance(candidate.get("version"), bool) or not _VERSION.match(version):
+        raise DataError(f"candidate version {candidate.get('version')!r} is not a version number")
+    expected = f"models:/{model}/{version}"
+    if candidate.get("model_uri") != expected:
+        raise DataError(
+            f"candidate model_uri {candidate.get('model_uri')!r} disagrees with its version "
+            f"{version} (expected {expected!r}): refusing to score one version and alias another"
+        )
+    if registry.version_run(model, version) is None:
+        raise DataError(f"candidate names {model} version {version}, which is not registered")
+    return version
+
+
+def recorded_gate_report(
+    registry: ModelRegistry, model: str, version: str
+) -> tuple[dict[str, Any], str] | None:
+    """The gate report stored with ``version`` and its sha256, or None when it has none."""
+    pointer = registry.version_tags(model, version).get("driftloop.gate_report")
+    text = registry.read_artifact(pointer) if pointer else None
+    if text is None:
+        return None
+    try:
+        report = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(report, dict):
+        return None
+    return report, hashlib.sha256(text.encode()).hexdigest()
+
+
+def record_gate_report(registry: ModelRegistry, report: dict[str, Any]) -> dict[str, str]:
+    """Store a gate report (``GateReport.to_dict()``) with the version it judged."""
+    model, version = str(report["model"]), str(report["candidate_version"])
+    text = json.dumps(report, indent=2, sort_keys=True) + "\n"
+    uri = registry.write_version_artifact(model, version, GATE_REPORT_ARTIFACT, text)
+    tags = {
+        "driftloop.gate": "passed" if report.get("passed") is True else "failed",
+        "driftloop.gate_report": uri,
+        "driftloop.gate_report_sha256": hashlib.sha256(text.encode()).hexdigest(),
+    }
+    registry.set_version_tags(model, version, tags)
+    return tags
 
 
 def _summaries(evaluations: dict[str, Evaluation], task: str) -> dict[str, dict[str, float]]:
@@ -51,8 +116,9 @@ def gate(
 ) -> GateReport:
     """``progress`` hears each step as it starts (the demo prints them)."""
     spec = load_model(model, models_dir)
-    if candidate["model"] != spec.name:
-        raise DataError(f"candidate is for {candidate['model']!r}, not {spec.name!r}")
+    if candidate.get("model") != spec.name:
+        raise DataError(f"candidate is for {candidate.get('model')!r}, not {spec.name!r}")
+    version = scored_version(candidate, spec.name, registry)
     settings = load_gate_policy(policy_path).settings_for(spec.name)
     uri = data_uri or candidate.get("data_uri") or spec.data.train
     frame = read_frame(uri)
@@ -63,11 +129,11 @@ def gate(
         validate(golden, spec, min_rows=1)
         datasets["golden"] = golden
 
-    cand_path, _ = registry.download(candidate["model_uri"])
-    cand_bundle = load_bundle(cand_path, str(candidate["version"]))
+    cand_path, _ = registry.download(f"models:/{spec.name}/{version}")
+    cand_bundle = load_bundle(cand_path, version)
     champion_version = registry.alias_version(spec.name, "champion")
     champ_bundle: ModelBundle | None = None
-    if champion_version is not None and champion_version != str(candidate["version"]):
+    if champion_version is not None and champion_version != version:
         champ_path, _ = registry.download(f"models:/{spec.name}/{champion_version}")
         champ_bundle = load_bundle(champ_path, champion_version)
     elif champion_version is not None:
@@ -75,7 +141,7 @@ def gate(
 
     rows = ", ".join(f"{name} {len(data)} rows" for name, data in datasets.items())
     against = f"champion v{champion_version}" if champion_version else "no champion"
-    progress(f"scoring candidate v{candidate['version']} and {against} on {rows}")
+    progress(f"scoring candidate v{version} and {against} on {rows}")
     cand_eval = {name: evaluate_bundle(cand_bundle, data, name) for name, data in datasets.items()}
     champ_eval = (
         {name: evaluate_bundle(champ_bundle, data, name) for name, data in datasets.items()}
@@ -113,7 +179,8 @@ def gate(
         "recent": uri,
         **({"golden": settings.golden_set} if settings.golden_set else {}),
     }
-    report = GateReport(spec.name, str(candidate["version"]), champion_version, results, evaluation)
+    report = GateReport(spec.name, version, champion_version, results, evaluation)
+    record_gate_report(registry, report.to_dict())
     if report.passed:  # staging serves @challenger: only candidates that passed every gate
-        registry.set_alias(spec.name, "challenger", str(candidate["version"]))
+        registry.set_alias(spec.name, "challenger", version)
     return report

@@ -1,37 +1,64 @@
-"""`promote`: after a reviewed merge, record who approved it and move the champion alias.
+"""`promote`: after a reviewed merge, sign the approval, record it and move the champion alias.
 
-The merge is judged by what cannot be written into a body: the merge commit's own diff
-must set the model's version; the pull request is the one GitHub says made that commit,
-from a ``driftloop/<model>-v<version>`` branch of this repository whose head pins the same
-version; and that head carries an approval (see driftloop.gitops.approval). Anything else is
-refused with the rule that failed, and MLflow is not touched.
+The merge is judged by what cannot be written into a body (driftloop.loop.judge): the push
+GitHub recorded for it (its base, its kind), the merge's own diff setting the model's
+version, the pull request GitHub says made it, from a ``driftloop/<model>-v<version>``
+branch of this repository whose head pins the same version and carries an independent code
+owner's approval (driftloop.gitops.approval), and a passed gate report of that version.
+Anything else is refused with the rule that failed, and MLflow is not touched.
 
-MLflow records nobody who moves an alias; the version tags written here (approver, pull
-request, approved head) are the audit trail, written before the alias moves so that a
-champion never lacks them. The model server checks them before it serves a version.
+On acceptance promote signs an in-toto approval attestation over the version's bundle digest
+(driftloop.attestation) with the key only the ``driftloop`` environment holds, stores it with
+the version, writes the audit tags and only then moves ``champion``. The production model
+server serves a version only when that signature verifies.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-import yaml
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from driftloop.adapters.registry import ModelRegistry
-from driftloop.adapters.repohost import ProposalHost, PullRequest, proposal_model
-from driftloop.config import ApprovalSettings, GatePolicy
-from driftloop.config.base import parse_document
+from driftloop.adapters.repohost import ProposalHost, PullRequest
+from driftloop.attestation import Approval, approval_statement, bundle_digest, sign_envelope
+from driftloop.attestation.statement import PAYLOAD_TYPE
+from driftloop.config import ApprovalSettings
 from driftloop.errors import ConfigError, UsageError
-from driftloop.gitops.approval import Refusal, judge_reviews
-from driftloop.gitops.codeowners import LOCATIONS, CodeOwners, parse_codeowners
-from driftloop.gitops.overlay import OVERLAY_FILE, generator_name, pins
+from driftloop.gitops.approval import Refusal
+from driftloop.gitops.overlay import OVERLAY_FILE, generator_name
+from driftloop.loop.gate import recorded_gate_report
+from driftloop.loop.judge import (
+    approval_settings,
+    is_merge,
+    judge_pull,
+    pins_at,
+    recorded_push,
+    short,
+)
 
-__all__ = ["GATE_POLICY_FILE", "Promotion", "changed_models", "promote", "setting_commit"]
+__all__ = [
+    "ATTESTATION_ARTIFACT",
+    "Promotion",
+    "SigningKey",
+    "changed_models",
+    "promote",
+    "setting_commit",
+    "withdraw",
+]
 
-GATE_POLICY_FILE = "policies/gates.yaml"
+ATTESTATION_ARTIFACT = "driftloop/approval.intoto.dsse.json"
+# How far back along the default branch promote looks for the commit that set a pin.
+SEARCH_COMMITS = 100
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    keyid: str
+    key: Ed25519PrivateKey
 
 
 @dataclass(frozen=True)
@@ -54,26 +81,13 @@ class Promotion:
         }
 
 
-def _short(sha: str) -> str:
-    return sha[:12]
-
-
-def _pins_at(host: ProposalHost, ref: str) -> dict[str, str]:
-    text = host.read_file_or_none(OVERLAY_FILE, ref)
-    return {} if text is None else pins(text, f"{OVERLAY_FILE}@{_short(ref)}")
-
-
-# How far back along the default branch promote looks for the commit that set a pin.
-SEARCH_COMMITS = 100
-
-
 def setting_commit(host: ProposalHost, model: str, start: str) -> str:
     """The commit, following first parents from ``start``, that set ``model``'s current pin
     (what promote judges when no commit is given)."""
-    commit, pinned = start, _pins_at(host, start).get(model)
+    commit, pinned = start, pins_at(host, start).get(model)
     for _ in range(SEARCH_COMMITS):
         parents = host.parents(commit)
-        if not parents or _pins_at(host, parents[0]).get(model) != pinned:
+        if not parents or pins_at(host, parents[0]).get(model) != pinned:
             return commit
         commit = parents[0]
     raise UsageError(
@@ -82,67 +96,15 @@ def setting_commit(host: ProposalHost, model: str, start: str) -> str:
     )
 
 
-def changed_models(host: ProposalHost, commit: str) -> list[str]:
-    """Models whose version pin ``commit`` changes (against its first parent)."""
-    parents = host.parents(commit)
-    before = _pins_at(host, parents[0]) if parents else {}
-    after = _pins_at(host, commit)
+def changed_models(host: ProposalHost, commit: str, base: str | None = None) -> list[str]:
+    """Models whose version pin ``commit`` changes (against ``base``, default its first
+    parent)."""
+    if base is None:
+        parents = host.parents(commit)
+        base = parents[0] if parents else None
+    before = pins_at(host, base) if base else {}
+    after = pins_at(host, commit)
     return sorted(m for m, v in after.items() if before.get(m) != v and not v.startswith("@"))
-
-
-def _code_owners(host: ProposalHost, ref: str) -> CodeOwners | None:
-    for path in LOCATIONS:
-        text = host.read_file_or_none(path, ref)
-        if text is not None:
-            return parse_codeowners(text, path)
-    return None
-
-
-def approval_settings(host: ProposalHost, ref: str | None) -> ApprovalSettings:
-    """The approval rules as they were at ``ref`` (the base of the merge), so that a pull
-    request cannot relax the rules its own merge is judged by."""
-    text = host.read_file_or_none(GATE_POLICY_FILE, ref) if ref else None
-    if text is None:
-        return ApprovalSettings()
-    source = f"{GATE_POLICY_FILE}@{_short(ref or '')}"
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
-        raise ConfigError(source, "", "not valid YAML") from None
-    return parse_document(GatePolicy, data, source).approval
-
-
-def _owner_check(
-    host: ProposalHost, settings: ApprovalSettings, base: str | None
-) -> tuple[Callable[[str], bool] | None, Refusal | None]:
-    """Who may approve under CODEOWNERS, read at the base of the merge: a pull request
-    that edits CODEOWNERS cannot make its own author an owner."""
-    owners = _code_owners(host, base) if base else None
-    required = settings.require_code_owner
-    if required is False or (required == "auto" and owners is None):
-        return None, None
-    if owners is None:
-        return lambda _: False, Refusal(
-            "code-owner", "code owners are required but the base of the merge has no CODEOWNERS"
-        )
-    entries = owners.owners_of(OVERLAY_FILE)
-    if not entries:
-        return lambda _: False, Refusal(
-            "code-owner", f"{owners.source} names no owner of {OVERLAY_FILE}"
-        )
-    users = {e[1:] for e in entries if e.startswith("@") and "/" not in e}
-    teams = [e[1:] for e in entries if e.startswith("@") and "/" in e]
-    members: set[str] | None = None
-
-    def is_owner(login: str) -> bool:
-        nonlocal members
-        if login in users:
-            return True
-        if members is None:
-            members = set().union(*(host.team_members(team) for team in teams))
-        return login in members
-
-    return is_owner, None
 
 
 def _refused(model: str, version: str, headline: str, refusals: list[Refusal]) -> Promotion:
@@ -155,61 +117,89 @@ def _refused(model: str, version: str, headline: str, refusals: list[Refusal]) -
     )
 
 
-def _judge_pull(
-    host: ProposalHost,
-    pull: PullRequest,
+def _gate_refusal(registry: ModelRegistry, model: str, version: str) -> tuple[Refusal | None, str]:
+    """A refusal unless ``version`` carries a passed gate report of its own; its digest."""
+    found = recorded_gate_report(registry, model, version)
+    if found is None:
+        return Refusal("gate-passed", f"v{version} has no gate report of its own"), ""
+    report, digest = found
+    if report.get("model") != model or str(report.get("candidate_version")) != version:
+        return Refusal(
+            "gate-passed",
+            f"the gate report stored with v{version} is for {report.get('model')!r} "
+            f"v{report.get('candidate_version')}",
+        ), digest
+    if report.get("passed") is not True:
+        failed = ", ".join(str(name) for name in report.get("failed", []))
+        return Refusal("gate-passed", f"v{version} failed its gates ({failed})"), digest
+    return None, digest
+
+
+def _attest(
+    registry: ModelRegistry,
+    approval: Approval,
+    signing_key: SigningKey,
+) -> dict[str, str]:
+    envelope = sign_envelope(
+        PAYLOAD_TYPE, approval_statement(approval), signing_key.key, signing_key.keyid
+    )
+    uri = registry.write_version_artifact(
+        approval.model, approval.version, ATTESTATION_ARTIFACT, envelope.to_json() + "\n"
+    )
+    return {"approval_attestation": uri, "approval_key_id": signing_key.keyid}
+
+
+def _digest(registry: ModelRegistry, model: str, version: str) -> str:
+    path, _ = registry.download(f"models:/{model}/{version}")
+    return bundle_digest(Path(path))
+
+
+def _approve(
     model: str,
     version: str,
-    settings: ApprovalSettings,
-    base: str | None,
-) -> tuple[list[Refusal], tuple[str, ...]]:
-    refusals = []
-    if pull.head_repo != pull.base_repo:
-        refusals.append(
-            Refusal("same-repository", f"#{pull.number} comes from the fork {pull.head_repo}")
+    pull: PullRequest,
+    approvers: tuple[str, ...],
+    commit: str,
+    registry: ModelRegistry,
+    gate_digest: str,
+    signing_key: SigningKey | None,
+    repository: str,
+) -> Promotion:
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    digest = _digest(registry, model, version)
+    tags = {
+        "approved_by": ",".join(approvers),
+        "pr_url": pull.url,
+        "pr_number": str(pull.number),
+        "head_sha": pull.head_sha,
+        "merged_by": pull.merged_by or "",
+        "commit": commit,
+        "promoted_at": now,
+        "promotion": "reviewed",
+        "approval_digest": f"sha256:{digest}",
+        "approval_withdrawn": "",  # a new reviewed merge approves it again
+    }
+    reasons = [
+        f"v{version} is now the champion (approved by {tags['approved_by']} in #{pull.number})"
+    ]
+    if signing_key is not None:
+        approval = Approval(
+            model, version, digest, repository, pull.number, pull.url, pull.head_sha, commit,
+            approvers, pull.merged_by or "", gate_digest, now,
+        )  # fmt: skip
+        tags.update(_attest(registry, approval, signing_key))
+        reasons.append(f"approval signed with key {signing_key.keyid}")
+    else:
+        reasons.append(
+            "the approval is NOT signed (no DRIFTLOOP_SIGNING_KEY_FILE): a server that requires "
+            "approval will refuse this version"
         )
-    if proposal_model(pull.branch) != model:
-        refusals.append(
-            Refusal(
-                "driftloop-branch",
-                f"#{pull.number}'s head branch {pull.branch!r} is not driftloop/{model}-v<N>",
-            )
-        )
-    head_pin = _pins_at(host, pull.head_sha).get(model) if pull.head_sha else None
-    if head_pin != version:
-        refusals.append(
-            Refusal(
-                "head-sets-version",
-                f"#{pull.number}'s head {_short(pull.head_sha)} pins {model} "
-                f"{'v' + head_pin if head_pin else 'nothing'}, not v{version}: "
-                "what merged is not what was reviewed",
-            )
-        )
-    is_owner, owner_refusal = _owner_check(host, settings, base)
-    if owner_refusal:
-        refusals.append(owner_refusal)
-    reviewed = judge_reviews(
-        host.reviews(pull),
-        author=pull.author,
-        head_sha=pull.head_sha,
-        merged_at=pull.merged_at,
-        pushers=host.pushers(pull),
-        bots=settings.bots,
-        is_owner=is_owner,
-    )
-    if len(reviewed.approvals) < settings.min_approvals:
-        refusals.append(
-            Refusal(
-                "approval",
-                f"#{pull.number} has {len(reviewed.approvals)} counted approval(s) of its head "
-                f"{_short(pull.head_sha)}; {settings.min_approvals} required",
-            )
-        )
-        refusals += reviewed.refusals
-    return refusals, reviewed.approvers
+    registry.set_version_tags(model, version, tags)
+    registry.set_alias(model, "champion", version)
+    return Promotion(model, version, True, reasons, tags)
 
 
-def promote(
+def promote(  # noqa: PLR0911 - one refusal per rule, in order
     model: str,
     host: ProposalHost,
     registry: ModelRegistry,
@@ -217,6 +207,8 @@ def promote(
     *,
     commit: str | None = None,
     settings: ApprovalSettings | None = None,
+    signing_key: SigningKey | None = None,
+    repository: str = "",
 ) -> Promotion:
     """Promote what ``commit`` pins for ``model``, if the merge that set it was approved.
     Without ``commit``: what the default branch pins, judged at the commit that set it.
@@ -225,7 +217,7 @@ def promote(
     default = host.default_branch
     head = host.resolve(default)
     at = host.resolve(commit) if commit else head
-    after = _pins_at(host, at)
+    after = pins_at(host, at)
     if model not in after:
         raise ConfigError(
             OVERLAY_FILE, f"configMapGenerator.{generator_name(model)}", f"does not pin {model!r}"
@@ -236,54 +228,55 @@ def promote(
             f"{OVERLAY_FILE} pins an alias ({pinned}), not a version: nothing to promote"
         )
     if version is not None and version != pinned:
-        raise UsageError(f"v{version} is not what {_short(at)} pins for {model} (v{pinned})")
-    if at != head and _pins_at(host, head).get(model) != pinned:
+        raise UsageError(f"v{version} is not what {short(at)} pins for {model} (v{pinned})")
+    if at != head and pins_at(host, head).get(model) != pinned:
         refusal = Refusal("current-pin", f"{default} no longer pins v{pinned}")
-        return _refused(model, pinned, f"{_short(at)} was superseded", [refusal])
+        return _refused(model, pinned, f"{short(at)} was superseded", [refusal])
     if registry.alias_version(model, "champion") == pinned:
         return Promotion(model, pinned, True, [f"v{pinned} is the champion already"])
     commit = at if commit else setting_commit(host, model, head)
-
-    parents = host.parents(commit)
-    base = parents[0] if parents else None
-    settings = settings or approval_settings(host, base)
     headline = (
-        f"v{pinned} of {model} reached {default} in {_short(commit)} without a current approval"
+        f"v{pinned} of {model} reached {default} in {short(commit)} without a current approval"
     )
-    if (_pins_at(host, base) if base else {}).get(model) == pinned:
+
+    push = recorded_push(host, default, commit)
+    if push is None:
+        refusal = Refusal("push-record", f"no recorded push brought {short(commit)} to {default}")
+        return _refused(model, pinned, headline, [refusal])
+    base = push.before
+    if (pins_at(host, base) if base else {}).get(model) == pinned:
         refusal = Refusal(
             "merge-sets-version",
-            f"{_short(commit)} does not change {model}'s version (v{pinned} was pinned before "
+            f"{short(commit)} does not change {model}'s version (v{pinned} was pinned before "
             "it); promote the merge that set it (--commit)",
         )
         return _refused(model, pinned, headline, [refusal])
-    pull = host.merged_pull(commit)
+    pull = host.merged_pull(push.after) if is_merge(push) else None
     if pull is None:
+        by = f" by {push.actor}" if push.actor else ""
         refusal = Refusal(
             "merged-pull-request",
-            f"{_short(commit)} is not the merge of a pull request into {default} (a direct push)",
+            f"{short(commit)} is not the merge of a pull request into {default} "
+            f"(a direct {push.kind.replace('_', ' ')}{by})",
         )
         return _refused(model, pinned, headline, [refusal])
-    refusals, approvers = _judge_pull(host, pull, model, pinned, settings, base)
+    settings = settings or approval_settings(host, base)
+    refusals, approvers = judge_pull(host, pull, settings, base, pin=(model, pinned))
+    gate_refusal, gate_digest = _gate_refusal(registry, model, pinned)
+    refusals += [gate_refusal] if gate_refusal else []
     if refusals:
         return _refused(model, pinned, headline, refusals)
-
-    tags = {
-        "approved_by": ",".join(approvers),
-        "pr_url": pull.url,
-        "pr_number": str(pull.number),
-        "head_sha": pull.head_sha,
-        "merged_by": pull.merged_by or "",
-        "commit": commit,
-        "promoted_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "promotion": "reviewed",
-    }
-    registry.set_version_tags(model, pinned, tags)
-    registry.set_alias(model, "champion", pinned)
-    return Promotion(
-        model,
-        pinned,
-        True,
-        [f"v{pinned} is now the champion (approved by {tags['approved_by']} in #{pull.number})"],
-        tags,
+    return _approve(
+        model, pinned, pull, approvers, push.after, registry, gate_digest, signing_key, repository
     )
+
+
+def withdraw(registry: ModelRegistry, model: str, version: str, why: str) -> dict[str, str]:
+    """Record that ``version``'s approval no longer holds. Unsigned on purpose: the server
+    treats it only as a reason to refuse, never to serve."""
+    if not why.strip():
+        raise UsageError("a withdrawal needs a reason")
+    when = datetime.now(UTC).isoformat(timespec="seconds")
+    tags = {"approval_withdrawn": f"{why.strip()[:300]} ({when})"}
+    registry.set_version_tags(model, version, tags)
+    return tags

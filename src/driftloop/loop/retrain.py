@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 from datetime import UTC, datetime
 from importlib import metadata
@@ -12,12 +13,34 @@ import pandas as pd
 
 from driftloop.adapters.registry import CandidateRun, ModelRegistry
 from driftloop.config import ModelSpec, load_model
+from driftloop.errors import UsageError
 from driftloop.loop.provenance import git_commit, workflow_run_url
 from driftloop.train.bundle import ModelBundle, save_bundle
 from driftloop.train.data import load_training_data, prepare_features
 from driftloop.train.fit import fit_model
 
-__all__ = ["retrain"]
+__all__ = ["LOOP_ALIASES", "check_alias", "retrain"]
+
+# Aliases the loop moves itself: the gate moves challenger, promote moves champion after a
+# reviewed merge. A retrain that set them would skip the gate and the human.
+LOOP_ALIASES = ("champion", "challenger")
+_ALIAS = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+
+
+def check_alias(alias: str) -> str:
+    """The alias a retrain registers its version under, refused before anything is fitted
+    or registered when the loop owns it or MLflow would reject it."""
+    if alias.lower() in LOOP_ALIASES:
+        raise UsageError(
+            f"--alias {alias}: the loop owns {alias} (the gate moves challenger, promote moves "
+            "champion after a reviewed merge); register as candidate or another name"
+        )
+    if not _ALIAS.match(alias) or alias.lower() == "latest" or re.match(r"^[vV]\d+$", alias):
+        raise UsageError(
+            f"--alias {alias!r}: an MLflow alias is 1-255 letters, digits, '_' or '-', and "
+            "not 'latest' or v<number>"
+        )
+    return alias
 
 
 def _drift_report(spec: ModelSpec, frame: pd.DataFrame, path: Path) -> None:
@@ -59,6 +82,7 @@ def retrain(
     """Fit ``model`` on its data (its window up to ``until`` when model.yaml sets one), log
     and register it; ``drift_report``: an HTML report of model.yaml's reference data against
     the training data, for the reviewer."""
+    check_alias(alias)
     spec = load_model(model, models_dir)
     data = load_training_data(spec, data_uri, until)
     uri, frame = data.uri, data.frame

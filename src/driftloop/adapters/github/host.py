@@ -8,6 +8,7 @@ a model are searched for first, and a "already exists" answer is resolved by rea
 
 from __future__ import annotations
 
+from driftloop.adapters.github.activity import RecordedFacts
 from driftloop.adapters.github.reviews import MergeFacts
 from driftloop.adapters.github.runs import RetrainRuns
 from driftloop.adapters.repohost import RepoHost
@@ -15,5 +16,5 @@ from driftloop.adapters.repohost import RepoHost
 __all__ = ["GitHubHost"]
 
 
-class GitHubHost(RetrainRuns, MergeFacts, RepoHost):
+class GitHubHost(RetrainRuns, MergeFacts, RecordedFacts, RepoHost):
     """The RepoHost (and ProposalHost) on GitHub."""
