@@ -28,6 +28,12 @@ def git(cwd: Path, *args: str) -> str:
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for folder in ("models", "policies", "k8s"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
+    # the repository's own CODEOWNERS (a team owns production); .driftloop/teams.json stands
+    # in for GitHub's teams on the local host
+    (tmp_path / ".github").mkdir()
+    shutil.copy(ROOT / ".github/CODEOWNERS", tmp_path / ".github/CODEOWNERS")
+    (tmp_path / ".driftloop").mkdir()
+    (tmp_path / ".driftloop/teams.json").write_text('{"driftloop/ml-platform": ["alice", "bob"]}')
     (tmp_path / ".gitignore").write_text(".driftloop/\n*.json\n*.db\nmlruns/\n")
     git(tmp_path, "init", "-q", "-b", "main")
     git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "add", ".")

@@ -12,8 +12,10 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from tests.support.approvals import key_folder, sign_approval
 from tests.support.bundles import ROOT, train_bundle
 from tests.support.history import Series, backfill
 from tests.support.processes import prometheus
@@ -60,38 +62,41 @@ def series() -> list[Series]:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, MlflowRegistry]]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, MlflowRegistry, Path]]:
     root = tmp_path_factory.mktemp("reconcile")
     registry = MlflowRegistry(f"sqlite:///{root / 'mlflow.db'}", artifact_root=root / "artifacts")
     bundle = train_bundle("churn", root / "bundle", rows=2000)
     for _ in range(3):
         registry.register_candidate(CandidateRun("churn", bundle, {}, {}, {}), "candidate")
-    # what `driftloop promote` wrote at the merges of v1's and v2's pull requests (v3 was
+    # what `driftloop promote` signed at the merges of v1's and v2's pull requests (v3 was
     # registered by a retrain and never approved)
-    for version, pull in (("1", "3"), ("2", "7")):
-        registry.set_version_tags("churn", version, {
-            "approved_by": "alice", "pr_url": f"https://x/pull/{pull}", "head_sha": "ab" * 20,
-            "promoted_at": T0.isoformat()})  # fmt: skip
+    keys = key_folder(root / "keys")
+    for version, pull in (("1", 3), ("2", 7)):
+        sign_approval(registry, "churn", version, keys, approver="alice", pull=pull)
     registry.set_alias("churn", "champion", "2")
     backfill(series(), root / "tsdb")
     with prometheus(root / "prometheus", [], [], tsdb=root / "tsdb") as url:
-        yield url, registry
+        yield url, registry, keys
 
 
-def reconcile(stack: tuple[str, MlflowRegistry], at: datetime) -> dict:  # type: ignore[type-arg]
-    url, registry = stack
+Stack = tuple[str, MlflowRegistry, Path]
+
+
+def reconcile(stack: Stack, at: datetime) -> dict:  # type: ignore[type-arg]
+    url, registry, keys = stack
     env = {**os.environ, "MLFLOW_TRACKING_URI": registry.tracking_uri}
     result = subprocess.run(
         [sys.executable, "-m", "driftloop.cli.main", "reconcile", "--prometheus", url,
-         "--models", str(ROOT / "models"), "--model", "churn", "--at", at.isoformat(), "--json"],
+         "--models", str(ROOT / "models"), "--model", "churn", "--at", at.isoformat(), "--json",
+         "--approval-keys", str(keys)],
         capture_output=True, text=True, check=False, env=env, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)  # type: ignore[no-any-return]
 
 
-def test_the_abort_path(stack: tuple[str, MlflowRegistry]) -> None:
-    _, registry = stack
+def test_the_abort_path(stack: Stack) -> None:
+    _, registry, _ = stack
     during = reconcile(stack, T0 + timedelta(minutes=6))  # the canary runs: both serve
     assert during["action"] == "none"
     assert registry.alias_version("churn", "champion") == "2"
@@ -103,6 +108,7 @@ def test_the_abort_path(stack: tuple[str, MlflowRegistry]) -> None:
     assert aborted["approved_by"] == "alice"  # the promotion's record stays...
     assert aborted["rollout"] == "aborted"  # ...and the abort is added
     assert aborted["replaced_by"] == "1"
+    assert aborted["approval_withdrawn"].startswith("canary aborted")  # servers refuse it now
     assert restored["restored_from"] == "2"
     assert restored["champion_restored_at"] == aborted["aborted_at"]
 
@@ -125,14 +131,20 @@ def test_the_plan_moves_only_on_an_abort_with_one_version_serving() -> None:
     assert (moved.action, moved.champion) == ("restored", "1")
 
 
+@pytest.mark.parametrize("forged", ["nothing", "tags and a self-signed envelope"])
 def test_forged_telemetry_cannot_make_an_unapproved_version_champion(
-    stack: tuple[str, MlflowRegistry],
+    stack: Stack, tmp_path: Path, forged: str
 ) -> None:
     """A series pushed to Prometheus claiming that never-approved v3 alone serves, and a
-    Degraded Rollout: production pods cannot serve v3 (ADR 0005), so champion stays."""
+    Degraded Rollout: production pods cannot serve v3 (ADR 0005), so champion stays. Tags
+    and an envelope signed with the forger's own key (what anyone with the MLflow token, or a
+    hostile train.py, can write) change nothing."""
     from driftloop.loop.reconcile import reconcile as run
+    from driftloop.serve.approval import verify_version
 
-    _, registry = stack
+    _, registry, keys = stack
+    if forged != "nothing":
+        sign_approval(registry, "churn", "3", key_folder(tmp_path / "forger"))
     champion = registry.alias_version("churn", "champion")
 
     class Forged:
@@ -140,8 +152,11 @@ def test_forged_telemetry_cannot_make_an_unapproved_version_champion(
                        ) -> dict[str, Production]:  # fmt: skip
             return {"churn": Production(frozenset({"3"}), aborted=True)}
 
-    [result] = run(["churn"], Forged(), registry, END)
+    def verify(model: str, version: str):  # type: ignore[no-untyped-def]
+        return verify_version(registry, f"models:/{model}/{version}", keys)
+
+    [result] = run(["churn"], Forged(), registry, END, verify=verify)
     assert result.action == "none"
-    assert "v3, which carries no approval record" in result.reasons[0]
+    assert "v3, whose signed approval does not verify" in result.reasons[0]
     assert registry.alias_version("churn", "champion") == champion
     assert "champion_restored_at" not in registry.version_tags("churn", "3")

@@ -17,16 +17,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.support.approvals import key_folder, sign_approval
 from tests.support.bundles import train_bundle
 from tests.support.processes import free_port, stop, wait_for
 
 from driftloop.adapters.mlflow import MlflowRegistry
 from driftloop.adapters.registry import CandidateRun
-from driftloop.attestation import Approval, approval_statement, bundle_digest, sign_envelope
-from driftloop.attestation.keys import generate_key_pair, load_private_key
-from driftloop.attestation.statement import PAYLOAD_TYPE
 from driftloop.cli.main import main
-from driftloop.loop.promote import ATTESTATION_ARTIFACT
 
 pytestmark = pytest.mark.integration
 VERSIONS = 8
@@ -39,34 +36,16 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     bundle = train_bundle("churn", root / "bundle", rows=2000)
     for _ in range(VERSIONS):
         registry.register_candidate(CandidateRun("churn", bundle, {}, {}, {}), "candidate")
-    keys, attacker = root / "keys", root / "attacker"
-    for folder in (keys, attacker):
-        folder.mkdir()
-        pair = generate_key_pair()
-        (folder / f"{pair.keyid}.pub").write_bytes(pair.public_pem)
-        (folder / "signing.key").write_bytes(pair.private_pem)
+    keys, attacker = key_folder(root / "keys"), key_folder(root / "attacker")
     return {"registry": registry, "root": root, "keys": keys, "attacker": attacker}
 
 
-def sign(world: dict, version: str, *, key_dir: Path | None = None, for_version: str | None = None,
-         digest: str | None = None) -> str:  # type: ignore[type-arg]  # fmt: skip
-    """Store an approval of ``for_version`` (default ``version``) with ``version``, as promote
-    does; signed with the trusted key unless ``key_dir`` names another."""
-    registry: MlflowRegistry = world["registry"]
-    subject = for_version or version
-    if digest is None:
-        path, _ = registry.download(f"models:/churn/{subject}")
-        digest = bundle_digest(path)
-    keyid, key = load_private_key((key_dir or world["keys"]) / "signing.key")
-    approval = Approval("churn", subject, digest, "acme/models", 7,
-                        "https://github.invalid/acme/models/pull/7", "a" * 40, "b" * 40,
-                        ("dave",), "carol", "c" * 64, "2026-12-06T10:00:00+00:00")  # fmt: skip
-    envelope = sign_envelope(PAYLOAD_TYPE, approval_statement(approval), key, keyid)
-    uri = registry.write_version_artifact(
-        "churn", version, ATTESTATION_ARTIFACT, envelope.to_json()
-    )
-    registry.set_version_tags("churn", version, {"approval_attestation": uri})
-    return uri
+def sign(world: dict, version: str, *, key_dir: Path | None = None,
+         for_version: str | None = None) -> str:  # type: ignore[type-arg]  # fmt: skip
+    """Store an approval with ``version`` as promote does (of ``for_version`` if given),
+    signed with the trusted key unless ``key_dir`` names another."""
+    return sign_approval(world["registry"], "churn", version, key_dir or world["keys"],
+                         for_version=for_version)  # fmt: skip
 
 
 @pytest.fixture

@@ -263,7 +263,9 @@ class FakeGitHub:
             if method == "rebase":  # each commit of the pull request replayed onto main
                 made = self._rebased(main, head)
             else:
-                made = self._commit(parents, files, "web-flow" if method == "merge" else by, message)
+                made = self._commit(
+                    parents, files, "web-flow" if method == "merge" else by, message
+                )
             if sha is not None:
                 self.commits[sha] = self.commits.pop(made)
             else:
@@ -873,7 +875,9 @@ class FakeGitHub:
         permission = self.permissions.get(login, "write")
         if permission == "none":
             return 404, {"message": "Not Found"}
-        role = {"admin": "admin", "write": "write", "maintain": "maintain", "triage": "triage"}.get(permission, "read")
+        role = {"admin": "admin", "write": "write", "maintain": "maintain", "triage": "triage"}.get(
+            permission, "read"
+        )
         legacy = {"maintain": "write", "triage": "read"}.get(permission, permission)
         return 200, self.instances.of("repository-collaborator-permission", permission=legacy,
                                       role_name=role, user=self._user(login))  # fmt: skip

@@ -15,6 +15,7 @@ from driftloop.cli.common import (
     registry_from_environment,
     selected_models,
 )
+from driftloop.cli.promote import approval_keys_argument
 from driftloop.errors import ExitCode
 
 __all__ = ["register"]
@@ -37,18 +38,25 @@ def register(commands: Any) -> None:
     parser.add_argument("--at", default="now", help="as of this time (ISO 8601, -1h, now)")
     parser.add_argument("--dry-run", action="store_true", help="say what would move, move nothing")
     parser.add_argument("--json", action="store_true", help="one JSON line per model")
+    approval_keys_argument(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from driftloop.adapters.prometheus import PrometheusSource
+    from driftloop.attestation import Verification
     from driftloop.loop.reconcile import reconcile
+    from driftloop.serve.approval import verify_version
 
     models = selected_models(args.models, args.model)
     now = parse_time(args.at)
     registry = registry_from_environment()
+
+    def verify(model: str, version: str) -> Verification:
+        return verify_version(registry, f"models:/{model}/{version}", args.approval_keys)
+
     with PrometheusSource(prometheus_url(args.prometheus)) as source:
-        results = reconcile(models, source, registry, now, args.namespace, args.dry_run)
+        results = reconcile(models, source, registry, now, args.namespace, args.dry_run, verify)
     for result in results:
         if args.json:
             emit_json(result.to_dict())

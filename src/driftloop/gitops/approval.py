@@ -19,11 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-__all__ = ["APPROVAL_TAGS", "Refusal", "Review", "Reviewed", "is_bot", "judge_reviews"]
-
-# The approval record `promote` writes on a model version, which the model server requires
-# before it serves that version in production.
-APPROVAL_TAGS = ("approved_by", "pr_url", "head_sha")
+__all__ = ["Refusal", "Review", "Reviewed", "is_bot", "judge_reviews"]
 
 # States that say something about approval; COMMENTED and PENDING do not.
 _DECISIVE = ("APPROVED", "CHANGES_REQUESTED", "DISMISSED")

@@ -9,19 +9,21 @@ model's production pods export now and whether its Rollout is Degraded (aborted)
 trail keeps the promotion (promote's tags) and the abort (ADR 0007).
 
 Telemetry is not proof: anyone who can push a series to Prometheus could claim that an
-unreviewed version serves. Production pods serve only versions carrying promote's approval
-record (ADR 0005), so ``champion`` moves only to a version that carries it.
+unreviewed version serves. Production pods serve only versions whose signed approval
+verifies (ADR 0005), so ``champion`` moves only to a version whose approval verifies, and
+the aborted version's approval is marked withdrawn (servers then refuse it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
 from driftloop.adapters.prometheus import ProductionSource
 from driftloop.adapters.registry import ModelRegistry
-from driftloop.gitops.approval import APPROVAL_TAGS
+from driftloop.attestation import Verification
 from driftloop.policy.signals import Production
 
 __all__ = ["Production", "ProductionSource", "Reconciliation", "plan", "reconcile"]
@@ -70,26 +72,35 @@ def plan(model: str, champion: str | None, production: Production) -> Reconcilia
 def reconcile(
     models: list[str], source: ProductionSource, registry: ModelRegistry, now: datetime,
     namespace: str = "driftloop", dry_run: bool = False,
+    verify: Callable[[str, str], Verification] | None = None,
 ) -> list[Reconciliation]:  # fmt: skip
+    """``verify(model, version)`` checks a version's signed approval (the production
+    server's own check); champion moves only to a version it verifies."""
     production = source.production(models, now, namespace)
     results = []
     for model in models:
         champion = registry.alias_version(model, "champion")
         result = plan(model, champion, production.get(model, Production(frozenset(), False)))
         if result.action == "restored" and result.champion is not None:
-            record = registry.version_tags(model, result.champion)
-            missing = [tag for tag in APPROVAL_TAGS if not record.get(tag)]
-            if missing:
+            verified = verify(model, result.champion) if verify is not None else None
+            if verified is None or not verified.verified:
+                reasons = "; ".join(verified.reasons) if verified else "no keys to verify with"
                 why = (
-                    f"production reports v{result.champion}, which carries no approval record "
-                    f"({', '.join(missing)} missing): champion left on v{champion}"
+                    f"production reports v{result.champion}, whose signed approval does not "
+                    f"verify ({reasons}): champion left on v{champion}"
                 )
                 results.append(Reconciliation(model, "none", champion, [why]))
                 continue
         if result.action == "restored" and champion is not None and result.champion is not None:
             at = now.isoformat(timespec="seconds")
             tags = {
-                champion: {"rollout": "aborted", "aborted_at": at, "replaced_by": result.champion},
+                champion: {
+                    "rollout": "aborted",
+                    "aborted_at": at,
+                    "replaced_by": result.champion,
+                    # unsigned, so it can only make servers refuse this version, never serve it
+                    "approval_withdrawn": f"canary aborted (reconcile, {at})",
+                },
                 result.champion: {"champion_restored_at": at, "restored_from": champion},
             }
             if not dry_run:
