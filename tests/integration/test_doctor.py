@@ -14,7 +14,7 @@ from tests.support.processes import prometheus
 from driftloop.adapters.mlflow import MlflowRegistry
 from driftloop.cli.main import main
 from driftloop.config import load_drift_policy
-from driftloop.doctor import Check, check_github
+from driftloop.doctor import Check, check_approval_keys, check_github
 from driftloop.generate.rules import build_groups, settings_from_policy
 
 pytestmark = pytest.mark.integration
@@ -71,7 +71,8 @@ def test_local_stack_all_ok_then_a_missing_champion_fails(
 OLD_CODEOWNERS = (
     "/k8s/overlays/production/  @acme/ml\n/policies/  @acme/ml\n/.github/workflows/  @acme/ml\n"
 )
-SECRETS = ["MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_TOKEN", "DRIFTLOOP_APP_PRIVATE_KEY"]
+SECRETS = ["MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_TOKEN", "DRIFTLOOP_APP_PRIVATE_KEY",
+           "DRIFTLOOP_SIGNING_KEY"]  # fmt: skip
 
 
 def doctor(
@@ -150,3 +151,24 @@ def test_github_bypasses_and_loose_environments_fail_by_name(
     assert "lets RepositoryRole 5 bypass it" in checks["branch protection: no bypass"].detail
     assert "release/*" in checks["environment driftloop"].detail
     assert "DRIFTLOOP_APP_PRIVATE_KEY missing" in checks["secrets"].detail
+
+
+def test_the_signing_key_belongs_in_the_environment_and_the_public_keys_in_the_repository(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def leaked(fake: FakeGitHub) -> None:
+        fake.add_file(".github/CODEOWNERS", (ROOT / ".github/CODEOWNERS").read_text())
+        fake.add_ruleset()
+        fake.add_environment("driftloop", branches=["main"], secrets=SECRETS[:3])
+        fake.repo_secrets = ["DRIFTLOOP_SIGNING_KEY"]  # any branch's workflow could sign
+
+    checks = doctor(monkeypatch, leaked)
+    assert not checks["secrets"].ok
+    assert "DRIFTLOOP_SIGNING_KEY at repository level" in checks["secrets"].detail
+    assert checks["code owners"].ok  # policies/approval-keys/ is owned
+
+    assert check_approval_keys(ROOT).ok  # the repository ships its public key
+    (tmp_path / "policies/approval-keys").mkdir(parents=True)
+    missing = check_approval_keys(tmp_path)
+    assert not missing.ok
+    assert "driftloop keygen" in missing.fix

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.support.approvals import key_folder
 from tests.support.github_server import FakeGitHub, github_server
 
 from driftloop.adapters.mlflow import MlflowRegistry
@@ -66,6 +67,7 @@ class World:
             serialization.NoEncryption(),
         ).decode()  # fmt: skip
         fake.app_id, fake.installation_id = 4242, 77
+        self.keys = key_folder(tmp / "approval-keys")  # DRIFTLOOP_SIGNING_KEY's public half
         fake.app_public_key = key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
@@ -76,6 +78,7 @@ class World:
             "-P", "ubuntu-24.04=-self-hosted", *args,
             "-s", f"MLFLOW_TRACKING_URI={self.mlflow}", "-s", "MLFLOW_TRACKING_TOKEN=",
             "-s", f"DRIFTLOOP_APP_PRIVATE_KEY={self.private_key}",
+            "-s", f"DRIFTLOOP_SIGNING_KEY={(self.keys / 'signing.key').read_text()}",
             "--var", "DRIFTLOOP_APP_ID=4242",
             "--env", f"GITHUB_API_URL={self.fake.base}", "--env", "DRIFTLOOP_SETUP=skip",
             "--env", f"ACT_SOURCE={self.source}", "--env", f"ACT_ARTIFACTS={self.artifacts}",
@@ -151,9 +154,10 @@ def test_dispatched_retrain_ends_in_a_pull_request_then_promote_moves_the_champi
     # a code owner approves the head, someone merges: promote.yml on the push
     world.fake.add_review(pull["number"], "dave")
     head = git(world.source, "rev-parse", "HEAD").strip()
+    before = world.fake.heads["main"]
     world.fake.merge(pull["number"], by="carol", sha=head)
     event = world.tmp / "push.json"
-    event.write_text(json.dumps({"ref": "refs/heads/main", "after": head,
+    event.write_text(json.dumps({"ref": "refs/heads/main", "before": before, "after": head,
                                  "repository": {"full_name": "acme/models"}}))  # fmt: skip
     result = world.act("push", "promote.yml", "-e", str(event))
     assert result.returncode == 0, result.stdout[-4000:]
@@ -161,6 +165,16 @@ def test_dispatched_retrain_ends_in_a_pull_request_then_promote_moves_the_champi
     tags = registry.version_tags("churn", "2")
     assert (tags["approved_by"], tags["commit"]) == ("dave", head)
     assert pins(world.fake.branches["main"][OVERLAY_FILE])["churn"] == "2"
+    # what the production server checks: the approval promote.yml signed verifies
+    verified = subprocess.run(
+        [str(BIN / "driftloop"), "verify", "--model-uri", "models:/churn/2", "--approval-keys",
+         str(world.keys), "--json"],
+        env={**os.environ, "MLFLOW_TRACKING_URI": world.mlflow}, capture_output=True, text=True,
+        check=False, timeout=300,
+    )  # fmt: skip
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert json.loads(verified.stdout)["approved_by"] == "dave"
+    assert "BEGIN PRIVATE KEY" not in result.stdout  # the key never reaches the log
 
 
 def test_dispatched_retrain_on_degraded_labels_ends_in_an_issue(world: World) -> None:

@@ -38,6 +38,7 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from driftloop.doctor import (
+        check_approval_keys,
         check_configs,
         check_github,
         check_gitops,
@@ -49,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     checks, models = check_configs(args.models, args.policies)
     if (args.repo / "k8s").is_dir():
         checks += check_gitops(args.repo)
+        checks.append(check_approval_keys(args.repo))
     checks.append(check_prometheus(args.prometheus or os.environ.get("DRIFTLOOP_PROMETHEUS_URL")))
     checks += check_mlflow(models)
     checks += (

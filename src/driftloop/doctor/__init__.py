@@ -3,7 +3,12 @@ failure with its fix: the checkout (``local``), Prometheus and MLflow (``service
 repository's settings on GitHub (``repository``)."""
 
 from driftloop.doctor.check import Check
-from driftloop.doctor.local import check_configs, check_gitops, check_local_repo
+from driftloop.doctor.local import (
+    check_approval_keys,
+    check_configs,
+    check_gitops,
+    check_local_repo,
+)
 from driftloop.doctor.repository import (
     check_codeowners,
     check_environment,
@@ -14,6 +19,7 @@ from driftloop.doctor.services import check_mlflow, check_prometheus
 
 __all__ = [
     "Check",
+    "check_approval_keys",
     "check_codeowners",
     "check_configs",
     "check_environment",

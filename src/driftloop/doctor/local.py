@@ -10,7 +10,7 @@ from driftloop.doctor.check import Check
 from driftloop.doctor.repository import check_codeowners
 from driftloop.errors import DriftloopError
 
-__all__ = ["check_configs", "check_gitops", "check_local_repo"]
+__all__ = ["check_approval_keys", "check_configs", "check_gitops", "check_local_repo"]
 
 
 def check_configs(models_dir: Path, policies_dir: Path) -> tuple[list[Check], list[str]]:
@@ -37,6 +37,22 @@ def check_configs(models_dir: Path, policies_dir: Path) -> tuple[list[Check], li
     if not checks:
         checks.append(Check("configs", True, f"{len(names)} model(s) and both policies valid"))
     return checks, names
+
+
+def check_approval_keys(root: Path) -> Check:
+    """The public keys production verifies approvals with are in the repository (where
+    CODEOWNERS protects them and Argo CD ships them as a ConfigMap)."""
+    from driftloop.attestation import load_public_keys
+
+    folder = root / "policies/approval-keys"
+    name = "approval keys"
+    try:
+        keys = load_public_keys(folder)
+    except DriftloopError as error:
+        return Check(name, False, str(error), "driftloop keygen --out policies/approval-keys "
+                     "(commit the .pub, store the .key as the environment secret "
+                     "DRIFTLOOP_SIGNING_KEY, delete it)")  # fmt: skip
+    return Check(name, True, f"{len(keys)} key(s) in {folder}: {', '.join(sorted(keys))}")
 
 
 def check_gitops(root: Path) -> list[Check]:

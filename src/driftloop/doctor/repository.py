@@ -30,6 +30,7 @@ PRODUCTION_PATHS = (
     "models/churn/model.yaml",
     "models/churn/train.py",
     "policies/gates.yaml",
+    "policies/approval-keys/signing.pub",
     "src/driftloop/loop/promote.py",
     "scripts/promote.sh",
     ".github/workflows/promote.yml",
@@ -44,7 +45,8 @@ SETTINGS = (
     "dismiss stale approvals",
     "approval of the most recent push",
 )
-SECRETS = ("MLFLOW_TRACKING_URI", "DRIFTLOOP_APP_PRIVATE_KEY")
+# DRIFTLOOP_SIGNING_KEY signs approvals: at repository level any branch's workflow could sign.
+SECRETS = ("MLFLOW_TRACKING_URI", "DRIFTLOOP_APP_PRIVATE_KEY", "DRIFTLOOP_SIGNING_KEY")
 FIX_PROTECTION = "docs/branch-protection.md: a ruleset (or branch protection) on the default branch"
 
 

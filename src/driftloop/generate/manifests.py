@@ -213,6 +213,14 @@ def render(root: Path) -> dict[Path, str]:
         "driftloop-policies",
         policies,
     )
+    keys = sorted(p.name for p in (root / "policies/approval-keys").glob("*.pub"))
+    files[root / "policies/approval-keys/kustomization.yaml"] = _config(
+        "policies/approval-keys/*.pub as the ConfigMap driftloop-approval-keys: the keys the\n"
+        "production model servers and the reconcile CronJob verify approvals with. Rotating a\n"
+        "key is a reviewed PR (code-owned) that restarts the servers with the new set.",
+        "driftloop-approval-keys",
+        keys,
+    )
     files[root / "k8s/components/istio-shadow/kustomization.yaml"] = _shadow(names)
     files[root / "k8s/components/istio-shadow/virtualservices.yaml"] = _virtual_services(names)
     return files
