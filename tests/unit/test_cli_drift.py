@@ -262,3 +262,47 @@ def test_reading_only_the_features_and_text_as_categories_changes_nothing(
     assert via_cli == json.loads(json.dumps(direct.to_dict()))
     assert via_cli["features"]["tenure_months"]["status"] == "missing_in_current"
     assert infer_types(narrow) == {"contract": "categorical", "tenure_months": "numeric"}
+
+
+@pytest.mark.parametrize(
+    ("spoil", "share"),
+    [
+        (lambda s: s.mask(np.arange(len(s)) % 100 < 97), 0.97),  # 97% nulls
+        (lambda s: s.where(np.arange(len(s)) % 2 == 0, np.inf), 0.5),  # 50% infinite
+    ],
+    ids=["97% nulls", "50% infinite"],
+)
+def test_a_jump_in_missing_values_is_drift(
+    data: dict[str, Path],
+    capsys: pytest.CaptureFixture[str],
+    repo_cwd: Path,
+    tmp_path: Path,
+    spoil,
+    share: float,  # type: ignore[no-untyped-def]
+) -> None:
+    """#23.6: the KS on the few remaining values said 'same', and the verdict said no drift."""
+    current = scenarios.reference("churn", rows=5000, seed=3)
+    current["monthly_charges"] = spoil(current["monthly_charges"].astype(float))
+    path = tmp_path / "spoiled.parquet"
+    current.to_parquet(path)
+    code, result = run_json(capsys, "--reference", str(data["ref"]), "--current", str(path),
+                            "--model", "churn")  # fmt: skip
+    assert code == 1
+    feature = result["features"]["monthly_charges"]
+    assert feature["status"] == "drift"
+    assert feature["missing"]["current"] == pytest.approx(share, abs=0.01)
+    assert feature["missing"]["drifted"] is True
+    assert result["drifted_features"] == ["monthly_charges"]
+
+
+def test_a_few_more_missing_values_are_not_drift(
+    data: dict[str, Path], capsys: pytest.CaptureFixture[str], repo_cwd: Path, tmp_path: Path
+) -> None:
+    current = scenarios.reference("churn", rows=5000, seed=3)
+    current["monthly_charges"] = current["monthly_charges"].mask(np.arange(5000) % 100 == 0)
+    path = tmp_path / "one-percent.parquet"
+    current.to_parquet(path)
+    code, result = run_json(capsys, "--reference", str(data["ref"]), "--current", str(path),
+                            "--model", "churn")  # fmt: skip
+    assert code == 0, result["drifted_features"]
+    assert result["features"]["monthly_charges"]["missing"]["drifted"] is False

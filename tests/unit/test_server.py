@@ -247,3 +247,30 @@ def test_feedback_counts_under_the_version_that_predicted(client: TestClient) ->
                                                         "version": "6"}]})  # fmt: skip
     assert flood.status_code == 422
     assert "counts at most 4" in flood.json()["message"]
+
+
+@pytest.mark.parametrize(
+    "label", ["yes", 7, 0.7, "x" * 10_000, True, None, [1], "1 "], ids=lambda v: repr(v)[:12]
+)
+def test_feedback_with_a_label_that_is_no_class_is_refused_and_counted_nowhere(
+    client: TestClient, label: object
+) -> None:
+    """#23.4: these used to be counted, corrupting realised AUC (and able to trigger a retrain)."""
+    before = samples(client, "driftloop_feedback_total")
+    body = {"records": [{"prediction": 1, "label": 1}, {"prediction": 1, "label": label}]}
+    response = client.post("/feedback", json=body)
+    assert response.status_code == 422
+    assert "label" in response.json()["message"]
+    assert samples(client, "driftloop_feedback_total") == before  # not even the valid record
+
+
+def test_feedback_takes_a_whole_float_for_its_class_and_refuses_a_foreign_prediction(
+    client: TestClient,
+) -> None:
+    assert (
+        client.post("/feedback", json={"records": [{"prediction": 1.0, "label": 0.0}]}).status_code
+        == 200
+    )
+    response = client.post("/feedback", json={"records": [{"prediction": "maybe", "label": 0}]})
+    assert response.status_code == 422
+    assert "prediction" in response.json()["message"]

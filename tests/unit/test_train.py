@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -85,3 +86,56 @@ def test_time_split_keeps_the_newest_rows_for_evaluation() -> None:
     assert len(test) == 200
     assert train["event_time"].max() <= test["event_time"].min()
     assert isinstance(test, pd.DataFrame)
+
+
+SPEC = load_model("churn", ROOT / "models")
+TAXI = load_model("taxi", ROOT / "models")
+
+
+@pytest.mark.parametrize(
+    ("spoil", "phrase"),
+    [
+        (
+            lambda f: f.assign(churned=[0, 1, 2] * (len(f) // 3) + [0] * (len(f) % 3)),
+            "a binary model needs labels 0/1",
+        ),
+        (
+            lambda f: f.assign(churned=f["churned"].map({0: "no", 1: "yes"})),
+            "a binary model needs labels 0/1",
+        ),
+        (
+            lambda f: f.assign(event_time=["not a date", *list(f["event_time"].iloc[1:])]),
+            "timestamp column 'event_time': 1 value(s) are not dates",
+        ),
+        (
+            lambda f: f.assign(
+                monthly_charges=[float("inf"), 1.0] * (len(f) // 2) + [1.0] * (len(f) % 2)
+            ),
+            "column 'monthly_charges': 300 infinite value(s)",
+        ),
+        (lambda f: f.drop(columns=["senior_citizen"]), "missing column(s): senior_citizen"),
+    ],
+    ids=["three classes", "string labels", "bad timestamp", "half infinite", "no sensitive column"],
+)
+def test_garbage_is_refused_before_fitting_naming_the_column(spoil, phrase: str) -> None:  # type: ignore[no-untyped-def]
+    """#23.5: each of these used to train and register a version."""
+    frame = spoil(scenarios.reference("churn", rows=600))
+    with pytest.raises(DataError, match=re.escape(phrase)):
+        validate(frame, SPEC)
+
+
+def test_a_sensitive_attribute_that_is_no_column_fails_instead_of_dropping_the_fairness_gates() -> (
+    None
+):
+    spec = SPEC.model_copy(update={"sensitive_attribute": "gender"})
+    with pytest.raises(DataError, match="sensitive_attribute 'gender' is not a column"):
+        validate(scenarios.reference("churn", rows=600).assign(gender_x=1), spec)
+
+
+def test_a_regression_target_must_be_finite_and_good_data_passes() -> None:
+    frame = scenarios.reference("taxi", rows=600)
+    validate(frame, TAXI)
+    validate(scenarios.reference("churn", rows=600), SPEC)
+    spoiled = frame.assign(**{TAXI.target: [float("inf"), *list(frame[TAXI.target].iloc[1:])]})
+    with pytest.raises(DataError, match="finite numbers expected"):
+        validate(spoiled, TAXI)

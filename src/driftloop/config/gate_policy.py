@@ -80,8 +80,10 @@ class ApprovalSettings(Strict):
 
     require_code_owner: Literal["auto"] | bool = Field(
         default="auto",
-        description="The approver must own the production overlay in CODEOWNERS (read from "
-        "the base of the merge, not from the pull request). auto: when a CODEOWNERS exists.",
+        description="The approver must own every changed production path in CODEOWNERS (read "
+        "at the base of the merge, not from the pull request) and have write access. auto and "
+        "true: required, and a base without CODEOWNERS refuses every merge; false: any "
+        "independent approver counts.",
     )
     min_approvals: int = Field(default=1, ge=1, le=10)
     bots: list[str] = Field(

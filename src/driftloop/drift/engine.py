@@ -36,7 +36,15 @@ from driftloop.drift.result import (
 from driftloop.drift.stats.ecdf import ecdf_pair
 from driftloop.errors import DataError, UsageError
 
-__all__ = ["DriftOptions", "DriftReport", "FeatureDrift", "compare", "parse_tests"]
+__all__ = [
+    "DriftOptions",
+    "DriftReport",
+    "FeatureDrift",
+    "MissingShift",
+    "compare",
+    "missing_shift",
+    "parse_tests",
+]
 
 Status = Literal["drift", "no_drift", "insufficient_data", "missing_in_current"]
 PsiBinning = Literal["profile", "sturges"]
@@ -78,6 +86,40 @@ class DriftOptions:
 
 
 @dataclass(frozen=True)
+class MissingShift:
+    """The share of missing (and, for numbers, non-finite) values on each side. A jump in it
+    is drift by itself: the tests on the remaining values cannot see it (97% nulls left a
+    KS on the other 3% saying "same distribution")."""
+
+    reference: float
+    current: float
+    psi: float  # over the two bins present / missing
+    p_value: float  # chi-squared on the same 2 x 2 table
+    drifted: bool
+
+    def to_dict(self) -> dict[str, float | bool]:
+        return {"reference": round(self.reference, 6), "current": round(self.current, 6),
+                "psi": self.psi, "p_value": self.p_value, "drifted": self.drifted}  # fmt: skip
+
+
+def missing_shift(
+    reference_counts: np.ndarray, current_counts: np.ndarray, options: DriftOptions
+) -> MissingShift | None:
+    """Missing is every profile's last bin; None when neither side has any."""
+    ref = np.array([reference_counts[:-1].sum(), reference_counts[-1]], dtype=float)
+    cur = np.array([current_counts[:-1].sum(), current_counts[-1]], dtype=float)
+    if (ref[1] == 0 and cur[1] == 0) or ref.sum() <= 0 or cur.sum() <= 0:
+        return None
+    effect = stats.psi(ref, cur, options.threshold("psi"))
+    significance = stats.chisquare(ref, cur, options.threshold("chisquare"))
+    p_value = float(significance.p_value if significance.p_value is not None else 1.0)
+    return MissingShift(
+        float(ref[1] / ref.sum()), float(cur[1] / cur.sum()), effect.score, p_value,
+        effect.drifted and significance.drifted,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
 class FeatureDrift:
     name: str
     type: str
@@ -87,6 +129,7 @@ class FeatureDrift:
     n_reference: int = 0
     n_current: int = 0
     warning: str | None = None
+    missing: MissingShift | None = None
 
     @property
     def drifted(self) -> bool:
@@ -101,6 +144,8 @@ class FeatureDrift:
             "n_current": self.n_current,
             "tests": {name: result.to_dict() for name, result in self.tests.items()},
         }
+        if self.missing is not None:
+            data["missing"] = self.missing.to_dict()
         if self.skipped:
             data["skipped"] = self.skipped
         if self.warning:
@@ -169,8 +214,9 @@ def _feature_tests(
     reference: pd.Series | None,
     current: pd.Series,
     options: DriftOptions,
-) -> tuple[dict[str, TestResult], dict[str, str], int]:
-    """Run the requested tests on one feature; returns results, skipped tests, and n_ref."""
+) -> tuple[dict[str, TestResult], dict[str, str], int, MissingShift | None]:
+    """Run the requested tests on one feature; returns results, skipped tests, n_ref and the
+    shift in missing values."""
     results: dict[str, TestResult] = {}
     skipped: dict[str, str] = {}
     ref_raw = cur_raw = None
@@ -216,7 +262,7 @@ def _feature_tests(
             ecdf = ecdf or ecdf_pair(ref_finite, cur_finite)
             test_fn = stats.ks if test == "ks" else stats.wasserstein
             results[test] = test_fn(ref_finite, cur_finite, threshold, ecdf)
-    return results, skipped, int(ref_counts.sum())
+    return results, skipped, int(ref_counts.sum()), missing_shift(ref_counts, cur_counts, options)
 
 
 def _verdict(results: dict[str, TestResult]) -> bool:
@@ -269,6 +315,7 @@ def compare(
     per_feature: dict[str, dict[str, TestResult]] = {}
     skipped: dict[str, dict[str, str]] = {}
     n_ref: dict[str, int] = {}
+    missing: dict[str, MissingShift | None] = {}
     absent = [name for name in names if name not in current.columns]
     present = [name for name in names if name not in absent]
     if names and not present:  # the wrong file, not drift
@@ -277,14 +324,14 @@ def compare(
             f"(expected {', '.join(names)}; found {', '.join(map(str, current.columns[:20]))})"
         )
 
-    def run(name: str) -> tuple[dict[str, TestResult], dict[str, str], int]:
+    def run(name: str) -> tuple[dict[str, TestResult], dict[str, str], int, MissingShift | None]:
         ref_series = reference[name] if reference is not None else None
         return _feature_tests(profile.features[name], ref_series, current[name], options)
 
     # Sorting and merging release the GIL, so features run side by side on all cores.
     with ThreadPoolExecutor(max_workers=min(len(present), os.cpu_count() or 1) or 1) as pool:
-        for name, (results, skip, count) in zip(present, pool.map(run, present), strict=True):
-            per_feature[name], skipped[name], n_ref[name] = results, skip, count
+        for name, found in zip(present, pool.map(run, present), strict=True):
+            per_feature[name], skipped[name], n_ref[name], missing[name] = found
     per_feature = _apply_correction(per_feature, options.correction)
     n_reference = len(reference) if reference is not None else profile.n_rows
     result: dict[str, FeatureDrift] = {}
@@ -301,9 +348,11 @@ def compare(
         if min(n_ref[name], len(current)) < options.min_samples:
             status = "insufficient_data"
         else:
-            status = "drift" if _verdict(per_feature[name]) else "no_drift"
+            shift = missing[name]
+            shifted = shift is not None and shift.drifted
+            status = "drift" if _verdict(per_feature[name]) or shifted else "no_drift"
         result[name] = FeatureDrift(
             name, kind, status, per_feature[name], skipped[name], n_ref[name], len(current),
-            warning,
+            warning, missing[name],
         )  # fmt: skip
     return DriftReport(result, n_reference, len(current), options)

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from driftloop.serve.payload import RequestError, parse_feedback, parse_scoring
+from driftloop.serve.payload import RequestError, check_classes, parse_feedback, parse_scoring
 from driftloop.serve.telemetry import Telemetry
 from driftloop.train.bundle import ModelBundle
 
@@ -92,7 +92,10 @@ def _answer(
 
 def _count_feedback(state: ServerState, body: bytes, max_rows: int) -> int:
     numeric = state.bundle.spec.task == "regression"
-    predictions, labels, scores, versions = parse_feedback(body, max_rows, numeric)
+    feedback = parse_feedback(body, max_rows, numeric)
+    if not numeric:
+        check_classes(feedback, list(state.bundle.pipeline.classes_))
+    predictions, labels, scores, versions = feedback
     refused = state.telemetry.new_versions(versions)
     if refused:
         raise RequestError(422, refused)

@@ -136,6 +136,35 @@ Feedback = tuple[list[Any], list[Any], list[float | None], list[str | None]]
 _VERSION = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
 
 
+def class_of(value: object, classes: dict[str, object]) -> object | None:
+    """The model's class a JSON value names, or None: the class itself, or a whole number
+    written as a float (``1.0`` for class ``1``); never a boolean unless classes are."""
+    if isinstance(value, bool) and not any(
+        isinstance(c, bool | np.bool_) for c in classes.values()
+    ):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, str | int | float | bool):
+        return None
+    return classes.get(str(value))
+
+
+def check_classes(feedback: Feedback, classes: list[object]) -> None:
+    """Every prediction and label of a classifier's feedback is one of its classes; anything
+    else ("yes" for a 0/1 model, 7, 0.7, a 100 KB string) is refused, not counted."""
+    known = {str(c.item() if isinstance(c, np.generic) else c): c for c in classes}
+    predictions, labels, _, _ = feedback
+    for name, values in (("prediction", predictions), ("label", labels)):
+        for index, value in enumerate(values):
+            if class_of(value, known) is None:
+                shown = str(value)[:40] + ("..." if len(str(value)) > 40 else "")
+                raise RequestError(
+                    422, f"record {index}, field {name!r}: {shown!r} is not one of the model's "
+                    f"classes {sorted(known)[:20]}",
+                )  # fmt: skip
+
+
 def parse_feedback(body: bytes, max_rows: int, numeric: bool) -> Feedback:
     """``{"records": [{"prediction": p, "label": y, "score": s, "version": v}, ...]}`` ->
     (predictions, labels, scores, versions); ``numeric`` (regression) requires numbers.

@@ -121,32 +121,75 @@ def validate(
     missing = [name for name in required if name not in df.columns]
     if missing:
         raise DataError(f"missing column(s): {', '.join(missing)}")
+    if spec.sensitive_attribute is not None and spec.sensitive_attribute not in df.columns:
+        raise DataError(
+            f"sensitive_attribute {spec.sensitive_attribute!r} is not a column: the fairness "
+            "gates would judge nothing"
+        )
     if len(df) < min_rows:
         raise DataError(f"{len(df)} rows; at least {min_rows} are needed")
     for feature in spec.features:
         series = df[feature.name]
-        if feature.type == "numeric" and not ptypes.is_numeric_dtype(series.dtype):
+        unusable = series.isna().to_numpy()
+        if feature.type == "numeric":
             converted = pd.to_numeric(series, errors="coerce")
             bad = converted.isna() & series.notna()
-            if bad.any():
+            if not ptypes.is_numeric_dtype(series.dtype) and bad.any():
                 raise DataError(
                     f"column {feature.name!r}: numeric expected, found {series[bad].iloc[0]!r}"
                 )
-        rate = float(series.isna().mean())
+            numbers = converted.to_numpy(dtype=float)
+            infinite = int(np.isinf(numbers).sum())
+            if infinite:  # missing is allowed up to a share; infinity is never a measurement
+                raise DataError(f"column {feature.name!r}: {infinite} infinite value(s)")
+            unusable = np.isnan(numbers)
+        rate = float(unusable.mean())
         if rate > max_nan_rate:
             raise DataError(
                 f"column {feature.name!r}: {rate:.0%} missing (at most {max_nan_rate:.0%})"
             )
     if need_target:
-        target = df[spec.target]
-        if target.isna().any():
-            raise DataError(f"target {spec.target!r}: {int(target.isna().sum())} missing label(s)")
-        if spec.task != "regression" and target.nunique() < 2:
-            raise DataError(f"target {spec.target!r}: only one class present")
-        if spec.task == "regression" and not ptypes.is_numeric_dtype(target.dtype):
-            raise DataError(f"target {spec.target!r}: numeric expected for regression")
-    if spec.timestamp is not None and spec.timestamp not in df.columns:
-        raise DataError(f"missing timestamp column {spec.timestamp!r}")
+        _validate_target(df[spec.target], spec)
+    if spec.timestamp is not None:
+        _validate_timestamps(df, spec.timestamp)
+
+
+_BINARY = ({0, 1}, {False, True})
+
+
+def _validate_target(target: pd.Series, spec: ModelSpec) -> None:
+    name = spec.target
+    if target.isna().any():
+        raise DataError(f"target {name!r}: {int(target.isna().sum())} missing label(s)")
+    if spec.task == "regression":
+        values = pd.to_numeric(target, errors="coerce")
+        if not ptypes.is_numeric_dtype(target.dtype) or not np.isfinite(values).all():
+            raise DataError(f"target {name!r}: finite numbers expected for regression")
+        return
+    classes = set(target.unique().tolist())
+    if len(classes) < 2:
+        raise DataError(f"target {name!r}: only one class present")
+    if spec.task == "binary_classification" and not any(classes <= known for known in _BINARY):
+        shown = ", ".join(repr(c) for c in sorted(classes, key=str)[:5])
+        raise DataError(
+            f"target {name!r}: a binary model needs labels 0/1 (or false/true), found "
+            f"{len(classes)} class(es): {shown}"
+        )
+
+
+def _validate_timestamps(df: pd.DataFrame, column: str) -> None:
+    if column not in df.columns:
+        raise DataError(f"missing timestamp column {column!r}")
+    series = df[column]
+    stamps = pd.to_datetime(series, utc=True, errors="coerce", format="mixed")
+    bad = stamps.isna() & series.notna()
+    if bad.any():
+        raise DataError(
+            f"timestamp column {column!r}: {int(bad.sum())} value(s) are not dates, "
+            f"e.g. {series[bad].iloc[0]!r}"
+        )
+    if series.isna().any():
+        raise DataError(f"timestamp column {column!r}: {int(series.isna().sum())} missing")
 
 
 def time_split(
