@@ -317,6 +317,13 @@ def test_pin_image_opens_a_pull_request_setting_the_digest(
     assert pinned_digest(branch) == digest
     assert "The one image every workload runs" in branch  # comments kept
     assert pinned_digest(fake.branches["main"][BASE_FILE]) == "sha256:" + "0" * 64
+    # #23.7: a digest with a trailing newline is refused; a rerun opens no second pull request
+    assert main(["pin-image", "--host", "github", "--digest", digest + "\n"]) == 2
+    capsys.readouterr()
+    assert main(["pin-image", "--host", "github", "--digest", digest, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["number"] == result["number"]
+    assert len(fake.pulls) == 1
+    assert fake.branches["driftloop/image-abababababab"][BASE_FILE] == branch
 
 
 def test_a_month_of_history_reaches_past_the_latest_hundred_runs(fake: FakeGitHub) -> None:

@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from driftloop.cli import drift as drift_cli
 from driftloop.cli.main import COMMANDS, build_parser
@@ -45,3 +48,25 @@ def test_python_dash_m_driftloop_is_the_command() -> None:
                             text=True, check=False, timeout=120)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().startswith("driftloop ")
+
+
+def test_the_demo_never_approves_by_itself_without_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """#23.8: without a terminal and without --approve the demo used to merge its own pull
+    request as the demo reviewer. Now only --approve does; otherwise it stops and says how."""
+    from driftloop.cli.main import main
+    from driftloop.demo import loop
+    from driftloop.demo.loop import DemoResult
+
+    seen: list[object] = []
+
+    def run_demo(scenario, workdir, report, approve=None, model="churn"):  # type: ignore[no-untyped-def]
+        seen.append(approve)
+        return DemoResult(scenario, "stopped", workdir)
+
+    monkeypatch.setattr(loop, "run_demo", run_demo)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    for extra, expected in (([], False), (["--approve"], True), (["--no-wait"], False)):
+        assert main(["demo", "--workdir", str(tmp_path / "d"), *extra]) == 0
+        assert seen.pop() is expected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -26,3 +27,28 @@ def test_commits_work_without_a_configured_identity(
     assert git.read("f.txt", "feature") == "two\n"
     author = git.run("log", "-1", "--format=%an <%ae>", commit).strip()
     assert author == "driftloop <driftloop@localhost.invalid>"
+
+
+def test_pin_image_twice_on_the_local_host_is_one_pull_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """#23.7: the second run used to open a duplicate pull request."""
+    from driftloop.cli.main import main
+    from driftloop.gitops.images import BASE_FILE
+
+    root = Path(__file__).resolve().parents[2]
+    (tmp_path / "k8s/base").mkdir(parents=True)
+    (tmp_path / BASE_FILE).write_text((root / BASE_FILE).read_text())
+    for args in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-qm", "base"]):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path,
+                       check=True, capture_output=True)  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    digest = "sha256:" + "cd" * 32
+    assert main(["pin-image", "--digest", digest + "\n"]) == 2
+    for _ in range(2):
+        assert main(["pin-image", "--digest", digest, "--json"]) == 0
+    numbers = {json.loads(line)["number"] for line in capsys.readouterr().out.splitlines()}
+    assert len(numbers) == 1
+    branch = subprocess.run(["git", "rev-list", "--count", "driftloop/image-cdcdcdcdcdcd"], cwd=tmp_path,
+                            check=True, capture_output=True, text=True).stdout  # fmt: skip
+    assert branch.strip() == "2"  # the base commit and one pin commit: no empty second commit

@@ -99,6 +99,8 @@ class Git:
                 blob = self.run("hash-object", "-w", "--stdin", stdin=text).strip()
                 self.run("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
             tree = self.run("write-tree", env=env).strip()
+        if tree == self.run("rev-parse", f"{parent}^{{tree}}").strip():
+            return parent  # nothing changed: no empty commit (it would make approvals stale)
         commit = self.run("commit-tree", tree, "-p", parent, "-m", message).strip()
         self.run("update-ref", f"refs/heads/{branch}", commit)
         return commit

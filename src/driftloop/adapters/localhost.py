@@ -195,6 +195,9 @@ class LocalRepoHost(RepoHost):
         reviewers: list[str],
     ) -> PullRequest:
         base = self.default_branch
+        for record in self.pulls():  # a rerun finds its pull request, as on GitHub
+            if record["branch"] == branch and record["state"] == "open":
+                return self.update_pull(self._pull(record), title, body, files, message)
         parent = self.git.head(branch) or self.git.run("rev-parse", f"refs/heads/{base}").strip()
         commit = self._commit(branch, parent, files, message)
         record = {

@@ -38,8 +38,9 @@ def register(commands: Any) -> None:
         help="approve and merge the PR automatically (as demo-reviewer)",
     )
     review.add_argument(
-        "--no-wait", dest="approve", action="store_false", help="stop once the PR is open"
-    )
+        "--no-wait", dest="approve", action="store_false",
+        help="stop once the PR is open (the default without a terminal)",
+    )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.set_defaults(handler=run)
 
@@ -50,7 +51,9 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "approve":
         emit(approve_demo(args.workdir, os.environ.get("USER") or "reviewer"))
         return ExitCode.OK
-    approve = args.approve if args.approve is not None else (None if sys.stdin.isatty() else True)
+    # Only --approve merges as the demo reviewer. Without it the demo waits at a terminal for
+    # `driftloop demo approve`, and without a terminal it stops and says how to approve.
+    approve = args.approve if args.approve is not None else (None if sys.stdin.isatty() else False)
     result = run_demo(args.scenario, args.workdir, emit, approve)
     where = result.where
     lines = [

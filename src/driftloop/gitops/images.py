@@ -29,7 +29,7 @@ def pinned_digest(text: str, image: str = IMAGE) -> str | None:
 
 
 def set_image_digest(text: str, digest: str, image: str = IMAGE) -> str:
-    if not _DIGEST.match(digest):
+    if not _DIGEST.fullmatch(digest):  # fullmatch: "$" would let a trailing newline in
         raise UsageError(f"{digest!r} is not an image digest (sha256: and 64 hex digits)")
     document = roundtrip.load(text)
     entry = _entry(document, image)
