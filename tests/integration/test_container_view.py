@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from tests.support.approvals import key_folder, sign_approval
 from tests.support.bundles import train_bundle
 from tests.support.github_server import FakeGitHub, github_server
 from tests.support.processes import free_port, prometheus, running, stop, wait_for
@@ -31,6 +32,7 @@ from tests.support.processes import free_port, prometheus, running, stop, wait_f
 from driftloop.adapters.mlflow import MlflowRegistry
 from driftloop.adapters.registry import CandidateRun
 from driftloop.config import load_drift_policy
+from driftloop.generate.manifests import main as write_manifests
 from driftloop.generate.rules import build_groups, settings_from_policy
 
 pytestmark = pytest.mark.integration
@@ -193,16 +195,26 @@ def test_the_servers_exact_command_serves_the_pinned_version_from_mlflow(tmp_pat
     registry = MlflowRegistry(f"sqlite:///{tmp_path / 'mlflow.db'}", artifact_root=tmp_path / "art")
     bundle = train_bundle("churn", tmp_path / "bundle", rows=2000)
     version = registry.register_candidate(CandidateRun("churn", bundle, {}, {}, {}), "candidate")
-    # production requires the approval record promote writes (ADR 0005)
-    registry.set_version_tags("churn", version.version, {"approved_by": "dave", "head_sha": "a" * 40,
-                              "pr_url": "https://github.invalid/driftloop/driftloop/pull/1"})  # fmt: skip
-    docs = build(ROOT)
+    # production serves only what promote signed (ADR 0005): the repository's public key is
+    # swapped for a test key whose private half signs here, as an adopter's keygen would
+    repo = tmp_path / "repo"
+    for part in ("k8s", "policies", "models"):
+        shutil.copytree(ROOT / part, repo / part)
+    for shipped in (repo / "policies/approval-keys").glob("*.pub"):
+        shipped.unlink()
+    keys = key_folder(tmp_path / "keys")
+    shutil.copy(next(keys.glob("*.pub")), repo / "policies/approval-keys")
+    assert write_manifests([str(repo)]) == 0
+    sign_approval(registry, "churn", version.version, keys)
+    docs = build(repo)
     pod = docs[("Rollout", "model-server-churn")]["spec"]["template"]["spec"]
     container = Container(tmp_path / "server", docs, pod)
     container.mount({})
     env = container.environment({"MLFLOW_TRACKING_URI": registry.tracking_uri})
     assert env["MODEL_URI"] == f"models:/churn/{version.version}"  # the production pin
     assert env["DRIFTLOOP_REQUIRE_APPROVAL"] == "true"
+    mounted = Path(env["DRIFTLOOP_APPROVAL_KEYS"])  # the ConfigMap, where the pod mounts it
+    assert sorted(p.name for p in mounted.glob("*.pub")) == [next(keys.glob("*.pub")).name]
     command = container.command(env)
     # the image's entrypoint listens on every interface; here on loopback only
     assert command[:5] == ["driftloop", "serve", "--host", "0.0.0.0", "--port"]  # noqa: S104

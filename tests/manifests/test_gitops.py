@@ -192,7 +192,13 @@ def test_the_champion_is_reconciled_in_production_only_and_reaches_no_github() -
     assert not any("secret" in v for v in pod["volumes"])  # no GitHub credentials
     config_name = pod["containers"][0]["envFrom"][0]["configMapRef"]["name"]
     config = production[("ConfigMap", config_name)]["data"]
-    assert set(config) == {"DRIFTLOOP_PROMETHEUS_URL", "MLFLOW_TRACKING_URI"}
+    assert set(config) == {
+        "DRIFTLOOP_PROMETHEUS_URL", "MLFLOW_TRACKING_URI", "DRIFTLOOP_APPROVAL_KEYS"
+    }  # fmt: skip
+    # it restores only versions whose signed approval verifies: the keys are mounted there
+    mounts = {m["mountPath"]: m["name"] for m in pod["containers"][0]["volumeMounts"]}
+    keys = next(v for v in pod["volumes"] if v["name"] == mounts[config["DRIFTLOOP_APPROVAL_KEYS"]])
+    assert keys["configMap"]["name"].startswith("driftloop-approval-keys-")
     policy = production[("NetworkPolicy", "champion-reconcile")]["spec"]
     ports = {p["port"] for rule in policy["egress"] for p in rule.get("ports", [])}
     assert ports == {9090, 5000, 53}
