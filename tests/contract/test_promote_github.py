@@ -6,12 +6,15 @@ promotes with the approval in the version's tags."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from github import Auth
 from tests.support.github_server import BOT, FakeGitHub, github_server
+from tests.support.processes import free_port, running
 
 from driftloop.adapters.github import GitHubHost
 from driftloop.adapters.mlflow import MlflowRegistry
@@ -450,14 +453,24 @@ def test_a_team_without_write_access_owns_nothing(
 
 
 def test_two_commits_in_one_direct_push_are_both_judged(
-    gate: Gate, capsys: pytest.CaptureFixture[str]
+    gate: Gate, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    """The pin, then anything, pushed at once: promote.yml runs on the second commit."""
+    """The pin, then anything, pushed at once: promote.yml runs on the second commit. The
+    run's count of unapproved changes reaches a real Pushgateway (the alert reads it)."""
     before = gate.fake.heads["main"]
     gate.fake.push("main", pin("9", gate.fake), author="mallory")
     after = gate.fake.push("main", {"README.md": "nothing to see\n"}, author="mallory")
     capsys.readouterr()
-    code = main(["promote", "--host", "github", "--json", "--commit", after, "--since", before])
+    binary = shutil.which("prometheus-pushgateway")
+    assert binary is not None, "scripts/setup.sh installs prometheus-pushgateway"
+    port = free_port()
+    with running([binary, f"--web.listen-address=127.0.0.1:{port}"],
+                 f"http://127.0.0.1:{port}/-/ready", "pushgateway", tmp_path / "gw.log") as gateway:  # fmt: skip
+        code = main(["promote", "--host", "github", "--json", "--commit", after, "--since", before,
+                     "--pushgateway", gateway])  # fmt: skip
+        pushed = httpx.get(f"{gateway}/metrics", timeout=10).text
+    assert 'driftloop_promote_unapproved_changes{instance="",job="driftloop-promote"} 1' in pushed
+    assert 'driftloop_promote_refused{instance="",job="driftloop-promote"} 1' in pushed
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert code == 1
     change = next(line for line in lines if "change" in line)

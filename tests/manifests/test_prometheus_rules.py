@@ -67,7 +67,7 @@ def test_every_alert_has_severity_summary_description_and_runbook() -> None:
     assert names == {
         "FeatureDriftWarning", "FeatureDriftCritical", "PredictionDrift", "ModelPerformanceDrop",
         "ModelServerErrors", "LatencySLOBreach", "DriftTelemetryAbsent", "ModelTelemetryAbsent",
-        "DriftCheckStale", "CanaryAborted",
+        "DriftCheckStale", "CanaryAborted", "ProductionChangeUnapproved",
     }  # fmt: skip
     runbook = (ROOT / "docs/runbook.md").read_text()
     for alert in alerts:

@@ -53,6 +53,12 @@ def register(commands: Any) -> None:
         metavar="REASON",
         help="withdraw the approval of --model --version (servers then refuse it)",
     )
+    parser.add_argument(
+        "--pushgateway",
+        default=os.environ.get("DRIFTLOOP_PUSHGATEWAY_URL") or None,
+        help="push the run's unapproved changes and refusals here (alert "
+        "ProductionChangeUnapproved; default: $DRIFTLOOP_PUSHGATEWAY_URL)",
+    )
     parser.add_argument("--json", action="store_true")
     host_arguments(parser)
     parser.set_defaults(handler=run_promote)
@@ -131,6 +137,28 @@ def _withdraw(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def push(url: str, unapproved: int, refused: int) -> None:
+    """What the alert ProductionChangeUnapproved reads (job driftloop-promote)."""
+    import time
+
+    from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
+
+    from driftloop.errors import UpstreamError
+
+    registry = CollectorRegistry()
+    for name, help_text, value in (
+        ("driftloop_promote_unapproved_changes", ("Production changes no approved PR made, "
+         "in promote's last run."), unapproved),
+        ("driftloop_promote_refused", "Pins promote refused in its last run.", refused),
+        ("driftloop_promote_last_run_timestamp_seconds", "When promote last ran.", time.time()),
+    ):  # fmt: skip
+        Gauge(name, help_text, registry=registry).set(float(value))
+    try:
+        push_to_gateway(url, job="driftloop-promote", registry=registry, timeout=10)
+    except OSError as error:
+        raise UpstreamError("Pushgateway", f"{url}: {error}") from None
+
+
 def run_promote(args: argparse.Namespace) -> int:
     from driftloop.loop.audit import audit
 
@@ -153,14 +181,18 @@ def run_promote(args: argparse.Namespace) -> int:
                 emit(f"UNAPPROVED {change.push.after[:12]}: {reasons} ({change.issue})")
         promotions = result.promotions
         ok = result.ok
+        unapproved = sum(not change.approved for change in result.changes)
     else:
         promotions = _promotions(args, host, registry, key)
         ok = all(p.promoted for p in promotions)
+        unapproved = 0
     for promotion in promotions:
         if args.json:
             emit_json(promotion.to_dict())
         else:
             emit(f"{promotion.model} v{promotion.version}: {'; '.join(promotion.reasons)}")
+    if args.pushgateway:
+        push(args.pushgateway, unapproved, sum(not p.promoted for p in promotions))
     return ExitCode.OK if ok else ExitCode.FINDING
 
 

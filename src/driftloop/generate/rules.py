@@ -327,6 +327,18 @@ def _server_rules(s: RuleSettings) -> list[dict[str, Any]]:
             f"more than {3 * s.check_interval_seconds // 60} minutes ago, or never: drift "
             "triggers no retrain meanwhile.",
         ),
+        # Pushed by `driftloop promote --pushgateway` (promote.yml): the last run found a change
+        # to production that no approved pull request made. Stays until a run finds none.
+        _alert(
+            "ProductionChangeUnapproved",
+            "max(driftloop_promote_unapproved_changes) > 0",
+            "0m",
+            "critical",
+            "A change reached production without an approved pull request",
+            "driftloop promote found {{ $value }} change(s) to production paths on the "
+            "default branch that no approved pull request made (a direct push, a force push, "
+            "or an unreviewed merge); its issue (label unapproved-change) names them.",
+        ),
         # Argo Rollouts' controller metric: an aborted canary leaves its Rollout Degraded
         # (argo-rollouts controller/metrics/rollouts.go: rollout_info{phase}).
         _alert(
