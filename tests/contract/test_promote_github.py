@@ -21,6 +21,7 @@ from driftloop.adapters.mlflow import MlflowRegistry
 from driftloop.cli.main import main
 from driftloop.config import load_model
 from driftloop.gitops.overlay import OVERLAY_FILE, pins, set_version
+from driftloop.loop.audit import MARKER
 from driftloop.loop.gate import GATE_TAGS, record_gate_report
 from driftloop.loop.propose import propose
 
@@ -504,6 +505,30 @@ def test_a_push_whose_promote_run_was_cancelled_is_judged_by_the_next(
         ["k8s/base/rollout-patch.yaml"]
     ]
     assert gate.registry.alias_version("churn", "champion") == "2"
+
+
+def test_a_marker_moved_by_an_mlflow_writer_is_not_trusted(
+    gate: Gate, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """promote signs its marker. Someone with the MLflow token moves it past a direct push
+    whose run was cancelled; the next run sees it does not verify and judges further back."""
+    number = gate.propose("2")
+    gate.fake.add_review(number, "dave")
+    gate.fake.merge(number)
+    assert gate.promote(capsys)[0] == 0
+    assert "payloadType" in (gate.registry.marker(MARKER) or "")  # signed
+    sneaky = gate.fake.push(
+        "main", {"k8s/base/rollout-patch.yaml": "image: evil\n"}, author="mallory"
+    )
+    gate.registry.set_marker(MARKER, sneaky)  # "already judged"
+    after = gate.fake.push("main", {"README.md": "docs\n"}, author="frank")
+    capsys.readouterr()
+    code = main(["promote", "--host", "github", "--json", "--commit", after, "--since", sneaky])
+    out = capsys.readouterr()
+    assert code == 1, out.err
+    assert "marker in MLflow is not signed: ignored" in out.err
+    lines = [json.loads(line) for line in out.out.splitlines()]
+    assert sneaky in [line["after"] for line in lines if "change" in line and not line["approved"]]
 
 
 def test_a_reviewed_pull_request_changing_production_paths_is_approved(

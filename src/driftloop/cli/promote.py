@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -107,6 +108,10 @@ def signing_key_from_environment() -> SigningKey | None:
     return SigningKey(keyid, key)
 
 
+def emit_error(text: str) -> None:
+    sys.stderr.write(text + "\n")
+
+
 def _repository() -> str:
     return os.environ.get("GITHUB_REPOSITORY", "")
 
@@ -171,6 +176,8 @@ def run_promote(args: argparse.Namespace) -> int:
         result = audit(host, registry, args.commit, args.since, signing_key=key,
                        repository=_repository())  # fmt: skip
         span = f"{result.start[:12]}..{result.end[:12]}"
+        for note in result.notes:
+            emit_error(f"driftloop promote: {note}")
         if not result.changes and not args.json:
             emit(f"nothing to promote: no production change in {span}")
         for change in result.changes:

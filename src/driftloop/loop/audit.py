@@ -14,11 +14,14 @@ is further back, and judges each recorded push in between, oldest first:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from driftloop.adapters.registry import ModelRegistry
 from driftloop.adapters.repohost import ProposalHost, Push
+from driftloop.attestation import Envelope, sign_envelope
+from driftloop.errors import DataError
 from driftloop.gitops.body import escape_text
 from driftloop.gitops.overlay import OVERLAY_FILE
 from driftloop.loop.judge import approval_settings, is_merge, judge_pull, short
@@ -27,6 +30,11 @@ from driftloop.loop.promote import Promotion, SigningKey, changed_models, promot
 __all__ = ["MARKER", "PRODUCTION_PATHS", "Audit", "Change", "audit", "is_production"]
 
 MARKER = "promote.last_judged_commit"
+# The marker is signed when promote signs approvals: anyone with the MLflow token could
+# otherwise move it past a push whose promote run was cancelled, and that push would never
+# be judged. A marker that does not verify is evidence of tampering: promote then judges as
+# far back as it looks (MAX_COMMITS), not only the push's own range.
+MARKER_TYPE = "application/vnd.driftloop.promote-marker"
 # What changes what production runs, besides a model's pin: the manifests Argo CD syncs to
 # production, the public keys the servers trust and the rules promote judges by.
 PRODUCTION_PATHS = (
@@ -39,6 +47,7 @@ PRODUCTION_PATHS = (
 )
 NOT_PRODUCTION = ("k8s/overlays/staging/",)
 MAX_COMMITS = 200
+_SHA = re.compile(r"[0-9a-f]{40}")
 
 
 def is_production(path: str) -> bool:
@@ -81,6 +90,7 @@ class Audit:
     end: str
     changes: list[Change]
     promotions: list[Promotion]
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -102,6 +112,8 @@ def _chain(host: ProposalHost, end: str, stops: set[str]) -> tuple[list[str], st
         parents = host.parents(current)
         current = parents[0] if parents else ""
     chain.append(current)
+    if "" in stops:  # everything it can see
+        return chain[:-1], chain[-1]
     found = [i for i, sha in enumerate(chain) if sha in stops]
     if not found:
         return chain[:1], chain[1] if len(chain) > 1 else ""
@@ -116,7 +128,7 @@ def _units(host: ProposalHost, branch: str, commits: list[str]) -> list[Push]:
     units: list[Push] = []
     covered: set[str] = set()
     for push in host.pushes(branch):
-        if push.after not in wanted or push.after in covered:
+        if push.after not in wanted or push.after in covered or not push.before.strip("0"):
             continue
         units.append(push)
         current = push.after
@@ -127,9 +139,37 @@ def _units(host: ProposalHost, branch: str, commits: list[str]) -> list[Push]:
     for commit in commits:
         if commit not in covered:
             parents = host.parents(commit)
-            units.append(Push(branch, parents[0] if parents else "", commit, "", "unrecorded"))
+            if parents:  # the root commit is where the repository starts, not a change
+                units.append(Push(branch, parents[0], commit, "", "unrecorded"))
     order = {sha: i for i, sha in enumerate(commits)}
     return sorted(units, key=lambda u: -order[u.after])
+
+
+def _read_marker(registry: ModelRegistry, key: SigningKey | None) -> tuple[str | None, str | None]:
+    """The last judged commit, and a note when a stored marker was not trusted (the caller
+    then judges as far back as it looks)."""
+    text = registry.marker(MARKER)
+    if not text:
+        return None, None
+    if key is None:
+        return (text if _SHA.fullmatch(text) else None), None
+    try:
+        envelope = Envelope.from_json(text)
+    except DataError:
+        return None, "promote's marker in MLflow is not signed: ignored"
+    signer = envelope.verified_by({key.keyid: key.key.public_key()})
+    commit = envelope.payload.decode(errors="replace")
+    if signer is None or envelope.payload_type != MARKER_TYPE or not _SHA.fullmatch(commit):
+        return None, "promote's marker in MLflow does not verify: ignored (was it moved?)"
+    return commit, None
+
+
+def _write_marker(registry: ModelRegistry, commit: str, key: SigningKey | None) -> None:
+    if key is None:
+        registry.set_marker(MARKER, commit)
+        return
+    envelope = sign_envelope(MARKER_TYPE, commit.encode(), key.key, key.keyid)
+    registry.set_marker(MARKER, envelope.to_json())
 
 
 def _judge_change(host: ProposalHost, push: Push, paths: list[str]) -> Change:
@@ -188,11 +228,14 @@ def audit(
     whichever is further back) up to ``end``, then remember ``end`` as judged."""
     branch = host.default_branch
     end = host.resolve(end)
-    marker = registry.marker(MARKER)
+    marker, note = _read_marker(registry, signing_key)
     stops = {sha for sha in (marker, since) if sha and set(sha) != {"0"}}
+    if note:  # tampered: every commit it can see back to the root (up to MAX_COMMITS)
+        stops = {""}
     commits, start = _chain(host, end, stops)
+    notes = [note] if note else []
     if not commits:  # judged already (a re-run of the same push): nothing new
-        return Audit(end, end, [], [])
+        return Audit(end, end, [], [], notes)
     changes: list[Change] = []
     promotions: list[Promotion] = []
     for push in reversed(_units(host, branch, commits)):  # oldest first
@@ -208,5 +251,5 @@ def audit(
                     repository=repository)
             for model in changed_models(host, push.after, push.before)
         ]  # fmt: skip
-    registry.set_marker(MARKER, end)
-    return Audit(start, end, changes, promotions)
+    _write_marker(registry, end, signing_key)
+    return Audit(start, end, changes, promotions, notes)
