@@ -18,9 +18,10 @@ from tests.support.processes import free_port, running
 
 from driftloop.adapters.github import GitHubHost
 from driftloop.adapters.mlflow import MlflowRegistry
+from driftloop.attestation import bundle_digest
 from driftloop.cli.main import main
 from driftloop.config import load_model
-from driftloop.gitops.overlay import OVERLAY_FILE, pins, set_version
+from driftloop.gitops.overlay import OVERLAY_FILE, pinned_digest, pins, set_version
 from driftloop.loop.audit import MARKER
 from driftloop.loop.gate import GATE_TAGS, record_gate_report
 from driftloop.loop.propose import propose
@@ -49,6 +50,11 @@ def register_versions(registry: MlflowRegistry, model: str, count: int, tmp_path
         )
 
 
+def digest_of(registry: MlflowRegistry, model: str, version: str) -> str:
+    """What the gate records of the bundle it scored (propose pins it beside the version)."""
+    return f"sha256:{bundle_digest(registry.download(f'models:/{model}/{version}')[0])}"
+
+
 def gate_passed(registry: MlflowRegistry, model: str, version: str, passed: bool = True) -> None:
     """What ``driftloop gate`` stores with a version it judged."""
     record_gate_report(registry, {"model": model, "candidate_version": version,
@@ -74,7 +80,7 @@ class Gate:
         cand = {"model": "churn", "version": version, "run_id": "r", "model_uri": f"models:/churn/{version}",
                 "metrics": {}, "trigger_id": f"churn-t{version}", "reason": reason, "data_uri": "demo://churn/persistent"}  # fmt: skip
         gate = {"model": "churn", "candidate_version": version, "champion_version": "1", "passed": True,
-                "failed": [], "gates": []}  # fmt: skip
+                "failed": [], "gates": [], "candidate_digest": digest_of(self.registry, "churn", version)}  # fmt: skip
         result = propose(SPEC, cand, gate, {}, self.host, [])
         gate_passed(self.registry, "churn", version)
         return result.number or 0
@@ -340,7 +346,7 @@ def test_two_models_are_proposed_and_promoted_independently(
     cand = {"model": "taxi", "version": "2", "run_id": "r", "model_uri": "models:/taxi/2", "metrics": {},
             "trigger_id": "", "reason": "manual", "data_uri": "demo://taxi/reference"}  # fmt: skip
     passed = {"model": "taxi", "candidate_version": "2", "champion_version": "1", "passed": True,
-              "failed": [], "gates": []}  # fmt: skip
+              "failed": [], "gates": [], "candidate_digest": digest_of(gate.registry, "taxi", "2")}  # fmt: skip
     taxi = propose(taxi_spec, cand, passed, {}, gate.host, []).number or 0
     assert {p["state"] for p in gate.fake.pulls.values()} == {"open"}
     assert gate.fake.pulls[taxi]["head"]["ref"] == "driftloop/taxi-v2"
@@ -608,3 +614,23 @@ def test_the_promoted_version_carries_a_signature_that_verifies(
     )
     assert result["pr_url"].endswith(f"/pull/{number}")
     assert main(["verify", "--model-uri", "models:/churn/3"]) == 1  # never approved
+
+
+def test_a_bundle_swapped_in_the_artifact_store_after_its_gate_is_not_signed(
+    gate: Gate, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Someone with the MLflow token (a hostile train.py of any model) replaces v2's files
+    after the gate scored them and propose pinned their digest: the reviewed commit names
+    other files than MLflow holds, so promote signs nothing."""
+    number = gate.propose("2")
+    assert pinned_digest(gate.fake.branches["driftloop/churn-v2"][OVERLAY_FILE], "churn") == \
+        digest_of(gate.registry, "churn", "2")  # fmt: skip
+    run = gate.registry.client.get_model_version("churn", "2").run_id
+    stored = next(gate.tmp_path.rglob(f"{run}/artifacts/model/MLmodel"))
+    stored.write_text(stored.read_text() + "# swapped\n")
+    gate.fake.add_review(number, "dave")
+    gate.fake.merge(number)
+    code, result = gate.promote(capsys)
+    assert code == 1
+    assert result["rules"] == ["bundle-digest"]
+    gate.assert_untouched("2")

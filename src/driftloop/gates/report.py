@@ -47,6 +47,9 @@ class GateReport:
     gates: list[GateResult]
     evaluation: dict[str, dict[str, Any]] = field(default_factory=dict)
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    # sha256 of the candidate bundle's files as scored: propose pins it beside the version, so
+    # the reviewed commit names the exact model, and promote signs only that
+    candidate_digest: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -71,6 +74,7 @@ class GateReport:
             "gates": [gate.to_dict() for gate in self.gates],
             "evaluation": self.evaluation,
             "created_at": self.created_at,
+            "candidate_digest": self.candidate_digest,
         }
 
     def to_markdown(self) -> str:

@@ -13,9 +13,11 @@ from driftloop.errors import ConfigError
 from driftloop.gitops import roundtrip
 
 __all__ = [
+    "DIGEST",
     "OVERLAY_FILE",
     "STAGING_FILE",
     "generator_name",
+    "pinned_digest",
     "pins",
     "served_version",
     "set_version",
@@ -23,6 +25,8 @@ __all__ = [
 
 OVERLAY_FILE = "k8s/overlays/production/kustomization.yaml"
 STAGING_FILE = "k8s/overlays/staging/kustomization.yaml"
+DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_DIGEST_KEY = "MODEL_DIGEST="
 _URI = re.compile(r"^MODEL_URI=models:/(?P<model>[^/@]+)(?:/(?P<version>\d+)|@(?P<alias>[\w-]+))$")
 
 
@@ -73,9 +77,26 @@ def served_version(text: str, model: str, source: str = OVERLAY_FILE) -> str | N
     return None if pinned.startswith("@") else pinned
 
 
-def set_version(text: str, model: str, version: str, source: str = OVERLAY_FILE) -> str:
-    """The overlay text with ``model``'s MODEL_URI at ``models:/<model>/<version>``; every
-    other model's pin, and every comment, as it was."""
+def pinned_digest(text: str, model: str, source: str = OVERLAY_FILE) -> str | None:
+    """The bundle digest pinned beside ``model``'s version (``MODEL_DIGEST=sha256:...``)."""
+    found = _pin_literals(roundtrip.load(text), source).get(model)
+    if found is None:
+        return None
+    for literal in found[0]:
+        if str(literal).startswith(_DIGEST_KEY):
+            return str(literal).removeprefix(_DIGEST_KEY)
+    return None
+
+
+def set_version(
+    text: str, model: str, version: str, source: str = OVERLAY_FILE, digest: str | None = None
+) -> str:
+    """The overlay text with ``model``'s MODEL_URI at ``models:/<model>/<version>`` and, with
+    ``digest``, ``MODEL_DIGEST`` naming the bundle (a stale one is removed); every other
+    model's pin, and every comment, as it was."""
+    if digest is not None and not DIGEST.fullmatch(digest):
+        raise ConfigError(source, f"configMapGenerator.{generator_name(model)}",
+                          f"{digest!r} is not a bundle digest (sha256:<64 hex>)")  # fmt: skip
     document = roundtrip.load(text)
     found = _pin_literals(document, source)
     if model not in found:
@@ -87,4 +108,10 @@ def set_version(text: str, model: str, version: str, source: str = OVERLAY_FILE)
         )
     literals, index, _ = found[model]
     literals[index] = f"MODEL_URI=models:/{model}/{version}"
+    stale = [i for i, literal in enumerate(literals) if str(literal).startswith(_DIGEST_KEY)]
+    for i in reversed(stale):
+        del literals[i]
+    if digest is not None:
+        literals.insert(literals.index(f"MODEL_URI=models:/{model}/{version}") + 1,
+                        f"{_DIGEST_KEY}{digest}")  # fmt: skip
     return roundtrip.dump(document)

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from driftloop.adapters.registry import ModelRegistry
+from driftloop.attestation import bundle_digest
 from driftloop.config import load_gate_policy, load_model
 from driftloop.data.frames import read_frame
 from driftloop.errors import DataError
@@ -130,6 +131,7 @@ def gate(
         datasets["golden"] = golden
 
     cand_path, _ = registry.download(f"models:/{spec.name}/{version}")
+    digest = f"sha256:{bundle_digest(cand_path)}"  # of the files scored, before loading them
     cand_bundle = load_bundle(cand_path, version)
     champion_version = registry.alias_version(spec.name, "champion")
     champ_bundle: ModelBundle | None = None
@@ -179,7 +181,9 @@ def gate(
         "recent": uri,
         **({"golden": settings.golden_set} if settings.golden_set else {}),
     }
-    report = GateReport(spec.name, version, champion_version, results, evaluation)
+    report = GateReport(
+        spec.name, version, champion_version, results, evaluation, candidate_digest=digest
+    )
     record_gate_report(registry, report.to_dict())
     if report.passed:  # staging serves @challenger: only candidates that passed every gate
         registry.set_alias(spec.name, "challenger", version)

@@ -29,7 +29,7 @@ from driftloop.attestation.statement import PAYLOAD_TYPE
 from driftloop.config import ApprovalSettings
 from driftloop.errors import ConfigError, UsageError
 from driftloop.gitops.approval import Refusal
-from driftloop.gitops.overlay import OVERLAY_FILE, generator_name
+from driftloop.gitops.overlay import OVERLAY_FILE, generator_name, pinned_digest
 from driftloop.loop.gate import recorded_gate_report
 from driftloop.loop.judge import (
     approval_settings,
@@ -154,6 +154,34 @@ def _digest(registry: ModelRegistry, model: str, version: str) -> str:
     return bundle_digest(Path(path))
 
 
+def _digest_refusal(
+    host: ProposalHost, model: str, pull: PullRequest, merged: str, digest: str
+) -> Refusal | None:
+    """The reviewed head and the merge must pin the very bundle MLflow holds now: the gate
+    scored it and propose pinned its digest; files swapped in the artifact store since are
+    not what anyone reviewed."""
+    pinned = {
+        f"the head {short(pull.head_sha)}": _pinned_digest_at(host, pull.head_sha, model),
+        f"the merge {short(merged)}": _pinned_digest_at(host, merged, model),
+    }
+    if any(value is None for value in pinned.values()):
+        return Refusal("bundle-digest", f"the pin of {model} names no MODEL_DIGEST: the "
+                       "reviewed commit must name the bundle the gate scored")  # fmt: skip
+    wrong = [f"{where} pins {value}" for where, value in pinned.items() if value != digest]
+    if wrong:
+        return Refusal(
+            "bundle-digest",
+            f"MLflow holds {digest} for {model}, but {'; '.join(wrong)}: the bundle is not "
+            "the one reviewed",
+        )
+    return None
+
+
+def _pinned_digest_at(host: ProposalHost, ref: str, model: str) -> str | None:
+    text = host.read_file_or_none(OVERLAY_FILE, ref)
+    return pinned_digest(text, model, f"{OVERLAY_FILE}@{short(ref)}") if text else None
+
+
 def _approve(
     model: str,
     version: str,
@@ -164,9 +192,9 @@ def _approve(
     gate_digest: str,
     signing_key: SigningKey | None,
     repository: str,
+    digest: str,
 ) -> Promotion:
     now = datetime.now(UTC).isoformat(timespec="seconds")
-    digest = _digest(registry, model, version)
     tags = {
         "approved_by": ",".join(approvers),
         "pr_url": pull.url,
@@ -266,9 +294,14 @@ def promote(  # noqa: PLR0911 - one refusal per rule, in order
     refusals += [gate_refusal] if gate_refusal else []
     if refusals:
         return _refused(model, pinned, headline, refusals)
+    digest = _digest(registry, model, pinned)
+    digest_refusal = _digest_refusal(host, model, pull, push.after, f"sha256:{digest}")
+    if digest_refusal:
+        return _refused(model, pinned, headline, [digest_refusal])
     return _approve(
-        model, pinned, pull, approvers, push.after, registry, gate_digest, signing_key, repository
-    )
+        model, pinned, pull, approvers, push.after, registry, gate_digest, signing_key,
+        repository, digest,
+    )  # fmt: skip
 
 
 def withdraw(registry: ModelRegistry, model: str, version: str, why: str) -> dict[str, str]:

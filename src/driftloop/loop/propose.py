@@ -11,9 +11,10 @@ from typing import Any, Literal
 
 from driftloop.adapters.repohost import ProposalHost, proposal_branch
 from driftloop.config import ModelSpec
+from driftloop.errors import DataError
 from driftloop.gitops.body import render_issue, render_pull_request, render_retrain_failed
 from driftloop.gitops.inputs import check_reason, check_trigger_id
-from driftloop.gitops.overlay import OVERLAY_FILE, served_version, set_version
+from driftloop.gitops.overlay import DIGEST, OVERLAY_FILE, served_version, set_version
 
 __all__ = ["Proposal", "propose", "report_failed_retrain"]
 
@@ -120,7 +121,10 @@ def propose(
         return Proposal(
             "pull_request", "unchanged", existing.number, existing.url, f"PR for v{version} is open"
         )
-    files = {OVERLAY_FILE: lambda text: set_version(text, spec.name, version)}
+    digest = str(gate["candidate_digest"]) if gate.get("candidate_digest") else None
+    if digest is not None and not DIGEST.fullmatch(digest):
+        raise DataError(f"the gate report's candidate_digest {digest[:80]!r} is not sha256:<hex>")
+    files = {OVERLAY_FILE: lambda text: set_version(text, spec.name, version, digest=digest)}
     if existing is not None:  # a newer candidate replaces the one under review
         updated = host.update_pull(existing, title, body, files, message)
         return Proposal(
