@@ -1,8 +1,10 @@
 """The version each model serves, in an overlay, edited with round-trip YAML (comments and
 order kept). The contract with k8s/: per model, a ``configMapGenerator`` entry named
 ``model-version-<model>`` whose literal ``MODEL_URI=models:/<model>/<version>`` (or
-``@<alias>``) says what that model's Rollout serves. One generator per model, so a bump
-changes that model's Rollout only (ADR 0006)."""
+``@<alias>``) says what that model's Rollout serves, and ``MODEL_DIGEST=sha256:<hex>`` (written
+by propose from the gate report) names the exact bundle the gate scored, so the reviewed
+commit binds the approval to those files. One generator per model, so a bump changes that
+model's Rollout only (ADR 0006)."""
 
 from __future__ import annotations
 
