@@ -10,7 +10,8 @@ Hierarchy::
     └── UpstreamError           Prometheus, MLflow or GitHub unavailable or refusing (exit 3)
 
 Findings (drift found, a gate failed) are results, not errors: commands return
-``ExitCode.FINDING`` for them.
+``ExitCode.FINDING`` for them. Anything else raised is a bug: the CLI exits 70 ("internal
+error, please report it"), the traceback only with ``--debug``.
 """
 
 from __future__ import annotations

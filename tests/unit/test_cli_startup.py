@@ -70,3 +70,24 @@ def test_the_demo_never_approves_by_itself_without_a_terminal(
     for extra, expected in (([], False), (["--approve"], True), (["--no-wait"], False)):
         assert main(["demo", "--workdir", str(tmp_path / "d"), *extra]) == 0
         assert seen.pop() is expected
+
+
+def test_an_unexpected_error_is_exit_70_without_a_traceback_unless_debugging(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bug must not look like bad input (2) or a finding (1), nor spill a traceback."""
+    from driftloop.cli import profile
+    from driftloop.cli.main import INTERNAL_ERROR, main
+
+    def broken(args: object) -> int:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(profile, "run", broken)
+    assert (
+        main(["profile", "--model", "churn", "--data", "x", "--out", "y"]) == INTERNAL_ERROR == 70
+    )
+    err = capsys.readouterr().err
+    assert "internal error, please report it (KeyError" in err
+    assert "Traceback" not in err
+    assert main(["--debug", "profile", "--model", "churn", "--data", "x", "--out", "y"]) == 70
+    assert "Traceback" in capsys.readouterr().err

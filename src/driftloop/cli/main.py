@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
+import traceback
 from collections.abc import Sequence
 
 from driftloop import __version__
@@ -26,7 +28,9 @@ from driftloop.cli import (
 )
 from driftloop.errors import DriftloopError, exit_code_for
 
-__all__ = ["build_parser", "main"]
+__all__ = ["INTERNAL_ERROR", "build_parser", "main"]
+
+INTERNAL_ERROR = 70  # EX_SOFTWARE (sysexits.h): a bug, not the input
 
 COMMANDS = (
     profile, drift, serve, check, trigger, backtest, retrain, gate, propose, promote, release,
@@ -42,6 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
         "3 upstream unavailable.",
     )
     parser.add_argument("--version", action="version", version=f"driftloop {__version__}")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=os.environ.get("DRIFTLOOP_DEBUG", "") not in ("", "0"),
+        help="on an internal error, print the traceback (default: $DRIFTLOOP_DEBUG)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
         command.register(commands)
@@ -74,6 +84,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"driftloop {args.command}: interrupted", file=sys.stderr)  # noqa: T201
         return 130
+    except Exception as error:  # the one place a bug becomes an exit code (70)
+        if args.debug:
+            traceback.print_exc()
+        print(  # noqa: T201
+            f"driftloop {args.command}: internal error, please report it "
+            f"({type(error).__name__}; --debug shows the traceback)",
+            file=sys.stderr,
+        )
+        return INTERNAL_ERROR
 
 
 if __name__ == "__main__":
