@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from driftloop.cli.promote import approval_keys_argument
 from driftloop.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -44,13 +45,7 @@ def register(commands: Any) -> None:
         "exact bundle loaded; waits --approval-wait seconds for it, then exits 1 (default: "
         "$DRIFTLOOP_REQUIRE_APPROVAL; on in the production manifests)",
     )
-    parser.add_argument(
-        "--approval-keys",
-        type=Path,
-        default=Path(os.environ.get("DRIFTLOOP_APPROVAL_KEYS", "policies/approval-keys")),
-        help="directory of <key-id>.pub keys approvals are verified with (default: "
-        "$DRIFTLOOP_APPROVAL_KEYS, else policies/approval-keys)",
-    )
+    approval_keys_argument(parser)
     parser.add_argument(
         "--approval-wait",
         type=float,
