@@ -150,7 +150,7 @@ def test_github_bypasses_and_loose_environments_fail_by_name(
     assert checks["branch protection: dismiss stale approvals"].ok
     assert "lets RepositoryRole 5 bypass it" in checks["branch protection: no bypass"].detail
     assert "release/*" in checks["environment driftloop"].detail
-    assert "DRIFTLOOP_APP_PRIVATE_KEY missing" in checks["secrets"].detail
+    assert "DRIFTLOOP_APP_PRIVATE_KEY, DRIFTLOOP_SIGNING_KEY missing" in checks["secrets"].detail
 
 
 def test_the_signing_key_belongs_in_the_environment_and_the_public_keys_in_the_repository(

@@ -15,8 +15,6 @@ reject, or an answer GitHub would never give, fails the test that caused it.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import itertools
 import json
 import re
@@ -33,11 +31,12 @@ from urllib.parse import parse_qs, quote, unquote, urlencode, urlparse
 
 from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
+from tests.support.github_records import BOT, LINK, GitRecords, git_sha
+from tests.support.github_settings import RepositorySettings
 from tests.support.schema_instances import Instances
 
 SPEC = Path(__file__).resolve().parents[1] / "contract/github-openapi.json"
 JSON = dict[str, Any]
-BOT = "driftloop[bot]"  # who the token acts as: the GitHub App that opens proposals
 
 
 @dataclass
@@ -50,15 +49,11 @@ class Fault:
     times: int = 1
 
 
-LINK = "__link_header__"  # a handler's answer may carry its Link header under this key
-
-
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _sha(*parts: str) -> str:
-    return hashlib.sha1("\x00".join(parts).encode()).hexdigest()  # noqa: S324 - git-like ids
+_sha = git_sha
 
 
 def _merge_lines(base: str, ours: str, theirs: str, path: str) -> str:
@@ -73,7 +68,7 @@ def _merge_lines(base: str, ours: str, theirs: str, path: str) -> str:
     return "".join(out)
 
 
-class FakeGitHub:
+class FakeGitHub(GitRecords, RepositorySettings):
     def __init__(
         self,
         token: str = "test-token",  # noqa: S107 - the fake server's own test token
@@ -320,75 +315,6 @@ class FakeGitHub:
         for run in self.runs:
             run.update(status="completed", conclusion=conclusion)
 
-    # ---- settings -------------------------------------------------------------------------
-    def protect(
-        self,
-        reviews: int = 1,
-        code_owners: bool = True,
-        dismiss_stale: bool = True,
-        last_push: bool = True,
-        enforce_admins: bool = True,
-    ) -> None:
-        """Classic branch protection on main."""
-        url = f"{self._repo_url()}/branches/main/protection"
-        self.protection = self.instances.of(
-            "branch-protection",
-            url=url,
-            required_pull_request_reviews={
-                "url": f"{url}/required_pull_request_reviews",
-                "required_approving_review_count": reviews,
-                "require_code_owner_reviews": code_owners,
-                "dismiss_stale_reviews": dismiss_stale,
-                "require_last_push_approval": last_push,
-            },
-            enforce_admins={"url": f"{url}/enforce_admins", "enabled": enforce_admins},
-        )
-
-    def add_ruleset(
-        self,
-        reviews: int = 1,
-        code_owners: bool = True,
-        dismiss_stale: bool = True,
-        last_push: bool = True,
-        bypass: list[JSON] | None = None,
-    ) -> int:
-        """A repository ruleset on the default branch with a pull_request rule."""
-        ruleset_id = next(self.ids)
-        self.rulesets[ruleset_id] = self.instances.of(
-            "repository-ruleset", id=ruleset_id, name="main", source=f"{self.owner}/{self.repo}",
-            source_type="Repository", enforcement="active", target="branch",
-            bypass_actors=bypass or [],
-        )  # fmt: skip
-        self.rules.append({
-            "type": "pull_request", "ruleset_source_type": "Repository",
-            "ruleset_source": f"{self.owner}/{self.repo}", "ruleset_id": ruleset_id,
-            "parameters": {"required_approving_review_count": reviews, "require_code_owner_review": code_owners,
-                           "dismiss_stale_reviews_on_push": dismiss_stale, "require_last_push_approval": last_push,
-                           "required_review_thread_resolution": False},
-        })  # fmt: skip
-        return ruleset_id
-
-    def add_environment(self, name: str, branches: list[str] | None = None,
-                        protected_branches: bool = False, secrets: list[str] | None = None) -> None:  # fmt: skip
-        """An environment; ``branches`` (custom deployment branch policies) or
-        ``protected_branches``; neither: every branch may deploy."""
-        policy = None
-        if branches is not None or protected_branches:
-            policy = {
-                "protected_branches": protected_branches,
-                "custom_branch_policies": branches is not None,
-            }
-        self.environments[name] = self.instances.of(
-            "environment", id=next(self.ids), name=name, url=f"{self._repo_url()}/environments/{name}",
-            html_url=f"https://github.invalid/{self.owner}/{self.repo}/deployments/activity_log?environments_filter={name}",
-            deployment_branch_policy=policy,
-        )  # fmt: skip
-        self.branch_policies[name] = [
-            {"id": next(self.ids), "node_id": "x", "name": b, "type": "branch"}
-            for b in branches or []
-        ]
-        self.environment_secrets[name] = list(secrets or [])
-
     # ---- objects -------------------------------------------------------------------------
     def _repo_url(self) -> str:
         return f"{self.base}/repos/{self.owner}/{self.repo}"
@@ -551,13 +477,6 @@ class FakeGitHub:
             answer[LINK] = f'<{url}>; rel="next"'
         return 200, answer
 
-    def list_repo_secrets(self, **_: Any) -> tuple[int, Any]:
-        return 200, self._secrets(self.repo_secrets)
-
-    def _secrets(self, names: list[str]) -> JSON:
-        return {"total_count": len(names),
-                "secrets": [{"name": n, "created_at": _now(), "updated_at": _now()} for n in names]}  # fmt: skip
-
     def list_pulls(self, query: dict[str, str], **_: Any) -> tuple[int, Any]:
         state = query.get("state", "open")
         found = [
@@ -714,187 +633,6 @@ class FakeGitHub:
         if int(number) in self.pulls:
             self.pulls[int(number)]["labels"] = issue["labels"]
         return 200, issue["labels"]
-
-    def get_ref(self, ref: str, **_: Any) -> tuple[int, Any]:
-        branch = ref.removeprefix("heads/")
-        if branch not in self.heads:
-            return 404, {"message": "Not Found"}
-        return 200, self._ref(branch)
-
-    def _ref(self, branch: str) -> JSON:
-        return {"ref": f"refs/heads/{branch}", "node_id": "x", "url": f"{self._repo_url()}/git/refs/heads/{branch}",
-                "object": {"type": "commit", "sha": self.heads[branch], "url": f"{self._repo_url()}/git/commits/{self.heads[branch]}"}}  # fmt: skip
-
-    def create_ref(self, body: JSON, **_: Any) -> tuple[int, Any]:
-        branch = body["ref"].removeprefix("refs/heads/")
-        if branch in self.heads:
-            return 422, {"message": "Reference already exists"}
-        if body["sha"] not in self.commits:
-            return 422, {"message": "Object does not exist"}
-        self.heads[branch] = body["sha"]
-        self._record(branch, "0" * 40, body["sha"], BOT, "branch_creation")
-        return 201, self._ref(branch)
-
-    def _content(self, path: str, text: str) -> JSON:
-        return self.instances.of(
-            "content-file", type="file", encoding="base64", size=len(text), name=path.rsplit("/", 1)[-1], path=path,
-            content=base64.b64encode(text.encode()).decode(), sha=_sha("blob", text),
-            url=f"{self._repo_url()}/contents/{path}", git_url=f"{self._repo_url()}/git/blobs/x",
-            html_url=f"https://github.invalid/{self.owner}/{self.repo}/blob/{path}", download_url=f"https://raw.invalid/{path}",
-        )  # fmt: skip
-
-    def _resolve(self, ref: str) -> str | None:
-        ref = ref.removeprefix("refs/heads/")
-        if ref in self.heads:
-            return self.heads[ref]
-        return ref if ref in self.commits else None
-
-    def get_contents(self, path: str, query: dict[str, str], **_: Any) -> tuple[int, Any]:
-        sha = self._resolve(query.get("ref", "main"))
-        files = self.commits[sha]["files"] if sha else {}
-        if path not in files:
-            return 404, {"message": "Not Found"}
-        return 200, self._content(path, files[path])
-
-    def put_contents(self, path: str, body: JSON, **_: Any) -> tuple[int, Any]:
-        branch = body.get("branch", "main")
-        files = self.commits[self.heads[branch]]["files"]
-        if path in files and body.get("sha") != _sha("blob", files[path]):
-            return 409, {"message": f"{path} does not match {body.get('sha')}"}
-        text = base64.b64decode(body["content"]).decode()
-        sha = self.push(branch, {path: text}, author=BOT, message=body["message"])
-        commit = self.instances.of("file-commit")
-        commit["commit"].update(sha=sha, message=body["message"])
-        commit["content"] = self._content(path, text)
-        return 200, commit
-
-    def get_commit(self, ref: str, **_: Any) -> tuple[int, Any]:
-        sha = self._resolve(ref)
-        if sha is None:
-            return 404, {"message": "No commit found for SHA"}
-        return 200, self._commit_object(sha)
-
-    def commit_pulls(self, sha: str, **_: Any) -> tuple[int, Any]:
-        """Pull requests a commit belongs to: the one it merged, or those that carry it."""
-        found = [
-            self._current(p) for p in self.pulls.values()
-            if p.get("merge_commit_sha") == sha or sha in self.ancestors(self._head_sha(p))
-        ]  # fmt: skip
-        return 200, sorted(found, key=lambda p: -p["number"])
-
-    def get_branch(self, branch: str, **_: Any) -> tuple[int, Any]:
-        if branch not in self.heads:
-            return 404, {"message": "Branch not found"}
-        commit = self.instances.of(
-            "commit", sha=self.heads[branch], url=f"{self._repo_url()}/commits/{self.heads[branch]}"
-        )
-        return 200, self.instances.of(
-            "branch-with-protection",
-            name=branch,
-            commit=commit,
-            protected=self.protection is not None,
-            protection_url=f"{self._repo_url()}/branches/{branch}/protection",
-        )
-
-    def get_protection(self, branch: str, **_: Any) -> tuple[int, Any]:
-        if self.protection is None:
-            return 404, {"message": "Branch not protected"}
-        return 200, self.protection
-
-    def branch_rules(self, branch: str, **_: Any) -> tuple[int, Any]:
-        return 200, self.rules if branch == "main" else []
-
-    def get_ruleset(self, ruleset: str, **_: Any) -> tuple[int, Any]:
-        found = self.rulesets.get(int(ruleset))
-        return (200, found) if found else (404, {"message": "Not Found"})
-
-    def get_environment(self, name: str, **_: Any) -> tuple[int, Any]:
-        found = self.environments.get(name)
-        return (200, found) if found else (404, {"message": "Not Found"})
-
-    def list_branch_policies(self, name: str, **_: Any) -> tuple[int, Any]:
-        if name not in self.environments:
-            return 404, {"message": "Not Found"}
-        policies = self.branch_policies.get(name, [])
-        return 200, {"total_count": len(policies), "branch_policies": policies}
-
-    def list_environment_secrets(self, name: str, **_: Any) -> tuple[int, Any]:
-        if name not in self.environments:
-            return 404, {"message": "Not Found"}
-        return 200, self._secrets(self.environment_secrets.get(name, []))
-
-    def team_members(self, org: str, slug: str, **_: Any) -> tuple[int, Any]:
-        members = self.teams.get(f"{org}/{slug}")
-        if members is None:
-            return 404, {"message": "Not Found"}
-        return 200, [self._user(login) for login in members]
-
-    def list_activity(self, query: dict[str, str], **_: Any) -> tuple[int, Any]:
-        if not self.activity_visible:
-            return 403, {"message": "Resource not accessible by integration"}
-        branch = query.get("ref", "").removeprefix("refs/heads/")
-        found = [a for a in reversed(self.activity) if not branch or a["branch"] == branch]
-        start = int(query.get("after", "0"))
-        size = int(query.get("per_page", "30"))
-        page = [
-            self.instances.of(
-                "activity", id=1000 + self.activity.index(a), node_id=f"A{self.activity.index(a)}",
-                before=a["before"], after=a["after"], ref=f"refs/heads/{a['branch']}",
-                timestamp=a["at"], activity_type=a["kind"], actor=self._user(a["actor"]),
-            )
-            for a in found[start : start + size]
-        ]  # fmt: skip
-        answer: Any = page
-        if start + size < len(found):
-            link = f'<{self._repo_url()}/activity?ref={quote(query.get("ref", ""))}&per_page={size}&after={start + size}>; rel="next"'
-            answer = {LINK: link, "__list__": page}
-        return 200, answer
-
-    def compare(self, base: str, head: str, **_: Any) -> tuple[int, Any]:
-        if base not in self.commits or head not in self.commits:
-            return 404, {"message": "Not Found"}
-        before, after = self.commits[base]["files"], self.commits[head]["files"]
-        changed = sorted(n for n in set(before) | set(after) if before.get(n) != after.get(n))
-        files = [
-            self.instances.of("diff-entry", sha=_sha("blob", after.get(n, "")), filename=n,
-                              status="removed" if n not in after else "added" if n not in before else "modified",
-                              blob_url="https://github.invalid/b", raw_url="https://github.invalid/r",
-                              contents_url=f"{self._repo_url()}/contents/{n}")
-            for n in changed
-        ]  # fmt: skip
-        answer = self.instances.of(
-            "commit-comparison", url=f"{self._repo_url()}/compare/{base}...{head}",
-            html_url="https://github.invalid/c", permalink_url="https://github.invalid/c",
-            diff_url="https://github.invalid/c.diff", patch_url="https://github.invalid/c.patch",
-            base_commit=self._commit_object(base), merge_base_commit=self._commit_object(base),
-            status="ahead", ahead_by=1, behind_by=0, total_commits=1, commits=[], files=files,
-        )  # fmt: skip
-        return 200, answer
-
-    def collaborator_permission(self, login: str, **_: Any) -> tuple[int, Any]:
-        permission = self.permissions.get(login, "write")
-        if permission == "none":
-            return 404, {"message": "Not Found"}
-        role = {"admin": "admin", "write": "write", "maintain": "maintain", "triage": "triage"}.get(
-            permission, "read"
-        )
-        legacy = {"maintain": "write", "triage": "read"}.get(permission, permission)
-        return 200, self.instances.of("repository-collaborator-permission", permission=legacy,
-                                      role_name=role, user=self._user(login))  # fmt: skip
-
-    def team_repo(self, org: str, slug: str, **_: Any) -> tuple[int, Any]:
-        team = f"{org}/{slug}"
-        if team not in self.teams:
-            return 404, {"message": "Not Found"}
-        access = self.team_access.get(team, "push")
-        order = ["pull", "triage", "push", "maintain", "admin"]
-        level = order.index(access)
-        repo = self.instances.of(
-            "team-repository", id=1, name=self.repo, full_name=f"{self.owner}/{self.repo}",
-            owner=self._user(self.owner), url=self._repo_url(), html_url="https://github.invalid/r",
-            role_name=access, permissions={k: order.index(k) <= level for k in order},
-        )  # fmt: skip
-        return 200, repo
 
     def _installation_token(
         self, method: str, path: str, query: dict[str, str], auth: str, installation: int
