@@ -41,6 +41,8 @@ _QUALITY_ROWS = {
     "prediction_psi": "prediction_samples",  # recorded as driftloop:prediction_psi:<w>
 }
 Sample = tuple[dict[str, str], float | None]
+# Points per series in one range query: below Prometheus's default limit of 11,000.
+MAX_POINTS = 10_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -161,13 +163,24 @@ class PrometheusSource(MetricsSource):
     def _range(
         self, query: str, start: datetime, end: datetime, step: timedelta
     ) -> list[dict[str, Any]]:
-        form = {
-            "query": query,
-            "start": f"{_ms(start) / 1000:.3f}",
-            "end": f"{_ms(end) / 1000:.3f}",
-            "step": f"{int(step.total_seconds())}s",
-        }
-        return self._query("query_range", form)
+        """One range query, split into consecutive chunks of at most MAX_POINTS steps: a stock
+        Prometheus refuses more than 11,000 points per series (90 days at 5m is 25,920)."""
+        merged: dict[tuple[tuple[str, str], ...], dict[str, Any]] = {}
+        chunk_start = start
+        while chunk_start <= end:
+            chunk_end = min(end, chunk_start + step * (MAX_POINTS - 1))
+            form = {
+                "query": query,
+                "start": f"{_ms(chunk_start) / 1000:.3f}",
+                "end": f"{_ms(chunk_end) / 1000:.3f}",
+                "step": f"{int(step.total_seconds())}s",
+            }
+            for series in self._query("query_range", form):
+                key = tuple(sorted(series.get("metric", {}).items()))
+                found = merged.setdefault(key, {"metric": series.get("metric", {}), "values": []})
+                found["values"].extend(series.get("values", []))
+            chunk_start = chunk_end + step
+        return list(merged.values())
 
     def _shape(self, models: Sequence[str], at: datetime) -> Shape:
         """(model, version, feature) -> (number of bins, reference rows), for noise-aware
