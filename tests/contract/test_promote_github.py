@@ -634,3 +634,21 @@ def test_a_bundle_swapped_in_the_artifact_store_after_its_gate_is_not_signed(
     assert code == 1
     assert result["rules"] == ["bundle-digest"]
     gate.assert_untouched("2")
+
+
+def test_a_merged_pin_without_a_valid_approval_is_reported_as_an_unapproved_change(
+    gate: Gate, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An admin merges a proposal nobody approved: the pin is refused and, like a direct
+    push, the change is reported (issue, count for the alert)."""
+    number = gate.propose("2")
+    merge = gate.fake.merge(number)
+    capsys.readouterr()
+    assert main(["promote", "--host", "github", "--json", "--commit", merge]) == 1
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    (change,) = [line for line in lines if "change" in line]
+    assert (change["approved"], change["pull_request"]) == (False, number)
+    assert "approval" in change["rules"]
+    assert change["issue"]
+    assert lines[-1]["promoted"] is False
+    gate.assert_untouched("2")

@@ -243,13 +243,19 @@ def audit(
         if not paths:
             continue
         change = _judge_change(host, push, paths)
-        if not change.approved and report:
-            change = _report(host, change)
-        changes.append(change)
-        promotions += [
+        judged = [
             promote(model, host, registry, commit=push.after, signing_key=signing_key,
                     repository=repository)
             for model in changed_models(host, push.after, push.before)
         ]  # fmt: skip
+        refused = [p for p in judged if not p.promoted and p.rules != ["current-pin"]]
+        if change.approved and refused:  # a pin its merge's approval did not cover
+            reasons = [reason for p in refused for reason in p.reasons]
+            rules = sorted({rule for p in refused for rule in p.rules})
+            change = Change(push, paths, False, change.pull_request, reasons, rules)
+        if not change.approved and report:
+            change = _report(host, change)
+        changes.append(change)
+        promotions += judged
     _write_marker(registry, end, signing_key)
     return Audit(start, end, changes, promotions, notes)
