@@ -126,7 +126,7 @@ class GitRecords:
         """Pull requests a commit belongs to: the one it merged, or those that carry it."""
         found = [
             self._current(p) for p in self.pulls.values()
-            if p.get("merge_commit_sha") == sha or sha in self.ancestors(self._headgit_sha(p))
+            if p.get("merge_commit_sha") == sha or sha in self.ancestors(self._head_sha(p))
         ]  # fmt: skip
         return 200, sorted(found, key=lambda p: -p["number"])
 
