@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -54,10 +55,16 @@ def test_persistent_drift_ends_with_v2_promoted(tmp_path: Path) -> None:
     }
     changed = git(workdir, "diff", "main^1", "main", "--", "k8s").splitlines()
     edits = [line for line in changed if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    # one line changes: churn's pin, with the digest of the bundle the gate scored
+    gate_report = json.loads(next((workdir / "runs").glob("*/gate-report.json")).read_text())
     assert edits == [
         "-  - {name: model-version-churn, behavior: replace, literals: [MODEL_URI=models:/churn/1]}",
-        "+  - {name: model-version-churn, behavior: replace, literals: [MODEL_URI=models:/churn/2]}",
+        (
+            "+  - {name: model-version-churn, behavior: replace, literals: [MODEL_URI=models:/churn/2, "
+            f"MODEL_DIGEST={gate_report['candidate_digest']}]}}"
+        ),
     ]
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", gate_report["candidate_digest"])
     assert (
         served_version(git(workdir, "show", f"driftloop/churn-v2:{OVERLAY_FILE}"), "churn") == "2"
     )
