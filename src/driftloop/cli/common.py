@@ -39,14 +39,20 @@ def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, allow_nan=False, default=str) + "\n")
 
 
-def check_output(path: Path | None, flag: str) -> None:
+def check_output(path: Path | None, flag: str, create_parent: bool = False) -> None:
     """Refuse an output path that cannot be written before any side effect happens (a
-    version registered, an alias moved), not after it."""
+    version registered, an alias moved), not after it. ``create_parent``: make a missing
+    directory now (where the command always made it), refusing if that fails."""
     if path is None:
         return
     if path.is_dir():
         raise UsageError(f"{flag} {path}: is a directory; name a file")
     parent = path.parent if str(path.parent) else Path()
+    if create_parent and not parent.exists():
+        try:
+            parent.mkdir(parents=True)
+        except OSError as error:
+            raise UsageError(f"{flag} {path}: cannot create {parent}: {error.strerror}") from None
     if not parent.is_dir():
         raise UsageError(f"{flag} {path}: the directory {parent} does not exist")
     if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     reason = check_reason(args.reason, "--reason")
     trigger_id = check_trigger_id(args.trigger_id, "--trigger-id")
     check_output(args.out, "--out")
-    check_output(args.drift_report, "--drift-report")
+    check_output(args.drift_report, "--drift-report", create_parent=True)
     check_alias(args.alias)
     if args.evidence is not None:
         try:
