@@ -105,6 +105,27 @@ def _upstream(url: str) -> Iterator[None]:
         raise UpstreamError("Prometheus", f"{url} answered something unexpected: {error}") from None
 
 
+def _result(data: Any, points: str) -> list[dict[str, Any]]:
+    """The series of a vector or matrix answer, each checked down to its samples, so that
+    nothing malformed gets past the adapter (a ValueError here is "answered something
+    unexpected", exit 3)."""
+    result = data.get("result") if isinstance(data, dict) else None
+    if not isinstance(result, list):
+        raise ValueError(f"no result list in {str(data)[:80]}")  # noqa: TRY004 (exit 3)
+    for series in result:
+        metric = series.get("metric") if isinstance(series, dict) else None
+        if not isinstance(metric, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in metric.items()
+        ):
+            raise ValueError(f"a series without a label set: {str(series)[:80]}")
+        samples = series.get(points)
+        for sample in samples if points == "values" and isinstance(samples, list) else [samples]:
+            if not (isinstance(sample, list) and len(sample) == 2 and isinstance(sample[1], str)):
+                raise ValueError(f"a sample that is not [time, value]: {str(sample)[:80]}")
+            float(sample[0]), float(sample[1])  # "NaN" and "+Inf" parse; "abc" does not
+    return result
+
+
 def _value(raw: Any) -> float | None:
     value = float(raw)
     return value if math.isfinite(value) else None  # NaN/Inf samples are ignored
@@ -152,10 +173,15 @@ class PrometheusSource(MetricsSource):
             )
             if response.status_code != 200:
                 raise _RefusedError(f"HTTP {response.status_code}: {response.text.strip()}")
-            body = response.json()
-            if body["status"] != "success":
-                raise _RefusedError(body.get("error", "no error text"))
-            return list(body["data"]["result"])
+            try:
+                body = json.loads(response.content)
+            except ValueError:
+                kind = response.headers.get("Content-Type", "no content type")
+                raise ValueError(f"not JSON ({kind}): {response.text[:80]!r}") from None
+            if not isinstance(body, dict) or body.get("status") != "success":
+                error = body.get("error") if isinstance(body, dict) else None
+                raise _RefusedError(str(error or f"no success status in {str(body)[:80]}"))
+            return _result(body.get("data"), "values" if path == "query_range" else "value")
 
     def _instant(self, query: str, at: datetime) -> list[dict[str, Any]]:
         return self._query("query", {"query": query, "time": f"{_ms(at) / 1000:.3f}"})

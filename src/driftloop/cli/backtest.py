@@ -10,6 +10,7 @@ from driftloop.cli.common import (
     check_tasks,
     emit,
     emit_json,
+    parse_step,
     parse_time,
     prometheus_url,
     selected_models,
@@ -69,14 +70,15 @@ def _table(results: list[ModelBacktest], start: str, end: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from driftloop.adapters.prometheus import PrometheusSource
-    from driftloop.config import load_drift_policy, parse_duration
+    from driftloop.config import load_drift_policy
     from driftloop.loop.check import lookback, with_quality
     from driftloop.policy.backtest import replay
 
     policy = load_drift_policy(args.policy)
     models = selected_models(args.models, args.model)
     check_tasks(policy, args.models, models, str(args.policy))
-    start, end, step = parse_time(args.start), parse_time(args.end), parse_duration(args.step)
+    start, end = parse_time(args.start, flag="--start"), parse_time(args.end, flag="--end")
+    step = parse_step(args.step)
     if end <= start:
         raise UsageError("--end must be after --start")
     results = []

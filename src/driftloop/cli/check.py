@@ -11,7 +11,9 @@ from driftloop.cli.common import (
     check_tasks,
     emit,
     emit_json,
+    parse_step,
     parse_time,
+    positive_seconds,
     prometheus_url,
     selected_models,
 )
@@ -79,7 +81,9 @@ def register(commands: Any) -> None:
         "--step", default="5m", help="spacing of history points (the CronJob interval)"
     )
     parser.add_argument("--at", default="now", help="decide as of this time (ISO 8601, -6h, now)")
-    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per Prometheus query")
+    parser.add_argument(
+        "--timeout", type=positive_seconds, default=10.0, help="seconds per Prometheus query"
+    )
     parser.add_argument("--pushgateway", help="push decisions and a last-success time here")
     parser.set_defaults(handler=run)
 
@@ -106,13 +110,13 @@ def push(url: str, run: CheckRun, now: datetime) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from driftloop.adapters.prometheus import PrometheusSource
-    from driftloop.config import load_drift_policy, parse_duration
+    from driftloop.config import load_drift_policy
     from driftloop.loop.check import run_check
 
     policy = load_drift_policy(args.policy)
     models = selected_models(args.models, args.model)
     check_tasks(policy, args.models, models, str(args.policy))
-    now, step = parse_time(args.at), parse_duration(args.step)
+    now, step = parse_time(args.at, flag="--at"), parse_step(args.step)
     with PrometheusSource(prometheus_url(args.prometheus), timeout=args.timeout) as source:
         result = run_check(models, source, repo_host(args), policy, now, step, args.dry_run)
     for decision in result.decisions:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import math
 import os
 import sys
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,14 +21,19 @@ if TYPE_CHECKING:  # the commands import what they use when they run (fast --hel
     from driftloop.drift import Profile
 
 __all__ = [
+    "at_least",
     "check_output",
     "emit",
     "emit_json",
     "model_names",
+    "parse_step",
     "parse_time",
+    "port_number",
+    "positive_seconds",
     "profile_for",
     "prometheus_url",
     "registry_from_environment",
+    "seconds",
     "selected_models",
 ]
 
@@ -98,30 +106,107 @@ def registry_from_environment() -> ModelRegistry:
     return MlflowRegistry.from_environment()
 
 
-def parse_time(text: str, now: datetime | None = None) -> datetime:
-    """``now``, ``-90d``/``-6h``/``-30m`` (before now), ISO 8601, or Unix seconds; UTC."""
+def parse_time(
+    text: str, now: datetime | None = None, flag: str = "", future: bool = False
+) -> datetime:
+    """``now``, ``-90d``/``-6h``/``-30m`` (before now), ISO 8601, or Unix seconds; UTC.
+    From 1970 on, and unless ``future``, at most a few minutes from now: Prometheus has
+    nothing to answer outside that range."""
     from driftloop.config import parse_duration
 
     now = now or datetime.now(UTC)
     value = text.strip()
-    if value == "now":
-        return now
-    if value.startswith("-"):
-        try:
-            return now - parse_duration(value[1:])
-        except ValueError:
-            raise UsageError(
-                f"{text!r} is not a time (now, -90d, ISO 8601 or Unix seconds)"
-            ) from None
+    named = f"{flag} {text!r}".strip()
+    try:
+        if value == "now":
+            parsed = now
+        elif value.startswith("-"):
+            parsed = now - parse_duration(value[1:])
+        else:
+            parsed = _absolute_time(value)
+    except (ValueError, OverflowError, OSError) as error:
+        raise UsageError(
+            f"{named} is not a time (now, -90d, ISO 8601 or Unix seconds): {error}"
+        ) from None
+    if parsed < _EPOCH:
+        raise UsageError(f"{named} is before 1970-01-01")
+    if parsed > now + _CLOCK_SKEW and not future:
+        raise UsageError(f"{named} is in the future (now is {now:%Y-%m-%dT%H:%M:%SZ})")
+    return parsed
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _absolute_time(value: str) -> datetime:
     try:
         return datetime.fromtimestamp(float(value), UTC)
     except ValueError:
         pass
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise UsageError(f"{text!r} is not a time (now, -90d, ISO 8601 or Unix seconds)") from None
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_step(text: str, flag: str = "--step") -> timedelta:
+    """A positive duration for a loop's step (0s would never advance)."""
+    from driftloop.config import parse_duration
+
+    try:
+        step = parse_duration(text)
+    except ValueError as error:
+        raise UsageError(f"{flag}: {error}") from None
+    if step <= timedelta(0):
+        raise UsageError(f"{flag}: {text!r} must be longer than 0s")
+    return step
+
+
+def port_number(text: str) -> int:
+    """argparse type of a TCP port to listen on."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (1-65535)")
+    return port
+
+
+def at_least(low: int) -> Callable[[str], int]:
+    """argparse type of a whole number of at least ``low`` (limits, counts)."""
+
+    def whole(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{text!r} must be at least {low}")
+        return value
+
+    return whole
+
+
+def seconds(text: str) -> float:
+    """argparse type of a wait: a finite number of seconds, 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number of seconds, 0 or more")
+    return value
+
+
+def positive_seconds(text: str) -> float:
+    """argparse type of timeouts: a finite number of seconds above 0 (inf would wait forever)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number of seconds above 0")
+    return value
 
 
 def selected_models(models_dir: Path, wanted: list[str] | None) -> list[str]:

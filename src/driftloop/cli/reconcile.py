@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from driftloop.serve.approval import verify_version
 
     models = selected_models(args.models, args.model)
-    now = parse_time(args.at)
+    now = parse_time(args.at, flag="--at")
     registry = registry_from_environment()
 
     def verify(model: str, version: str) -> Verification:

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         reason,
         trigger_id,
         args.alias,
-        parse_time(args.until),
+        parse_time(args.until, flag="--until", future=True),
         args.drift_report,
     )
     args.out.write_text(json.dumps(candidate, indent=2) + "\n", encoding="utf-8")

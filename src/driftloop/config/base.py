@@ -28,15 +28,37 @@ __all__ = [
     "format_duration",
     "load_document",
     "parse_duration",
+    "read_yaml",
 ]
 
 # libyaml's safe loader when PyYAML was built with it: a fleet's model files load 5x faster
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """A safe loader that refuses a key given twice: PyYAML keeps the last one silently,
+    so a second ``critical:`` further down would quietly win."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+                continue  # a merge (<<) may be overridden by the mapping's own keys
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} given twice", key_node.start_mark
+                )
+            seen.add(key)
+        return dict(super().construct_mapping(node, deep=deep))
+
 
 API_VERSION: Literal["driftloop/v1"] = "driftloop/v1"
 
 _DURATION = re.compile(r"^(\d+)(s|m|h|d|w)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# Longer than any window, cooldown or backfill makes sense for, and far from where date
+# arithmetic overflows (99999999999999999w would crash the first subtraction from now).
+MAX_DURATION = timedelta(days=36_500)
 
 
 def parse_duration(value: object) -> timedelta:
@@ -46,7 +68,10 @@ def parse_duration(value: object) -> timedelta:
     match = _DURATION.match(str(value).strip())
     if match is None:
         raise ValueError(f"{value!r} is not a duration like 30s, 5m, 6h, 7d")
-    return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"{value!r} is longer than 100 years")
+    return timedelta(seconds=seconds)
 
 
 def format_duration(value: timedelta) -> str:
@@ -83,7 +108,9 @@ class KeyedValueError(ValueError):
 class Strict(BaseModel):
     """Base for every configuration model: unknown keys are errors (typos must not pass)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, strict=True, allow_inf_nan=False
+    )
 
 
 class Document(Strict):
@@ -152,10 +179,18 @@ def load_document(model: type[D], path: Path) -> D:
         raise ConfigError(source, "", "file not found") from None
     except OSError as error:
         raise ConfigError(source, "", f"cannot read: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(source, "", f"not UTF-8 text (byte {error.start})") from None
+    return parse_document(model, read_yaml(text, source), source)
+
+
+def read_yaml(text: str, source: str) -> object:
+    """YAML text as data, safely; a ConfigError naming the line otherwise."""
     try:
-        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 (a safe loader, in C when built)
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 (a safe loader, in C when built)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "YAML"
-        raise ConfigError(source, "", f"{where}: not valid YAML") from None
-    return parse_document(model, data, source)
+        problem = getattr(error, "problem", None)
+        detail = f": {problem}" if problem else ""
+        raise ConfigError(source, "", f"{where}: not valid YAML{detail}") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
@@ -127,6 +128,11 @@ class PerformanceSettings(Strict):
     @model_validator(mode="after")
     def _ordered(self) -> PerformanceSettings:
         for metric, bound in self.thresholds.items():
+            top = 1.0 if metric not in LOWER_IS_BETTER else math.inf  # shares and AUC
+            for level in ("warn", "critical"):
+                if not 0 <= getattr(bound, level) <= top:
+                    span = "between 0 and 1" if top == 1 else "at least 0"
+                    raise KeyedValueError(f"thresholds.{metric}.{level}", f"must be {span}")
             if metric in LOWER_IS_BETTER and bound.critical <= bound.warn:
                 raise KeyedValueError(
                     f"thresholds.{metric}.critical", "must be > warn (higher is worse)"

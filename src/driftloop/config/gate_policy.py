@@ -3,15 +3,47 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
-from driftloop.config.base import API_VERSION, Document, Strict, load_document
+from driftloop.config.base import API_VERSION, Document, KeyedValueError, Strict, load_document
 
-__all__ = ["ApprovalSettings", "GatePolicy", "GateSettings", "load_gate_policy"]
+__all__ = [
+    "METRICS_FOR_TASK",
+    "ApprovalSettings",
+    "GatePolicy",
+    "GateSettings",
+    "load_gate_policy",
+]
 
 PrimaryMetric = Literal["auto", "roc_auc", "f1_macro", "r2", "rmse", "mae"]
+# What the gate can compute for each task (driftloop.gates.metrics); the primary metric and
+# the absolute floors must come from here.
+METRICS_FOR_TASK = {
+    "binary_classification": ("roc_auc", "f1_macro", "accuracy", "brier"),
+    "multiclass_classification": ("f1_macro", "accuracy"),
+    "regression": ("r2", "rmse", "mae"),
+}
+_GATE_METRICS = frozenset(m for names in METRICS_FOR_TASK.values() for m in names)
+_UNIT_INTERVAL = frozenset({"roc_auc", "f1_macro", "accuracy", "brier"})
+
+
+def _floors(floors: dict[str, float] | None) -> dict[str, float] | None:
+    for metric, floor in (floors or {}).items():
+        if metric not in _GATE_METRICS:
+            known = ", ".join(sorted(_GATE_METRICS))
+            raise KeyedValueError(metric, f"no gate computes {metric!r} (known: {known})")
+        if metric in _UNIT_INTERVAL and not 0 <= floor <= 1:
+            raise KeyedValueError(metric, "must be between 0 and 1")
+        if metric in {"rmse", "mae"} and floor < 0:
+            raise KeyedValueError(metric, "must be at least 0")
+        if metric == "r2" and floor > 1:
+            raise KeyedValueError(metric, "must be at most 1")
+    return floors
+
+
+Floors = Annotated[dict[str, float], AfterValidator(_floors)]
 
 
 class CanaryFeedback(Strict):
@@ -45,7 +77,7 @@ class GateSettings(Strict):
         default=0.03, ge=0, le=1, description="Demographic parity and equal opportunity."
     )
     min_eval_rows: int = Field(default=500, ge=1)
-    absolute_floors: dict[str, float] = Field(
+    absolute_floors: Floors = Field(
         default_factory=lambda: {"roc_auc": 0.70, "f1_macro": 0.60, "r2": 0.30},
         description="Used when there is no champion to compare with.",
     )
@@ -69,7 +101,7 @@ class GateOverride(Strict):
     latency_requests: int | None = Field(default=None, ge=10)
     fairness_max_widening: float | None = Field(default=None, ge=0, le=1)
     min_eval_rows: int | None = Field(default=None, ge=1)
-    absolute_floors: dict[str, float] | None = None
+    absolute_floors: Floors | None = None
     golden_set: str | None = None
     canary_feedback: CanaryFeedback | None = None
     reviewers: list[str] | None = None

@@ -3,40 +3,69 @@ pin in each overlay, and the local repo host is a git repository with CODEOWNERS
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
-from driftloop.config import load_drift_policy, load_gate_policy, load_model
+from driftloop.config import ModelSpec, load_drift_policy, load_gate_policy, load_model
+from driftloop.config.fleet import fleet_problems
 from driftloop.doctor.check import Check
 from driftloop.doctor.repository import check_codeowners
-from driftloop.errors import DriftloopError
+from driftloop.errors import ConfigError, DriftloopError
+
+T = TypeVar("T")
 
 __all__ = ["check_approval_keys", "check_configs", "check_gitops", "check_local_repo"]
 
 
 def check_configs(models_dir: Path, policies_dir: Path) -> tuple[list[Check], list[str]]:
-    checks, names = [], []
+    checks, specs = [], {}
     for path in sorted(models_dir.glob("*/model.yaml")):
         try:
-            names.append(load_model(path.parent.name, models_dir).name)
+            spec = load_model(path.parent.name, models_dir)
+            _check_estimator(spec, path)
+            specs[spec.name] = spec
         except DriftloopError as error:
             checks.append(Check(f"config {path}", False, str(error), "fix the key named above"))
-    for path, loader in (
-        (policies_dir / "drift.yaml", load_drift_policy),
-        (policies_dir / "gates.yaml", load_gate_policy),
-    ):
-        try:
-            loader(path)
-        except DriftloopError as error:
-            checks.append(Check(f"config {path}", False, str(error), "fix the key named above"))
-    if not names:
+    drift_path, gates_path = policies_dir / "drift.yaml", policies_dir / "gates.yaml"
+    drift = _loaded(drift_path, load_drift_policy, checks)
+    gates = _loaded(gates_path, load_gate_policy, checks)
+    if drift is not None and gates is not None and not checks:
+        problems = fleet_problems(specs, drift, gates, str(drift_path), str(gates_path))
+        checks += [
+            Check(f"config {p.source}", False, str(p), "fix the key named above") for p in problems
+        ]
+    if not specs and not checks:
         checks.append(
             Check(
                 "config models", False, f"no models/<name>/model.yaml under {models_dir}", "add one"
             )
         )
     if not checks:
-        checks.append(Check("configs", True, f"{len(names)} model(s) and both policies valid"))
-    return checks, names
+        checks.append(Check("configs", True, f"{len(specs)} model(s) and both policies valid"))
+    return checks, list(specs)
+
+
+def _loaded(path: Path, loader: Callable[[Path], T], checks: list[Check]) -> T | None:
+    try:
+        return loader(path)
+    except DriftloopError as error:
+        checks.append(Check(f"config {path}", False, str(error), "fix the key named above"))
+        return None
+
+
+def _check_estimator(spec: ModelSpec, path: Path) -> None:
+    """The estimator class imports (a typo would otherwise surface in the first retrain)."""
+    if spec.estimator is None:
+        return
+    module, _, name = spec.estimator.class_.rpartition(".")
+    try:
+        found = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as error:
+        raise ConfigError(str(path), "estimator.class", f"does not import: {error}") from None
+    if not (isinstance(found, type) and hasattr(found, "fit")):
+        raise ConfigError(str(path), "estimator.class", f"{found!r} is not an estimator class")
 
 
 def check_approval_keys(root: Path) -> Check:

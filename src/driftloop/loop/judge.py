@@ -15,12 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import yaml
-
 from driftloop.adapters.repohost import ProposalHost, PullRequest, Push, proposal_model
 from driftloop.config import ApprovalSettings, GatePolicy
-from driftloop.config.base import parse_document
-from driftloop.errors import ConfigError
+from driftloop.config.base import parse_document, read_yaml
 from driftloop.gitops.approval import Refusal, judge_reviews
 from driftloop.gitops.codeowners import LOCATIONS, CodeOwners, parse_codeowners
 from driftloop.gitops.overlay import OVERLAY_FILE, pins
@@ -90,11 +87,7 @@ def approval_settings(host: ProposalHost, ref: str | None) -> ApprovalSettings:
     if text is None:
         return ApprovalSettings()
     source = f"{GATE_POLICY_FILE}@{short(ref)}"
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
-        raise ConfigError(source, "", "not valid YAML") from None
-    return parse_document(GatePolicy, data, source).approval
+    return parse_document(GatePolicy, read_yaml(text, source), source).approval
 
 
 class _Owners:

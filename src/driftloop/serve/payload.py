@@ -40,6 +40,8 @@ def decode_json(body: bytes) -> Any:
         raise
     except (ValueError, UnicodeDecodeError) as error:
         raise RequestError(400, f"malformed JSON: {error}") from None
+    except RecursionError:  # json raises it, not ValueError, for [[[[...]]]] nested deeply
+        raise RequestError(400, "malformed JSON: nested too deeply") from None
 
 
 def _records(payload: Any) -> list[dict[str, Any]]:
