@@ -37,9 +37,10 @@ def test_help_of_every_command_imports_no_heavy_library() -> None:
 
 
 def test_the_test_names_the_parser_offers_are_the_engines() -> None:
-    from driftloop.drift.result import TEST_NAMES
+    from driftloop.drift.result import SIGNIFICANCE_TESTS, TEST_NAMES
 
     assert drift_cli.TEST_NAMES == TEST_NAMES
+    assert set(drift_cli.SIGNIFICANCE_TESTS) == SIGNIFICANCE_TESTS
     assert build_parser().parse_args(["drift", "--current", "x", "--tests", "psi,ks"]).tests
 
 

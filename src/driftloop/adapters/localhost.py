@@ -16,6 +16,7 @@ another.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -239,6 +240,7 @@ class LocalRepoHost(RepoHost):
         """Record a review of the pull request's current head (as GitHub binds a review to
         the commit it was given on)."""
         record = self.pull_record(number)
+        _check_login(reviewer)
         if reviewer == record["author"] and state == "APPROVED":
             raise UsageError("the author of a pull request cannot approve it")
         review = {
@@ -263,8 +265,9 @@ class LocalRepoHost(RepoHost):
 
     def merge(self, number: int, merged_by: str, force: bool = False) -> PullRequest:
         record = self.pull_record(number)
+        _check_login(merged_by)
         if record["state"] != "open":
-            raise UsageError(f"pull request #{number} is {record['state']}, not open")
+            raise UsageError(f"pull request #{number} is {_state(record)}, not open")
         if not force and not self.current_approvers(number):
             raise UsageError(
                 f"#{number} has no approval of its head {self._head(record)[:12]} by someone "
@@ -416,3 +419,16 @@ class LocalRepoHost(RepoHost):
 
     def team_members(self, team: str) -> set[str]:
         return set(self._teams().get(team, []))
+
+
+# A GitHub login (letters, digits, single hyphens; at most 39) or an App's "name[bot]".
+_LOGIN = re.compile(r"^[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}(?:\[bot\])?$")
+
+
+def _check_login(user: str) -> None:
+    if not _LOGIN.match(user):
+        raise UsageError(f"--as {user!r} is not a login (letters, digits and hyphens)")
+
+
+def _state(record: dict[str, Any]) -> str:
+    return "merged" if record.get("merged") else str(record["state"])

@@ -13,9 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from driftloop.adapters.registry import CandidateRun, ModelRegistry, RegisteredVersion
-from driftloop.errors import UpstreamError
+from driftloop.errors import UpstreamError, UsageError
 
 __all__ = ["DEFAULT_TRACKING_URI", "MlflowRegistry"]
 
@@ -28,6 +29,13 @@ _ENV_DEFAULTS = {
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
 }
+
+
+# Tracking stores MLflow's client can open (its registry of store builders).
+_SCHEMES = frozenset(
+    {"http", "https", "file", "sqlite", "postgresql", "mysql", "mssql", "databricks",
+     "databricks-uc", "uc"}
+)  # fmt: skip
 
 
 @contextmanager
@@ -60,7 +68,14 @@ class MlflowRegistry(ModelRegistry):
 
     @classmethod
     def from_environment(cls) -> MlflowRegistry:
-        return cls(os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI)
+        uri = os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+        scheme = urlsplit(uri).scheme.split("+")[0].lower()  # postgresql+psycopg2: a dialect
+        if len(scheme) > 1 and scheme not in _SCHEMES:  # "" or "c" (C:\...): a local path
+            raise UsageError(
+                f"MLFLOW_TRACKING_URI {uri[:80]!r}: MLflow reads no {scheme}:// store "
+                f"({', '.join(sorted(_SCHEMES))}, or a local path)"
+            )
+        return cls(uri)
 
     def register_candidate(self, run: CandidateRun, alias: str) -> RegisteredVersion:
         mlflow = self._mlflow
@@ -108,9 +123,14 @@ class MlflowRegistry(ModelRegistry):
         with _upstream(f"resolving {uri}"):
             if "@" in ref:
                 name, alias = ref.split("@", 1)
-                return str(self.client.get_model_version_by_alias(name, alias).version)
-            name, _, version = ref.partition("/")
-            return str(self.client.get_model_version(name, version).version)
+                found = self.client.get_model_version_by_alias(name, alias)
+            else:
+                name, _, version = ref.partition("/")
+                found = self.client.get_model_version(name, version)
+        if not str(found.version or "").isdigit() or found.name != name:
+            # MLflow's client turns any JSON object into an empty version: not an answer
+            raise UpstreamError("MLflow", f"resolving {uri}: answered something unexpected")
+        return str(found.version)
 
     def alias_version(self, model: str, alias: str) -> str | None:
         from mlflow.exceptions import MlflowException

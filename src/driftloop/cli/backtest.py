@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 
 __all__ = ["register"]
 
+# Decisions replayed per model: two years at the CronJob's 5m (a start of 0 would be 57 years,
+# and hours of queries and replay before any answer).
+MAX_STEPS = 210_240
+
 
 def register(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
@@ -81,6 +85,12 @@ def run(args: argparse.Namespace) -> int:
     step = parse_step(args.step)
     if end <= start:
         raise UsageError("--end must be after --start")
+    steps = (end - start) // step
+    if steps > MAX_STEPS:
+        raise UsageError(
+            f"--start {args.start} to --end {args.end} is {steps:,} steps of {args.step}; at most "
+            f"{MAX_STEPS:,} (a larger --step, or a shorter period)"
+        )
     results = []
     with PrometheusSource(prometheus_url(args.prometheus)) as source:
         for model in models:

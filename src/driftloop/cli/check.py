@@ -26,14 +26,16 @@ if TYPE_CHECKING:
 __all__ = ["add_repo_host_arguments", "register", "repo_host"]
 
 
-def add_repo_host_arguments(parser: argparse.ArgumentParser, default: str) -> None:
+def add_repo_host_arguments(
+    parser: argparse.ArgumentParser, default: str, nowhere: bool = True
+) -> None:
     parser.add_argument(
         "--dispatch",
-        choices=("github", "local", "none"),
+        choices=("github", "local", "none") if nowhere else ("github", "local"),
         default=default,
         help="where retrains are dispatched: GitHub (retrain.yml via workflow_dispatch; "
         "GITHUB_REPOSITORY, GITHUB_API_URL, GITHUB_TOKEN or a GitHub App), the local repo "
-        "host (records under REPO/.driftloop/), or nowhere",
+        "host (records under REPO/.driftloop/)" + (", or nowhere" if nowhere else ""),
     )
     parser.add_argument("--repo", type=Path, default=Path(), help="the local repo host's root")
 

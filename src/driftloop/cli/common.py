@@ -172,16 +172,17 @@ def port_number(text: str) -> int:
     return port
 
 
-def at_least(low: int) -> Callable[[str], int]:
-    """argparse type of a whole number of at least ``low`` (limits, counts)."""
+def at_least(low: int, high: int | None = None) -> Callable[[str], int]:
+    """argparse type of a whole number from ``low`` (to ``high``): limits, counts, bins."""
 
     def whole(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"{text!r} must be at least {low}")
+        if value < low or (high is not None and value > high):
+            span = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"{text!r} must be {span}")
         return value
 
     return whole

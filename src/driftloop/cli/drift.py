@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from driftloop.cli.common import emit, emit_json, model_features, profile_for
+from driftloop.cli.common import at_least, emit, emit_json, model_features, profile_for
 from driftloop.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
 # The tests `driftloop drift` runs (driftloop.drift.result.TEST_NAMES, checked equal in
 # tests): named here so that building the argument parser imports no statistics.
 TEST_NAMES = ("psi", "ks", "chisquare", "jensenshannon", "wasserstein", "hellinger")
+SIGNIFICANCE_TESTS = ("ks", "chisquare")  # their threshold is alpha
 
 __all__ = ["register"]
 
@@ -24,9 +26,16 @@ def _threshold(text: str) -> tuple[str, float]:
     if name not in TEST_NAMES:
         raise argparse.ArgumentTypeError(f"unknown test {name!r} in {text!r}")
     try:
-        return name, float(value)
+        number = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not TEST=NUMBER") from None
+    if name in SIGNIFICANCE_TESTS and not 0 < number < 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: {name} takes a significance level (alpha) between 0 and 1"
+        )
+    if not (math.isfinite(number) and number > 0):  # 0 would call every feature drifted
+        raise argparse.ArgumentTypeError(f"{text!r}: the threshold must be a number above 0")
+    return name, number
 
 
 def register(commands: Any) -> None:
@@ -55,7 +64,7 @@ def register(commands: Any) -> None:
         help="override a test's threshold (alpha for ks/chisquare); repeatable",
     )
     parser.add_argument("--correction", choices=("bh", "bonferroni", "none"), default="bh")
-    parser.add_argument("--min-samples", type=int, default=100, help="rows needed to judge")
+    parser.add_argument("--min-samples", type=at_least(1), default=100, help="rows needed to judge")
     parser.add_argument(
         "--psi-binning",
         choices=("profile", "sturges"),
@@ -63,7 +72,9 @@ def register(commands: Any) -> None:
         help="profile: reference quantile bins (what Prometheus sees); "
         "sturges: Evidently 0.7's binning, to reproduce its numbers",
     )
-    parser.add_argument("--bins", type=int, help="numeric quantile bins when profiling")
+    parser.add_argument(
+        "--bins", type=at_least(2, 100), help="numeric quantile bins when profiling"
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--html", type=Path, help="write Evidently's HTML report here")
     parser.set_defaults(handler=run)
@@ -93,8 +104,6 @@ def run(args: argparse.Namespace) -> int:
     from driftloop.data.frames import read_frame
     from driftloop.drift import DriftOptions, Profile, compare, parse_tests
 
-    if args.min_samples < 1:
-        raise UsageError("--min-samples must be at least 1")
     if args.reference is None and args.profile is None:
         raise UsageError("give --reference, or --profile to compare with a saved profile")
     # Only the features are read, text as categoricals: the tests only count values.

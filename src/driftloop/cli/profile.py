@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from driftloop.cli.common import emit, profile_for
+from driftloop.cli.common import at_least, emit, profile_for
 from driftloop.errors import ExitCode
 
 __all__ = ["register"]
@@ -22,8 +22,12 @@ def register(commands: Any) -> None:
     parser.add_argument("--data", required=True, help="parquet/CSV path, fsspec URI or demo://")
     parser.add_argument("--model", help="model name (models/<name>/model.yaml); else infer types")
     parser.add_argument("--models", type=Path, default=Path("models"), help="models directory")
-    parser.add_argument("--bins", type=int, help="numeric quantile bins (default from model, 10)")
-    parser.add_argument("--top-k", type=int, help="categories kept per feature (default 20)")
+    parser.add_argument(
+        "--bins", type=at_least(2, 100), help="numeric quantile bins (default from model, 10)"
+    )
+    parser.add_argument(
+        "--top-k", type=at_least(1, 1000), help="categories kept per feature (default 20)"
+    )
     parser.add_argument("--out", type=Path, required=True, help="where to write profile.json")
     parser.set_defaults(handler=run)
 

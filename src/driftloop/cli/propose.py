@@ -199,6 +199,13 @@ def run_pulls(args: argparse.Namespace) -> int:
         emit(host.pull_body(args.number))
     elif args.action in ("approve", "request-changes"):
         state = "APPROVED" if args.action == "approve" else "CHANGES_REQUESTED"
+        record = host.pull_record(args.number)
+        if record["state"] != "open":  # GitHub takes it, and it changes nothing: say so
+            done = "merged" if record.get("merged") else record["state"]
+            raise UsageError(
+                f"#{args.number} is {done}: a review now changes nothing (promote counts "
+                "approvals of the merged head given before the merge)"
+            )
         host.review(args.number, args.user, state)
         emit(f"#{args.number}: {state.lower().replace('_', ' ')} by {args.user}")
     else:

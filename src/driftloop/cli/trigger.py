@@ -9,7 +9,7 @@ from typing import Any
 
 from driftloop.cli.check import add_repo_host_arguments, repo_host
 from driftloop.cli.common import emit, emit_json
-from driftloop.errors import ExitCode, UsageError
+from driftloop.errors import ExitCode
 from driftloop.gitops.inputs import check_reason
 
 __all__ = ["register"]
@@ -29,7 +29,7 @@ def register(commands: Any) -> None:
     parser.add_argument("--policy", type=Path, default=Path("policies/drift.yaml"))
     parser.add_argument("--models", type=Path, default=Path("models"))
     parser.add_argument("--json", action="store_true")
-    add_repo_host_arguments(parser, default="local")
+    add_repo_host_arguments(parser, default="local", nowhere=False)
     parser.set_defaults(handler=run)
 
 
@@ -40,10 +40,10 @@ def run(args: argparse.Namespace) -> int:
     from driftloop.policy.suppression import suppression
 
     load_model(args.model, args.models)
+    args.reason = check_reason(args.reason, "--reason")
     check_reason(f"manual: {args.reason}", "--reason")  # what the retrain will be told
     host = repo_host(args)
-    if host is None:
-        raise UsageError("trigger needs a repo host: --dispatch local")
+    assert host is not None  # --dispatch none is not offered
     now = datetime.now(UTC)
     settings = load_drift_policy(args.policy).settings_for(args.model)
     history = host.retrain_history(args.model, now)

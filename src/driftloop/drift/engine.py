@@ -53,11 +53,13 @@ RAW_TESTS = frozenset({"ks", "wasserstein"})
 
 def parse_tests(text: str | None) -> tuple[TestName, ...] | None:
     """``psi,ks`` -> ("psi", "ks"); ``all`` -> every test; None -> defaults per type."""
-    if text is None or text.strip() == "":
+    if text is None:
         return None
     if text.strip() == "all":
         return TEST_NAMES
     names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:  # running no test would report "no drift" for anything
+        raise UsageError(f"--tests {text!r} names no test; choose from {', '.join(TEST_NAMES)}")
     unknown = [name for name in names if name not in TEST_NAMES]
     if unknown:
         raise UsageError(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -147,15 +148,48 @@ class FeatureProfile:
             name=name,
             type=kind,
             bins=tuple(str(b) for b in data["bins"]),
-            counts=tuple(int(c) for c in data["counts"]),
+            counts=tuple(_count(c, f"{name}.counts") for c in data["counts"]),
             edges=tuple(float(e) for e in data.get("edges", ())),
             categories=tuple(str(c) for c in data.get("categories", ())),
         )
-        if len(feature.bins) != len(feature.counts) or feature.bins[-1] != MISSING:
-            raise ValueError("bins and counts must align and end with 'missing'")
+        if len(feature.bins) != len(feature.counts) or feature.bins[-1:] != (MISSING,):
+            raise ValueError(f"{name}: bins and counts must align and end with 'missing'")
         if kind == "numeric" and len(feature.bins) != len(feature.edges) + 2:
-            raise ValueError("a numeric feature has len(edges) + 2 bins")
+            raise ValueError(f"{name}: a numeric feature has len(edges) + 2 bins")
+        edges = np.asarray(feature.edges, dtype=float)
+        if not np.isfinite(edges).all() or (np.diff(edges) <= 0).any():
+            raise ValueError(f"{name}: edges must be finite and increasing")
+        if kind == "categorical" and feature.bins[-2:-1] != (OTHER,):
+            raise ValueError(f"{name}: a categorical feature's bins end with {OTHER!r}, 'missing'")
         return feature
+
+
+# What a (possibly hand-edited) profile file holds is checked before anything counts with it:
+# a ValueError here is "invalid profile", exit 2.
+
+
+def _count(value: object, key: str) -> int:
+    """A whole number, 0 or more."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not (math.isfinite(value) and value >= 0 and float(value).is_integer())
+    ):
+        raise ValueError(f"{key}: {value!r} is not a count (a whole number, 0 or more)")
+    return int(value)
+
+
+def _features(data: object) -> dict[str, FeatureProfile]:
+    if not isinstance(data, dict) or not data:
+        raise ValueError("features must map each feature name to its bins")
+    return {str(name): FeatureProfile.from_dict(str(name), spec) for name, spec in data.items()}
+
+
+def _probabilities(data: Any, key: str) -> tuple[float, ...]:
+    values = tuple(float(c) for c in data)
+    if not all(0 <= c <= 1 for c in values):  # False for NaN too
+        raise ValueError(f"{key} holds probabilities (0 to 1)")
+    return values
 
 
 @dataclass(frozen=True)
@@ -197,20 +231,16 @@ class Profile:
                 f"{source}: not a driftloop profile (format {PROFILE_FORMAT!r} expected)"
             )
         try:
-            features = {
-                str(name): FeatureProfile.from_dict(str(name), spec)
-                for name, spec in data["features"].items()
-            }
             prediction = data.get("prediction")
             return cls(
-                features,
-                int(data["n_rows"]),
+                _features(data["features"]),
+                _count(data["n_rows"], "n_rows"),
                 data.get("model"),
                 str(data["created_at"]),
                 FeatureProfile.from_dict("prediction", prediction) if prediction else None,
-                tuple(float(c) for c in data.get("prediction_calibration", ())),
+                _probabilities(data.get("prediction_calibration", ()), "prediction_calibration"),
             )
-        except (KeyError, TypeError, ValueError) as error:
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise DataError(f"{source}: invalid profile: {error}") from None
 
     def save(self, path: Path) -> None:

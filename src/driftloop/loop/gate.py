@@ -119,8 +119,8 @@ def gate(
     spec = load_model(model, models_dir)
     if candidate.get("model") != spec.name:
         raise DataError(f"candidate is for {candidate.get('model')!r}, not {spec.name!r}")
+    settings = load_gate_policy(policy_path).settings_for(spec.name)  # local files first
     version = scored_version(candidate, spec.name, registry)
-    settings = load_gate_policy(policy_path).settings_for(spec.name)
     uri = data_uri or candidate.get("data_uri") or spec.data.train
     frame = read_frame(uri)
     validate(frame, spec, min_rows=1)

@@ -9,13 +9,15 @@ part of a message.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Self, TypeVar
+from urllib.parse import urlsplit
 
-from github import Auth, Github, GithubException, GithubRetry
+from github import Auth, BadAttributeException, Github, GithubException, GithubRetry
 from github.PullRequest import PullRequest as GhPull
 from github.Repository import Repository
 
@@ -28,6 +30,7 @@ PERMISSIONS = (
     "the token needs actions: write (dispatch) and contents, pull-requests, issues: write (propose)"
 )
 T = TypeVar("T")
+_REPOSITORY = re.compile(r"^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$")
 
 
 @contextmanager
@@ -51,6 +54,12 @@ def upstream(action: str) -> Iterator[None]:
     except OSError as error:
         raise UpstreamError(
             "GitHub", f"{action}: unreachable ({type(error).__name__})", transient=True
+        ) from None
+    except (BadAttributeException, AssertionError, AttributeError, KeyError, TypeError,
+            ValueError) as error:  # fmt: skip
+        # PyGithub parsing a page that is not GitHub's JSON (a proxy's HTML, another API)
+        raise UpstreamError(
+            "GitHub", f"{action}: answered something unexpected ({type(error).__name__})"
         ) from None
 
 
@@ -128,7 +137,13 @@ class GitHubClient:
         repository = os.environ.get("GITHUB_REPOSITORY")
         if not repository:
             raise UsageError("set GITHUB_REPOSITORY (owner/name) to use GitHub")
-        return cls(repository, os.environ.get("GITHUB_API_URL", "https://api.github.com"))
+        if not _REPOSITORY.match(repository):
+            raise UsageError(f"GITHUB_REPOSITORY {repository[:80]!r} is not owner/name")
+        api_url = os.environ.get("GITHUB_API_URL") or "https://api.github.com"
+        parts = urlsplit(api_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise UsageError(f"GITHUB_API_URL {api_url[:80]!r} is not an http(s) URL")
+        return cls(repository, api_url)
 
     def close(self) -> None:
         self.client.close()
