@@ -13,7 +13,9 @@ __all__ = ["canned"]
 
 
 @contextmanager
-def canned(body: str | bytes, content_type: str = "application/json", status: int = 200) -> Iterator[str]:
+def canned(
+    body: str | bytes, content_type: str = "application/json", status: int = 200
+) -> Iterator[str]:
     """Serve ``body`` to every GET and POST until the block ends; yields the base URL."""
     payload = body.encode() if isinstance(body, str) else body
 

@@ -11,6 +11,7 @@ from driftloop.cli.common import (
     check_tasks,
     emit,
     emit_json,
+    http_url,
     parse_step,
     parse_time,
     positive_seconds,
@@ -114,6 +115,9 @@ def run(args: argparse.Namespace) -> int:
     from driftloop.adapters.prometheus import PrometheusSource
     from driftloop.config import load_drift_policy
     from driftloop.loop.check import run_check
+
+    if args.pushgateway:
+        http_url(args.pushgateway, "--pushgateway")
 
     policy = load_drift_policy(args.policy)
     models = selected_models(args.models, args.model)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from driftloop.errors import UsageError
 
@@ -25,6 +26,7 @@ __all__ = [
     "check_output",
     "emit",
     "emit_json",
+    "http_url",
     "model_names",
     "parse_step",
     "parse_time",
@@ -53,6 +55,15 @@ def check_output(path: Path | None, flag: str, create_parent: bool = False) -> N
     directory now (where the command always made it), refusing if that fails."""
     if path is None:
         return
+    try:
+        _check_output(path, flag, create_parent)
+    except OSError as error:  # a name too long for the file system, say
+        raise UsageError(f"{flag} {str(path)[:80]}: {error.strerror or error}") from None
+
+
+def _check_output(path: Path, flag: str, create_parent: bool) -> None:
+    if not str(path).strip():
+        raise UsageError(f"{flag}: empty; name a file")
     if path.is_dir():
         raise UsageError(f"{flag} {path}: is a directory; name a file")
     parent = path.parent if str(path.parent) else Path()
@@ -205,8 +216,10 @@ def positive_seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number of seconds above 0")
+    if not 0 < value <= 86_400:  # False for NaN; a day is past any sensible wait
+        raise argparse.ArgumentTypeError(
+            f"{text!r} must be a number of seconds above 0, at most a day"
+        )
     return value
 
 
@@ -246,4 +259,16 @@ def prometheus_url(flag: str | None) -> str:
     url = flag or os.environ.get("DRIFTLOOP_PROMETHEUS_URL")
     if not url:
         raise UsageError("give --prometheus URL or set DRIFTLOOP_PROMETHEUS_URL")
+    return http_url(url, "--prometheus" if flag else "DRIFTLOOP_PROMETHEUS_URL")
+
+
+def http_url(url: str, what: str) -> str:
+    """An http(s) URL with a host, checked before any work is done for it."""
+    try:
+        parts = urlsplit(url)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a port that is not a number
+        valid = False
+    if not valid or any(c.isspace() for c in url):
+        raise UsageError(f"{what} {url[:80]!r} is not an http(s) URL")
     return url

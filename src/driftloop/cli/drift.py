@@ -7,7 +7,14 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from driftloop.cli.common import at_least, emit, emit_json, model_features, profile_for
+from driftloop.cli.common import (
+    at_least,
+    check_output,
+    emit,
+    emit_json,
+    model_features,
+    profile_for,
+)
 from driftloop.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -104,8 +111,9 @@ def run(args: argparse.Namespace) -> int:
     from driftloop.data.frames import read_frame
     from driftloop.drift import DriftOptions, Profile, compare, parse_tests
 
-    if args.reference is None and args.profile is None:
+    if not args.reference and args.profile is None:
         raise UsageError("give --reference, or --profile to compare with a saved profile")
+    check_output(args.html, "--html")
     # Only the features are read, text as categoricals: the tests only count values.
     if args.profile is not None:
         profile = Profile.load(args.profile)

@@ -26,7 +26,7 @@ from driftloop.cli import (
     serve,
     trigger,
 )
-from driftloop.errors import DriftloopError, exit_code_for
+from driftloop.errors import DriftloopError, ExitCode, exit_code_for
 
 __all__ = ["INTERNAL_ERROR", "build_parser", "main"]
 
@@ -81,6 +81,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DriftloopError as error:
         print(f"driftloop {args.command}: error: {error}", file=sys.stderr)  # noqa: T201
         return int(exit_code_for(error))
+    except OSError as error:  # the file system refused a path the user gave (too long, ...)
+        where = f": {str(error.filename)[:80]}" if error.filename else ""
+        print(f"driftloop {args.command}: error: {error.strerror or error}{where}", file=sys.stderr)  # noqa: T201
+        code = (
+            ExitCode.UPSTREAM
+            if isinstance(error, ConnectionError | TimeoutError)
+            else ExitCode.USAGE
+        )
+        return int(code)
     except KeyboardInterrupt:
         print(f"driftloop {args.command}: interrupted", file=sys.stderr)  # noqa: T201
         return 130

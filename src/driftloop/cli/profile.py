@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from driftloop.cli.common import at_least, emit, profile_for
+from driftloop.cli.common import at_least, check_output, emit, profile_for
 from driftloop.errors import ExitCode
 
 __all__ = ["register"]
@@ -35,6 +35,7 @@ def register(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from driftloop.data.frames import read_frame
 
+    check_output(args.out, "--out")
     profile = profile_for(read_frame(args.data), args.model, args.models, args.bins, args.top_k)
     profile.save(args.out)
     emit(f"wrote {args.out}: {len(profile.features)} features from {profile.n_rows} rows")

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from driftloop.cli.common import emit, emit_json, registry_from_environment
+from driftloop.cli.common import emit, emit_json, http_url, registry_from_environment
 from driftloop.cli.propose import host_arguments, proposal_host
 from driftloop.errors import ExitCode, UsageError
 
@@ -165,30 +165,15 @@ def push(url: str, unapproved: int, refused: int) -> None:
 
 
 def run_promote(args: argparse.Namespace) -> int:
-    from driftloop.loop.audit import audit
-
     if args.withdraw is not None:
         return _withdraw(args)
+    if args.pushgateway:
+        http_url(args.pushgateway, "--pushgateway")
     host = proposal_host(args)
     key = signing_key_from_environment()
     registry = registry_from_environment()
     if args.commit and not args.model:
-        result = audit(host, registry, args.commit, args.since, signing_key=key,
-                       repository=_repository())  # fmt: skip
-        span = f"{result.start[:12]}..{result.end[:12]}"
-        for note in result.notes:
-            emit_error(f"driftloop promote: {note}")
-        if not result.changes and not args.json:
-            emit(f"nothing to promote: no production change in {span}")
-        for change in result.changes:
-            if args.json:
-                emit_json(change.to_dict())
-            elif not change.approved:
-                reasons = "; ".join(change.reasons)
-                emit(f"UNAPPROVED {change.push.after[:12]}: {reasons} ({change.issue})")
-        promotions = result.promotions
-        ok = result.ok
-        unapproved = sum(not change.approved for change in result.changes)
+        promotions, unapproved, ok = _audited(args, host, registry, key)
     else:
         promotions = _promotions(args, host, registry, key)
         ok = all(p.promoted for p in promotions)
@@ -201,6 +186,30 @@ def run_promote(args: argparse.Namespace) -> int:
     if args.pushgateway:
         push(args.pushgateway, unapproved, sum(not p.promoted for p in promotions))
     return ExitCode.OK if ok else ExitCode.FINDING
+
+
+def _audited(
+    args: argparse.Namespace, host: Any, registry: Any, key: SigningKey | None
+) -> tuple[list[Any], int, bool]:
+    """Every push since the last judged commit: the promotions, how many production changes
+    no approved pull request made, and whether all is well."""
+    from driftloop.loop.audit import audit
+
+    result = audit(host, registry, args.commit, args.since, signing_key=key,
+                   repository=_repository())  # fmt: skip
+    span = f"{result.start[:12]}..{result.end[:12]}"
+    for note in result.notes:
+        emit_error(f"driftloop promote: {note}")
+    if not result.changes and not args.json:
+        emit(f"nothing to promote: no production change in {span}")
+    for change in result.changes:
+        if args.json:
+            emit_json(change.to_dict())
+        elif not change.approved:
+            reasons = "; ".join(change.reasons)
+            emit(f"UNAPPROVED {change.push.after[:12]}: {reasons} ({change.issue})")
+    unapproved = sum(not change.approved for change in result.changes)
+    return list(result.promotions), unapproved, result.ok
 
 
 def run_verify(args: argparse.Namespace) -> int:
