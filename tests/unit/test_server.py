@@ -86,20 +86,23 @@ def test_every_bin_series_exists_before_traffic(client: TestClient, bundle_dir: 
 
 
 def test_unseen_category_and_null_are_counted(client: TestClient) -> None:
-    row = {**ROW, "contract": "lifetime", "tenure_months": None}
-    assert client.post("/invocations", json={"dataframe_records": [row]}).status_code == 200
+    # a number, a boolean or a float where a category belongs is a category nobody saw
+    rows = [
+        {**ROW, "contract": value, "tenure_months": None} for value in ("lifetime", 5, True, 2.5)
+    ]
+    assert client.post("/invocations", json={"dataframe_records": rows}).status_code == 200
     counters = samples(client, "driftloop_feature_bin_total")
     assert (
         counters[
             (("bin", "__other__"), ("feature", "contract"), ("model", "churn"), ("version", "1"))
         ]
-        == 1
+        == 4
     )
     assert (
         counters[
             (("bin", "missing"), ("feature", "tenure_months"), ("model", "churn"), ("version", "1"))
         ]
-        == 1
+        == 4
     )
 
 
@@ -120,6 +123,8 @@ def test_unseen_category_and_null_are_counted(client: TestClient) -> None:
         ({"content": json.dumps({"dataframe_records": [ROW]}).replace("90.5", "1e999").encode(),
           "headers": {"content-type": "application/json"}}, 422, "non-finite"),
         ({"json": {"dataframe_records": [ROW] * 51}}, 413, "at most 50"),
+        ({"content": b'{"dataframe_records": ' + b"[" * 9_000 + b"]" * 9_000 + b"}",
+          "headers": {"content-type": "application/json"}}, 400, "nested too deeply"),
         ({"json": {"dataframe_records": [{**ROW, "contract": "x" * 30_000}]}}, 413, "at most 20000"),
         ({"json": {"records": [ROW]}}, 422, "give exactly one of"),
     ],
