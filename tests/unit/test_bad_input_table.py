@@ -341,6 +341,29 @@ CASES = [
             ("calibration", "prediction_calibration holds probabilities"),
         )
     ),
+    # the commands no class above names, so that every command has rows
+    Case(14, "keygen --out {ws}/no-such-dir", 2, "no-such-dir: not a directory"),
+    Case(
+        14,
+        "pin-image --digest sha256:abc --host local --repo {ws}",
+        2,
+        "'sha256:abc' is not an image digest (sha256: and 64 hex digits)",
+    ),
+    Case(
+        14,
+        "propose --model churn --candidate {ws}/c.json --host local --repo {ws}",
+        2,
+        "propose needs --candidate and --gate-report",
+    ),
+    Case(14, "promote --withdraw '' --model churn --version 1", 2, "a withdrawal needs a reason"),
+    Case(
+        14,
+        "promote --commit no-such-ref --host local --repo {ws}",
+        2,
+        "'no-such-ref' is not a commit",
+    ),
+    Case(14, "demo --scenario no-such", 2, "argument --scenario: invalid choice: 'no-such'"),
+    Case(14, "demo approve --workdir {ws}/no-demo", 2, "no open pull request in"),
     # 14: trigger and the local pull requests
     Case(14, "trigger --model churn --reason x --dispatch none", 2, "invalid choice: 'none'"),
     Case(14, "trigger --model churn --reason '' --repo {ws}", 2, "--reason: empty"),
@@ -484,7 +507,7 @@ def _pulls(ws: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def places(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     ws = tmp_path_factory.mktemp("bad-input-table")
-    for folder in ("models", "policies"):
+    for folder in ("models", "policies", "k8s"):
         shutil.copytree(ROOT / folder, ws / folder)
     _frames(ws)
     _configs(ws)
@@ -496,7 +519,7 @@ def places(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
         yield {"ws": str(ws), **urls, **numbers}
 
 
-@pytest.mark.parametrize("case", CASES, ids=[f"{c.section}:{c.argv[:60]}" for c in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.section}:{c.argv}" for c in CASES])
 def test_bad_input(
     case: Case, places: dict[str, str], monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
