@@ -146,6 +146,13 @@ CASES = [
     Case(
         11, f"{CHECK} {P} {{empty}} --policy {{ws}}/duplicate.yaml", 2, "key 'cooldown' given twice"
     ),
+    Case(
+        12,
+        "gate --model churn --candidate {ws}/c.json --out {ws}/g.json --policy "
+        "{ws}/bad/r2-on-classifier/policies/gates.yaml",
+        2,
+        "models.churn.primary_metric: churn is a binary_classification model",
+    ),
     # 12: what doctor must not call valid (exit 1: a failed check, named by its key)
     *(
         Case(12, DOCTOR.replace("{name}", name), 1, phrase)

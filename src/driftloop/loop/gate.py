@@ -15,9 +15,10 @@ import pandas as pd
 
 from driftloop.adapters.registry import ModelRegistry
 from driftloop.attestation import bundle_digest
-from driftloop.config import load_gate_policy, load_model
+from driftloop.config import GateSettings, ModelSpec, load_gate_policy, load_model
+from driftloop.config.gate_policy import METRICS_FOR_TASK
 from driftloop.data.frames import read_frame
-from driftloop.errors import DataError
+from driftloop.errors import ConfigError, DataError
 from driftloop.gates import Evaluation, GateReport, evaluate_gates
 from driftloop.gates import metrics as gate_metrics
 from driftloop.train.assess import evaluate_bundle, paired_latency
@@ -106,6 +107,22 @@ def _summaries(evaluations: dict[str, Evaluation], task: str) -> dict[str, dict[
     return summary
 
 
+def _settings(spec: ModelSpec, path: Path) -> GateSettings:
+    """The model's gate settings, with a primary metric its task has (r2 would "score" a
+    classifier's labels)."""
+    policy = load_gate_policy(path)
+    settings = policy.settings_for(spec.name)
+    metrics = METRICS_FOR_TASK[spec.task]
+    if settings.primary_metric not in ("auto", *metrics):
+        own = getattr(policy.models.get(spec.name), "primary_metric", None)
+        raise ConfigError(
+            str(path), f"models.{spec.name}.primary_metric" if own else "defaults.primary_metric",
+            f"{spec.name} is a {spec.task} model: its primary metric is one of "
+            f"{', '.join(metrics)}",
+        )  # fmt: skip
+    return settings
+
+
 def gate(
     model: str,
     candidate: dict[str, Any],
@@ -119,7 +136,7 @@ def gate(
     spec = load_model(model, models_dir)
     if candidate.get("model") != spec.name:
         raise DataError(f"candidate is for {candidate.get('model')!r}, not {spec.name!r}")
-    settings = load_gate_policy(policy_path).settings_for(spec.name)  # local files first
+    settings = _settings(spec, policy_path)  # local files first
     version = scored_version(candidate, spec.name, registry)
     uri = data_uri or candidate.get("data_uri") or spec.data.train
     frame = read_frame(uri)
