@@ -184,7 +184,9 @@ def test_recorded_auc_and_estimate_equal_the_binned_values(
     negatives = per_bin('driftloop:feedback_score_bin_increase:5m{class="negative"}')
     positives = per_bin('driftloop:feedback_score_bin_increase:5m{class="positive"}')
     assert realised == pytest.approx(binned_auc(negatives, positives), abs=1e-9)
-    assert realised == pytest.approx(roc_auc_score(labels, bins), abs=0.01)
+    # increase() extrapolates each bin's series to the window's edges on its own, so the
+    # recorded AUC is close to, not equal to, the rows' (0.0135 apart once in a loaded CI run)
+    assert realised == pytest.approx(roc_auc_score(labels, bins), abs=0.02)
 
     estimate = float(query(prom, "driftloop:model_estimated_roc_auc:5m", at)[0]["value"][1])
     expected = per_bin("driftloop:prediction_expected_positives_increase:5m")
