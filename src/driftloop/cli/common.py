@@ -199,12 +199,16 @@ def at_least(low: int, high: int | None = None) -> Callable[[str], int]:
     return whole
 
 
-def seconds(text: str) -> float:
-    """argparse type of a wait: a finite number of seconds, 0 or more."""
+def _number_of_seconds(text: str) -> float:
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+
+
+def seconds(text: str) -> float:
+    """argparse type of a wait: a finite number of seconds, 0 or more."""
+    value = _number_of_seconds(text)
     if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be a finite number of seconds, 0 or more")
     return value
@@ -212,10 +216,7 @@ def seconds(text: str) -> float:
 
 def positive_seconds(text: str) -> float:
     """argparse type of timeouts: a finite number of seconds above 0 (inf would wait forever)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    value = _number_of_seconds(text)
     if not 0 < value <= 86_400:  # False for NaN; a day is past any sensible wait
         raise argparse.ArgumentTypeError(
             f"{text!r} must be a number of seconds above 0, at most a day"
