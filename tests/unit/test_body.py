@@ -119,7 +119,7 @@ def test_quality_evidence_renders_as_a_table_of_escaped_numbers() -> None:
     body = render_pull_request(context(trigger_id="churn-20260105T1205Z", evidence=evidence))
     assert "| realised quality (1h) | value | threshold | level | rows |" in body
     assert "| `roc_auc` | 0.701 | 0.75 | critical | 950 |" in body
-    assert "Dispatched by `driftloop check` for quality episode" in body
+    assert "Dispatched by `driftloop check` for **realised quality**, trigger" in body
     assert "no numbers" not in body  # a breach without numbers is not shown
     assert len(re.findall(r"<!--.*?-->", body, flags=re.S)) == 1
     assert "@acme" not in body
@@ -127,6 +127,51 @@ def test_quality_evidence_renders_as_a_table_of_escaped_numbers() -> None:
     rows = [line for line in body.splitlines() if "forged" in line and "0.100" in line]
     assert len(rows) == 1  # the hostile metric name stays in its one cell
     assert len(re.findall(r"(?<!\\)\|", rows[0])) == 6
+
+
+@pytest.mark.parametrize(
+    ("signal", "warnings", "words", "also"),
+    [
+        ("feature_drift", ["realised_performance"], "feature drift", "realised quality"),
+        ("realised_performance", ["feature_drift", "prediction_drift"], "realised quality",
+         "feature drift, prediction drift"),
+        ("estimated_performance", [], "estimated quality", None),
+    ],
+)  # fmt: skip
+def test_the_body_names_the_signal_that_fired_and_lists_the_others_as_warnings(
+    signal: str, warnings: list[str], words: str, also: str | None
+) -> None:
+    """#20.8: a feature-drift trigger with a quality warning riding along was called a
+    "quality episode" (the template looked for a quality block, not at what fired)."""
+    breach = {"metric": "roc_auc", "value": 0.79, "threshold": 0.80, "level": "warn", "rows": 900}
+    evidence = {
+        "signal": signal, "warnings": warnings, "since": "2026-01-05T06:00:00+00:00",
+        "critical_fraction": 0.9, "sustain": "6h",
+        "top_features": [{"feature": "monthly_charges", "psi": 0.31, "samples": 1200}],
+        "realised_performance": {"window": "1h", "level": "warn", "breaches": [breach]},
+    }  # fmt: skip
+    context_ = context(trigger_id="churn-20260105T0600Z", evidence=evidence, reason="drift: x")
+    body = render_pull_request(context_)
+    assert f"Dispatched by `driftloop check` for **{words}**, trigger" in body
+    assert "quality episode" not in body
+    assert ("drifting since" in body) == (signal == "feature_drift")
+    if also:
+        assert f"Also warning, not what triggered: {also}." in body
+    else:
+        assert "Also warning" not in body
+    issue = render_issue({**context_, "gate": {**context_["gate"], "passed": False}})
+    assert f"It was retrained for {words}, trigger" in issue
+
+
+def test_a_dispatch_without_a_recorded_signal_is_named_from_its_reason() -> None:
+    """Dispatches made before the check recorded ``signal`` name it from the reason."""
+    evidence = {"top_features": [{"feature": "tenure", "psi": 0.3}],
+                "realised_performance": {"level": "warn", "breaches": []}}  # fmt: skip
+    body = render_pull_request(context(trigger_id="churn-x", evidence=evidence,
+                                       reason="performance: realised roc_auc 0.7 < 0.75"))  # fmt: skip
+    assert "for **realised quality**, trigger" in body
+    body = render_pull_request(context(trigger_id="churn-x", evidence=evidence, reason="drift: x"))
+    assert "for **feature drift**, trigger" in body
 
 
 def test_a_scheduled_retrain_says_so() -> None:
@@ -138,5 +183,5 @@ def test_a_scheduled_retrain_says_so() -> None:
             evidence=evidence,
         )
     )
-    assert "for the model's retrain schedule, trigger `churn-schedule-20261201`" in body
+    assert "for **the model's retrain schedule**, trigger `churn-schedule-20261201`" in body
     assert "Drift evidence: no recorded drift" in body

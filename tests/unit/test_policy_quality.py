@@ -255,3 +255,19 @@ def test_a_schedule_dispatches_through_the_check_once_a_period(tmp_path) -> None
     assert len(host.dispatches("m")) == 1
     assert check(datetime(2027, 1, 1, 0, 5, tzinfo=UTC)) == "trigger"
     assert [r["trigger_id"] for r in host.dispatches("m")][-1] == "m-schedule-20270101"
+
+
+def test_a_dispatch_records_the_signal_that_fired_and_the_ones_that_only_warned() -> None:
+    """#20.8: the evidence of a trigger names its signal and the other warnings, so the PR
+    body never calls a drift trigger with a quality warning a "quality episode"."""
+    points = timeline(lambda h: 0.79, 8, psi=0.5)  # drift critical throughout, AUC at warn
+    now, seen = at_hour(points, 7)
+    decision = decide("m", now, seen, History(), policy(), STEP)
+    assert decision.decision == "trigger"
+    assert decision.evidence["signal"] == "feature_drift"
+    assert decision.evidence["warnings"] == ["realised_performance"]
+    points = timeline(lambda h: 0.70 if h >= 3 else 0.78, 8)
+    now, seen = at_hour(points, 4.75)
+    decision = decide("m", now, seen, History(), policy(), STEP)
+    assert decision.evidence["signal"] == "realised_performance"
+    assert "feature_drift" not in decision.evidence["warnings"]  # drift was ok

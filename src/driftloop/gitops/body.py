@@ -17,7 +17,14 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-__all__ = ["escape_text", "render_issue", "render_pull_request", "render_retrain_failed"]
+__all__ = [
+    "SIGNALS",
+    "escape_text",
+    "render_issue",
+    "render_pull_request",
+    "render_retrain_failed",
+    "trigger_signal",
+]
 
 MAX_VALUE_CHARS = 300
 # characters with a meaning inside a line of GitHub-flavoured markdown (CommonMark renders a
@@ -96,9 +103,62 @@ def _features(evidence: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _quality(evidence: dict[str, Any]) -> dict[str, Any] | None:
-    """The quality breaches a dispatch carried (realised first), numbers only."""
-    for signal in ("realised_performance", "estimated_performance"):
+# What each signal is called in a body; the check records which one fired as evidence.signal.
+SIGNALS = {
+    "feature_drift": "feature drift",
+    "prediction_share": "a class-share shift",
+    "realised_performance": "realised quality",
+    "estimated_performance": "estimated quality",
+    "schedule": "the model's retrain schedule",
+}
+# A dispatch's reason starts with the signal's label (driftloop.loop.check.LABELS).
+_REASON_PREFIX = {
+    "estimated performance:": "estimated_performance",
+    "performance:": "realised_performance",
+    "class shares:": "prediction_share",
+    "schedule:": "schedule",
+    "drift:": "feature_drift",
+}
+
+
+def trigger_signal(evidence: dict[str, Any], reason: str = "") -> str:
+    """The signal that fired: as recorded, else from the reason's prefix or the evidence
+    (dispatches made before the check recorded it)."""
+    named = evidence.get("signal")
+    if isinstance(named, str) and named in SIGNALS:
+        return named
+    for prefix, signal in _REASON_PREFIX.items():
+        if reason.startswith(prefix):
+            return signal
+    if evidence.get("schedule"):
+        return "schedule"
+    if _features(evidence) or not _quality(evidence):
+        return "feature_drift"
+    return "realised_performance"
+
+
+def _warnings(evidence: dict[str, Any], fired: str) -> list[str]:
+    """The other signals that warned when this one fired, as the check listed them (or as
+    the evidence's quality blocks show them, for older dispatches)."""
+    named = evidence.get("warnings")
+    if not isinstance(named, list):
+        named = [
+            s
+            for s in ("realised_performance", "estimated_performance")
+            if isinstance(evidence.get(s), dict)
+            and evidence[s].get("level") in ("warn", "critical")
+        ]
+    words = {**SIGNALS, "prediction_drift": "prediction drift"}
+    return [words[s] for s in dict.fromkeys(named) if s in words and s != fired]
+
+
+def _quality(
+    evidence: dict[str, Any], first: str = "realised_performance"
+) -> dict[str, Any] | None:
+    """The quality breaches a dispatch carried (the firing signal's first), numbers only."""
+    order = ["realised_performance", "estimated_performance"]
+    order.sort(key=lambda s: s != first)
+    for signal in order:
         block = evidence.get(signal)
         if not isinstance(block, dict) or not isinstance(block.get("breaches"), list):
             continue
@@ -116,19 +176,26 @@ def _quality(evidence: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def render_pull_request(context: dict[str, Any]) -> str:
-    features = _features(context.get("evidence", {}))
+    evidence = context.get("evidence", {})
+    features = _features(evidence)
     chart_max = max([0.3, *(float(f["psi"]) * 1.2 for f in features)])
+    fired = trigger_signal(evidence, str(context.get("reason", "")))
     return _ENV.get_template("pull_request.md.j2").render(
-        **context, features=features, chart_max=chart_max,
-        quality=_quality(context.get("evidence", {})),
+        **context, features=features, chart_max=chart_max, quality=_quality(evidence, fired),
+        fired=fired, signal_words=SIGNALS[fired], warnings=_warnings(evidence, fired),
     )  # fmt: skip
 
 
 def render_issue(context: dict[str, Any]) -> str:
+    evidence = context.get("evidence", {})
+    fired = trigger_signal(evidence, str(context.get("reason", "")))
     return _ENV.get_template("gate_failed.md.j2").render(
-        **context, features=_features(context.get("evidence", {}))
-    )
+        **context, features=_features(evidence), signal_words=SIGNALS[fired],
+        warnings=_warnings(evidence, fired),
+    )  # fmt: skip
 
 
 def render_retrain_failed(context: dict[str, Any]) -> str:
-    return _ENV.get_template("retrain_failed.md.j2").render(**context)
+    evidence = context.get("evidence") or {}
+    fired = trigger_signal(evidence, str(context.get("reason", "")))
+    return _ENV.get_template("retrain_failed.md.j2").render(**context, signal_words=SIGNALS[fired])

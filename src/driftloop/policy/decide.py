@@ -150,18 +150,18 @@ def decide(
         others += _prediction_drift(model, now, timeline, settings)
     if settings.schedule is not None:
         others.append(scheduled(model, now, history, settings))
-    if not others:
-        return drift
     best = max([drift, *others], key=lambda d: RANK[d.decision])
-    notes = [
-        f"{d.signal}: {d.reasons[0]}"
-        for d in (drift, *others)
-        if d is not best and d.decision in ("warn", "suppressed") and d.reasons
-    ]
+    quiet = ("warn", "suppressed")
+    warning = [d for d in (drift, *others) if d is not best and d.decision in quiet]
+    notes = [f"{d.signal}: {d.reasons[0]}" for d in warning if d.reasons]
     evidence = dict(best.evidence)
     for d in (drift, *others):
         if d is not best and d.signal in QUALITY_EVIDENCE:
             evidence.setdefault(d.signal, d.evidence.get(d.signal))
+    if best.decision in ("trigger", "suppressed"):
+        # What fired and what only warned: the PR and issue bodies name them (not guessed
+        # from which evidence blocks are present).
+        evidence.update(signal=best.signal, warnings=[d.signal for d in warning])
     return replace(best, reasons=[*best.reasons, *notes], evidence=evidence)
 
 
