@@ -1,0 +1,172 @@
+"""Alerting rules: drift, live quality, and the server and loop around them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from driftloop.generate.recording import reference_metric
+from driftloop.generate.settings import RuleSettings
+
+__all__ = ["drift_alerts", "performance_alerts", "server_rules"]
+
+RUNBOOK = "https://github.com/driftloop/driftloop/blob/main/docs/runbook.md"
+
+
+def _alert(
+    name: str, expr: str, duration: str, severity: str, summary: str, description: str
+) -> dict[str, Any]:
+    return {
+        "alert": name,
+        "expr": expr,
+        "for": duration,
+        "labels": {"severity": severity},
+        "annotations": {
+            "summary": summary,
+            "description": description,
+            "runbook_url": f"{RUNBOOK}#{name.lower()}",
+        },
+    }
+
+
+def drift_alerts(s: RuleSettings, w: str) -> list[dict[str, Any]]:
+    psi, samples = f"driftloop:feature_psi:{w}", f"driftloop:feature_samples:{w}"
+    enough = f"and on (model, version, feature) {samples} >= {s.min_samples}"
+    p_psi, p_samples = f"driftloop:prediction_psi:{w}", f"driftloop:prediction_samples:{w}"
+    return [
+        _alert(
+            "FeatureDriftWarning",
+            f"{psi} > {s.psi_warn} {enough}",
+            s.drift_for,
+            "info",
+            "{{ $labels.model }} v{{ $labels.version }}: {{ $labels.feature }} drifting",
+            f'PSI over {w} is {{{{ $value | printf "%.3f" }}}} (warn {s.psi_warn}) '
+            f"with at least {s.min_samples} rows.",
+        ),
+        _alert(
+            "FeatureDriftCritical",
+            f"{psi} > {s.psi_critical} {enough}",
+            s.drift_for,
+            "warning",
+            "{{ $labels.model }} v{{ $labels.version }}: {{ $labels.feature }} drifted",
+            f'PSI over {w} is {{{{ $value | printf "%.3f" }}}} (critical {s.psi_critical}). '
+            "driftloop check decides whether this becomes a retrain.",
+        ),
+        _alert(
+            "PredictionDrift",
+            f"{p_psi} > {s.psi_critical} and on (model, version) {p_samples} >= {s.min_samples}",
+            s.drift_for,
+            "warning",
+            "{{ $labels.model }} v{{ $labels.version }}: prediction distribution shifted",
+            f'PSI of the model\'s output over {w} is {{{{ $value | printf "%.3f" }}}}.',
+        ),
+    ]
+
+
+def performance_alerts(s: RuleSettings, w: str) -> list[dict[str, Any]]:
+    accuracy, mae = f"driftloop:model_accuracy:{w}", f"driftloop:model_mae:{w}"
+    return [
+        _alert(
+            "ModelPerformanceDrop",
+            f"({accuracy} < on (model, version)"
+            f" ({reference_metric('accuracy')} - {s.accuracy_drop})"
+            f" or {mae} > on (model, version)"
+            f" ({reference_metric('mae')} * {1 + s.mae_increase}))"
+            f" and on (model, version) driftloop:feedback_samples:{w} >= {s.min_feedback}",
+            s.drift_for,
+            "warning",
+            "{{ $labels.model }} v{{ $labels.version }}: live performance below training",
+            f"Over {w} of feedback (at least {s.min_feedback} labels), accuracy fell more than "
+            f"{s.accuracy_drop} below, or MAE rose more than {s.mae_increase:.0%} above, the "
+            "metric at training time.",
+        ),
+    ]
+
+
+def server_rules(s: RuleSettings) -> list[dict[str, Any]]:
+    errors = "sum by (model, version) (rate(driftloop_requests_total" + '{code=~"5.."}' + "[5m]))"
+    requests = "sum by (model, version) (rate(driftloop_requests_total[5m]))"
+    return [
+        {"record": "driftloop:request_error_ratio:5m", "expr": f"{errors} / ({requests} > 0)"},
+        {
+            "record": "driftloop:request_duration_seconds:p95_5m",
+            "expr": "histogram_quantile(0.95, sum by (model, version, le) "
+            "(rate(driftloop_request_duration_seconds_bucket[5m])) and on (model, version) "
+            "sum by (model, version) (rate(driftloop_request_duration_seconds_count[5m])) > 0)",
+        },
+        _alert(
+            "ModelServerErrors",
+            f"driftloop:request_error_ratio:5m > {s.error_ratio}",
+            "5m",
+            "critical",
+            "{{ $labels.model }} v{{ $labels.version }}: scoring requests failing",
+            "{{ $value | humanizePercentage }} of requests answered 5xx over 5m "
+            f"(limit {s.error_ratio:.0%}).",
+        ),
+        _alert(
+            "LatencySLOBreach",
+            f"driftloop:request_duration_seconds:p95_5m > {s.latency_slo_seconds}",
+            "10m",
+            "warning",
+            "{{ $labels.model }} v{{ $labels.version }}: p95 latency over the SLO",
+            "p95 over 5m is {{ $value | humanizeDuration }} "
+            f"(SLO {s.latency_slo_seconds * 1000:.0f} ms).",
+        ),
+        _alert(
+            "DriftTelemetryAbsent",
+            "absent_over_time(driftloop_feature_reference_ratio[15m])",
+            "5m",
+            "warning",
+            "No drift telemetry reaches Prometheus",
+            "No driftloop_feature_reference_ratio series for 15m: the model server is down, "
+            "not scraped, or runs without its profile. Drift cannot be detected meanwhile.",
+        ),
+        # Per model: one model's servers gone while others still report (no list of models
+        # needed: a model seen in the last 6h but not in the last 15m).
+        _alert(
+            "ModelTelemetryAbsent",
+            "group by (model) (last_over_time(driftloop_feature_reference_ratio[6h])) "
+            "unless group by (model) (last_over_time(driftloop_feature_reference_ratio[15m]))",
+            "5m",
+            "warning",
+            "{{ $labels.model }}: no drift telemetry",
+            "{{ $labels.model }} exported drift telemetry in the last 6h but none for 15m: its "
+            "servers are down or not scraped. Its drift cannot be detected meanwhile.",
+        ),
+        _alert(
+            "DriftCheckStale",
+            f"time() - max(driftloop_check_last_success_timestamp_seconds) "
+            f"> {3 * s.check_interval_seconds} "
+            "or absent(driftloop_check_last_success_timestamp_seconds)",
+            "5m",
+            "warning",
+            "The drift check has not succeeded for 3 intervals",
+            "driftloop check (the drift-check CronJob) last pushed a success "
+            f"more than {3 * s.check_interval_seconds // 60} minutes ago, or never: drift "
+            "triggers no retrain meanwhile.",
+        ),
+        # Pushed by `driftloop promote --pushgateway` (promote.yml): the last run found a change
+        # to production that no approved pull request made. Stays until a run finds none.
+        _alert(
+            "ProductionChangeUnapproved",
+            "max(driftloop_promote_unapproved_changes) > 0",
+            "0m",
+            "critical",
+            "A change reached production without an approved pull request",
+            "driftloop promote found {{ $value }} change(s) to production paths on the "
+            "default branch that no approved pull request made (a direct push, a force push, "
+            "or an unreviewed merge); its issue (label unapproved-change) names them.",
+        ),
+        # Argo Rollouts' controller metric: an aborted canary leaves its Rollout Degraded
+        # (argo-rollouts controller/metrics/rollouts.go: rollout_info{phase}).
+        _alert(
+            "CanaryAborted",
+            'max by (model) (label_replace(rollout_info{namespace="driftloop",phase="Degraded"}, '
+            '"model", "$1", "name", "model-server-(.+)")) == 1',
+            "1m",
+            "critical",
+            "{{ $labels.model }}: canary aborted",
+            "Argo Rollouts aborted the {{ $labels.model }} canary (its Rollout is Degraded): an "
+            "analysis failed or its pods never became ready. The stable version serves; git "
+            "and MLflow still name the aborted one.",
+        ),
+    ]

@@ -1,0 +1,132 @@
+"""Recording rules: PSI from the bin counters, realised and estimated quality.
+
+How PSI is computed and why the queries look this way: ``driftloop.generate.rules``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["FLOOR", "psi_rules", "quality_rules", "reference_metric", "reference_rules"]
+
+FLOOR = 0.0001
+
+
+def psi_rules(prefix: str, by: str, window: str) -> list[dict[str, Any]]:
+    """Recording rules for PSI of ``driftloop_<prefix>_bin_total`` over ``window``."""
+    bins = f"{by}, bin"
+    increase = f"driftloop:{prefix}_bin_increase:{window}"
+    samples = f"driftloop:{prefix}_samples:{window}"
+    ratio = f"driftloop:{prefix}_bin_ratio:{window}"
+    reference = f"driftloop:{prefix}_reference_ratio:floored"
+    return [
+        {
+            "record": increase,
+            "expr": f"sum by ({bins}) (increase(driftloop_{prefix}_bin_total[{window}]))",
+        },
+        {"record": samples, "expr": f"sum by ({by}) ({increase}) > 0"},
+        {
+            "record": ratio,
+            "expr": f"clamp_min({increase} / on ({by}) group_left {samples}, {FLOOR})",
+        },
+        {
+            "record": f"driftloop:{prefix}_psi:{window}",
+            "expr": f"sum by ({by}) (({ratio} - {reference}) * ln({ratio} / {reference}))",
+        },
+    ]
+
+
+def reference_rules() -> list[dict[str, Any]]:
+    return [
+        {
+            "record": f"driftloop:{prefix}_reference_ratio:floored",
+            "expr": f"clamp_min(max by ({by}, bin) "
+            f"(last_over_time(driftloop_{prefix}_reference_ratio[5m])), {FLOOR})",
+        }
+        for prefix, by in (("feature", "model, version, feature"), ("prediction", "model, version"))
+    ]
+
+
+def _sum_increase(metric: str, window: str, selector: str = "") -> str:
+    return f"sum by (model, version) (increase({metric}{selector}[{window}]))"
+
+
+def reference_metric(metric: str) -> str:
+    return 'max by (model, version) (driftloop_reference_metric{metric="' + metric + '"})'
+
+
+def _auc(positives: str, negatives: str, negatives_below: str) -> str:
+    """AUC from per-bin counts (driftloop.drift.binned_quality.binned_auc): sum over bins of
+    pos * (neg below + neg / 2), over P * N; no sample while either class is absent."""
+    by = "on (model, version, bin)"
+    pairs = f"sum by (model, version) ({positives} * {by} ({negatives_below} + 0.5 * {negatives}))"
+    both = (
+        f"(sum by (model, version) ({negatives}) * on (model, version) "
+        f"sum by (model, version) ({positives})) > 0"
+    )
+    return f"{pairs} / on (model, version) ({both})"
+
+
+def quality_rules(w: str) -> list[dict[str, Any]]:
+    """Realised quality from /feedback and the label-free estimate from scored rows, per model
+    and version over ``w``; an empty window records nothing (never NaN)."""
+
+    def outcomes(pattern: str) -> str:
+        return _sum_increase("driftloop_feedback_total", w, '{outcome=~"' + pattern + '"}')
+
+    def per_bin(metric: str, by: str = "model, version, bin") -> str:
+        return f"sum by ({by}) (increase({metric}[{w}]))"
+
+    scored = f"driftloop:feedback_score_bin_increase:{w}"
+    below = f"driftloop:feedback_negative_below_increase:{w}"
+    expected = f"driftloop:prediction_expected_positives_increase:{w}"
+    expected_below = f"driftloop:prediction_expected_negatives_below_increase:{w}"
+    rows = f"driftloop:prediction_bin_increase:{w}"
+
+    def of_class(name: str) -> str:
+        return f'sum by (model, version, bin) ({scored}{{class="{name}"}})'
+
+    def record(name: str, expr: str) -> dict[str, Any]:
+        return {"record": name, "expr": expr}
+
+    return [
+        record(
+            f"driftloop:feedback_samples:{w}", f"{_sum_increase('driftloop_feedback_total', w)} > 0"
+        ),
+        record(
+            f"driftloop:model_accuracy:{w}",
+            f"{outcomes('tp|tn|correct')} / ({outcomes('tp|tn|fp|fn|correct|incorrect')} > 0)",
+        ),
+        record(
+            f"driftloop:model_f1:{w}",
+            f"2 * {outcomes('tp')} / ((2 * {outcomes('tp')} + {outcomes('fp|fn')}) > 0)",
+        ),
+        record(
+            f"driftloop:model_mae:{w}",
+            f"{_sum_increase('driftloop_feedback_absolute_error_total', w)}"
+            f" / ({outcomes('observed')} > 0)",
+        ),
+        record(
+            f"driftloop:model_rmse:{w}",
+            f"sqrt({_sum_increase('driftloop_feedback_squared_error_total', w)}"
+            f" / ({outcomes('observed')} > 0))",
+        ),
+        record(scored, per_bin("driftloop_feedback_score_bin_total", "model, version, class, bin")),
+        record(below, per_bin("driftloop_feedback_negative_below_total")),
+        record(f"driftloop:feedback_scored_samples:{w}", f"sum by (model, version) ({scored}) > 0"),
+        record(
+            f"driftloop:model_roc_auc:{w}",
+            _auc(of_class("positive"), of_class("negative"), below),
+        ),
+        record(expected, per_bin("driftloop_prediction_expected_positives_total")),
+        record(expected_below, per_bin("driftloop_prediction_expected_negatives_below_total")),
+        record(
+            f"driftloop:model_estimated_roc_auc:{w}",
+            _auc(expected, f"({rows} - on (model, version, bin) {expected})", expected_below),
+        ),
+        record(
+            f"driftloop:model_estimated_accuracy:{w}",
+            f"{_sum_increase('driftloop_prediction_expected_correct_total', w)}"
+            f" / on (model, version) driftloop:prediction_samples:{w}",
+        ),
+    ]

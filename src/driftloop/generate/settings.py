@@ -1,0 +1,26 @@
+"""What the generated rules are made from (``settings_from_policy`` fills it from the policy)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["WINDOWS", "RuleSettings"]
+
+WINDOWS = {"5m": "1m", "1h": "5m", "24h": "15m"}  # window -> evaluation interval
+
+
+@dataclass(frozen=True)
+class RuleSettings:
+    psi_warn: float = 0.1
+    psi_critical: float = 0.25
+    min_samples: int = 1000
+    drift_for: str = "30m"
+    min_feedback: int = 200
+    accuracy_drop: float = 0.05
+    mae_increase: float = 0.25
+    error_ratio: float = 0.05
+    latency_slo_seconds: float = 0.15
+    check_interval_seconds: int = 300  # the drift-check CronJob's schedule (*/5)
+    alert_window: str = "1h"
+    # window -> evaluation interval; tests shorten them to run against a live Prometheus
+    intervals: tuple[tuple[str, str], ...] = tuple(WINDOWS.items())
