@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from driftloop.generate.recording import reference_metric
@@ -28,32 +30,68 @@ def _alert(
     }
 
 
+def _selector(**matchers: str) -> str:
+    return "{" + ", ".join(f"{k}{v}" for k, v in matchers.items()) + "}"
+
+
+def _one_of(names: list[str]) -> str:
+    return "=~" + json.dumps("|".join(re.escape(n) for n in names))
+
+
+def above(metric: str, level: int, s: RuleSettings, features: bool = True) -> str:
+    """``metric`` where it exceeds its PSI level (0 warn, 1 critical) as the policy sets it
+    per model and feature: one term per distinct level, over disjoint selectors, joined by
+    ``or`` (so each series is compared with its own level, once)."""
+    default = (s.psi_warn, s.psi_critical)[level]
+    if not s.psi_overrides:
+        return f"{metric} > {default}"
+    terms = []
+    for override in s.psi_overrides:
+        model = {"model": "=" + json.dumps(override.model)}
+        named = [name for name, _ in override.features] if features else []
+        for name, levels in override.features if features else ():
+            if levels is not None:
+                selector = _selector(**model, feature="=" + json.dumps(name))
+                terms.append(f"{metric}{selector} > {levels[level]}")
+        if override.levels is not None:
+            rest = {"feature": "!" + _one_of(named)[1:]} if named else {}
+            terms.append(f"{metric}{_selector(**model, **rest)} > {override.levels[level]}")
+    others = _selector(model="!" + _one_of([o.model for o in s.psi_overrides])[1:])
+    terms.append(f"{metric}{others} > {default}")
+    return "(" + " or ".join(terms) + ")"
+
+
 def drift_alerts(s: RuleSettings, w: str) -> list[dict[str, Any]]:
     psi, samples = f"driftloop:feature_psi:{w}", f"driftloop:feature_samples:{w}"
     enough = f"and on (model, version, feature) {samples} >= {s.min_samples}"
     p_psi, p_samples = f"driftloop:prediction_psi:{w}", f"driftloop:prediction_samples:{w}"
+    per_model = (
+        " unless policies/drift.yaml sets the model's or feature's own" if s.psi_overrides else ""
+    )
     return [
         _alert(
             "FeatureDriftWarning",
-            f"{psi} > {s.psi_warn} {enough}",
+            f"{above(psi, 0, s)} {enough}",
             s.drift_for,
             "info",
             "{{ $labels.model }} v{{ $labels.version }}: {{ $labels.feature }} drifting",
-            f'PSI over {w} is {{{{ $value | printf "%.3f" }}}} (warn {s.psi_warn}) '
+            f'PSI over {w} is {{{{ $value | printf "%.3f" }}}} (warn {s.psi_warn}{per_model}) '
             f"with at least {s.min_samples} rows.",
         ),
         _alert(
             "FeatureDriftCritical",
-            f"{psi} > {s.psi_critical} {enough}",
+            f"{above(psi, 1, s)} {enough}",
             s.drift_for,
             "warning",
             "{{ $labels.model }} v{{ $labels.version }}: {{ $labels.feature }} drifted",
-            f'PSI over {w} is {{{{ $value | printf "%.3f" }}}} (critical {s.psi_critical}). '
+            f'PSI over {w} is {{{{ $value | printf "%.3f" }}}} (critical {s.psi_critical}'
+            f"{per_model}). "
             "driftloop check decides whether this becomes a retrain.",
         ),
         _alert(
             "PredictionDrift",
-            f"{p_psi} > {s.psi_critical} and on (model, version) {p_samples} >= {s.min_samples}",
+            f"{above(p_psi, 1, s, features=False)} "
+            f"and on (model, version) {p_samples} >= {s.min_samples}",
             s.drift_for,
             "warning",
             "{{ $labels.model }} v{{ $labels.version }}: prediction distribution shifted",

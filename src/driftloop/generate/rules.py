@@ -28,9 +28,10 @@ from typing import Any
 import yaml
 
 from driftloop.config import DriftPolicy, format_duration, load_drift_policy, parse_duration
+from driftloop.config.drift_policy import Thresholds
 from driftloop.generate.alerts import drift_alerts, performance_alerts, server_rules
 from driftloop.generate.recording import psi_rules, quality_rules, reference_rules
-from driftloop.generate.settings import WINDOWS, RuleSettings
+from driftloop.generate.settings import WINDOWS, Levels, PsiOverride, RuleSettings
 
 __all__ = ["RuleSettings", "render_prometheus_rule", "settings_from_policy"]
 
@@ -53,8 +54,31 @@ def settings_from_policy(policy: DriftPolicy) -> RuleSettings:
         min_samples=policy.defaults.min_samples,
         alert_window=alert_window,
         intervals=windows,
+        psi_overrides=_psi_overrides(policy),
         **thresholds,  # type: ignore[arg-type]
     )
+
+
+def _levels(thresholds: Thresholds | None) -> Levels:
+    psi = thresholds.psi if thresholds is not None else None
+    return (psi.warn, psi.critical) if psi is not None else None
+
+
+def _psi_overrides(policy: DriftPolicy) -> tuple[PsiOverride, ...]:
+    """Every model whose PSI levels, or some of whose features' levels, are not the
+    defaults' (churn's 0.10/0.20 from seed 001; an ignored feature is never judged)."""
+    default = _levels(policy.defaults.thresholds)
+    found = []
+    for model, override in sorted(policy.models.items()):
+        levels = _levels(policy.settings_for(model).thresholds)
+        features = tuple(
+            (name, own)
+            for name in sorted(override.features)
+            if (own := _levels(policy.thresholds_for(model, name))) != levels
+        )
+        if levels != default or features:
+            found.append(PsiOverride(model, levels, features))
+    return tuple(found)
 
 
 def build_groups(s: RuleSettings) -> list[dict[str, Any]]:

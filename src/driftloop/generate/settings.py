@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["WINDOWS", "RuleSettings"]
+__all__ = ["WINDOWS", "Levels", "PsiOverride", "RuleSettings"]
 
 WINDOWS = {"5m": "1m", "1h": "5m", "24h": "15m"}  # window -> evaluation interval
+
+
+Levels = tuple[float, float] | None  # (warn, critical) PSI; None: never judged (ignored)
+
+
+@dataclass(frozen=True)
+class PsiOverride:
+    """A model whose PSI levels differ from the defaults, or that has features whose do."""
+
+    model: str
+    levels: Levels
+    features: tuple[tuple[str, Levels], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -24,3 +36,5 @@ class RuleSettings:
     alert_window: str = "1h"
     # window -> evaluation interval; tests shorten them to run against a live Prometheus
     intervals: tuple[tuple[str, str], ...] = tuple(WINDOWS.items())
+    # models and features with their own PSI levels in the policy (the alerts honour them)
+    psi_overrides: tuple[PsiOverride, ...] = ()
