@@ -68,6 +68,7 @@ def test_every_alert_has_severity_summary_description_and_runbook() -> None:
         "FeatureDriftWarning", "FeatureDriftCritical", "PredictionDrift", "ModelPerformanceDrop",
         "ModelServerErrors", "LatencySLOBreach", "DriftTelemetryAbsent", "ModelTelemetryAbsent",
         "DriftCheckStale", "CanaryAborted", "ProductionChangeUnapproved",
+        "FeatureDriftDetected", "QualityDropDetected", "EstimatedQualityDropDetected",
     }  # fmt: skip
     runbook = (ROOT / "docs/runbook.md").read_text()
     for alert in alerts:

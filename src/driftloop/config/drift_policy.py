@@ -23,6 +23,7 @@ from driftloop.errors import ConfigError
 __all__ = [
     "LOWER_IS_BETTER",
     "Bound",
+    "Detection",
     "DriftPolicy",
     "DriftSettings",
     "FeatureOverride",
@@ -86,6 +87,22 @@ class SampleSizeAware(Strict):
 
     enabled: bool = False
     alpha: float = Field(default=0.01, gt=0, lt=1)
+
+
+class Detection(Strict):
+    """Fast detection: a short window judged without sustain, noise-aware, so a lasting shift
+    shows within minutes (alert FeatureDriftDetected, check state ``detected``) while the
+    trigger keeps its sustain. A state, never a dispatch."""
+
+    window: Duration = Field(default=timedelta(minutes=5), description="A recorded window.")
+    alpha: float = Field(
+        default=0.001, gt=0, lt=1,
+        description="PSI x effective rows must exceed the chi-squared (1 - alpha) quantile.",
+    )  # fmt: skip
+    min_samples: int = Field(default=50, ge=1, description="Rows in the window to judge at all.")
+    hold: Duration = Field(
+        default=timedelta(minutes=5), description="How long the alert's condition must hold."
+    )
 
 
 QualityMetric = Literal["roc_auc", "accuracy", "f1", "mae", "rmse"]
@@ -168,6 +185,9 @@ class DriftSettings(Strict):
     schedule: Schedule | None = Field(
         default=None, description="Also retrain once per calendar period (UTC), whatever drift."
     )
+    detection: Detection | None = Field(
+        default=None, description="Detect on a short window within minutes (no dispatch)."
+    )
 
 
 class ModelOverride(Strict):
@@ -188,6 +208,7 @@ class ModelOverride(Strict):
     # Replace the defaults' block as a whole (a partial block would be ambiguous).
     performance: PerformanceSettings | None = None
     schedule: Schedule | None = None
+    detection: Detection | None = None
 
 
 class DriftPolicy(Document):
@@ -213,7 +234,11 @@ class DriftPolicy(Document):
             raise KeyedValueError("defaults.window", allowed)
         if self.defaults.performance and self.defaults.performance.window not in recorded:
             raise KeyedValueError("defaults.performance.window", allowed)
+        if self.defaults.detection and self.defaults.detection.window not in recorded:
+            raise KeyedValueError("defaults.detection.window", allowed)
         for name, override in self.models.items():
+            if override.detection and override.detection.window not in recorded:
+                raise KeyedValueError(f"models.{name}.detection.window", allowed)
             if override.window is not None and override.window not in recorded:
                 raise KeyedValueError(f"models.{name}.window", allowed)
             if override.performance and override.performance.window not in recorded:
@@ -243,6 +268,13 @@ class DriftPolicy(Document):
         if performance is None:
             return None
         return next(w for w in self.recorded_windows if parse_duration(w) == performance.window)
+
+    def detection_window_name(self, model: str) -> str | None:
+        """The recorded window fast detection reads for the model, if it detects at all."""
+        detection = self.settings_for(model).detection
+        if detection is None:
+            return None
+        return next(w for w in self.recorded_windows if parse_duration(w) == detection.window)
 
     def window_name(self, model: str) -> str:
         """The model's decision window as the recording rules spell it (``24h``, not ``1d``)."""

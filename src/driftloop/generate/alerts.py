@@ -9,12 +9,12 @@ from typing import Any
 from driftloop.generate.recording import reference_metric
 from driftloop.generate.settings import RuleSettings
 
-__all__ = ["drift_alerts", "performance_alerts", "server_rules"]
+__all__ = ["above", "alert", "drift_alerts", "performance_alerts", "server_rules"]
 
 RUNBOOK = "https://github.com/driftloop/driftloop/blob/main/docs/runbook.md"
 
 
-def _alert(
+def alert(
     name: str, expr: str, duration: str, severity: str, summary: str, description: str
 ) -> dict[str, Any]:
     return {
@@ -69,7 +69,7 @@ def drift_alerts(s: RuleSettings, w: str) -> list[dict[str, Any]]:
         " unless policies/drift.yaml sets the model's or feature's own" if s.psi_overrides else ""
     )
     return [
-        _alert(
+        alert(
             "FeatureDriftWarning",
             f"{above(psi, 0, s)} {enough}",
             s.drift_for,
@@ -78,7 +78,7 @@ def drift_alerts(s: RuleSettings, w: str) -> list[dict[str, Any]]:
             f'PSI over {w} is {{{{ $value | printf "%.3f" }}}} (warn {s.psi_warn}{per_model}) '
             f"with at least {s.min_samples} rows.",
         ),
-        _alert(
+        alert(
             "FeatureDriftCritical",
             f"{above(psi, 1, s)} {enough}",
             s.drift_for,
@@ -88,7 +88,7 @@ def drift_alerts(s: RuleSettings, w: str) -> list[dict[str, Any]]:
             f"{per_model}). "
             "driftloop check decides whether this becomes a retrain.",
         ),
-        _alert(
+        alert(
             "PredictionDrift",
             f"{above(p_psi, 1, s, features=False)} "
             f"and on (model, version) {p_samples} >= {s.min_samples}",
@@ -103,7 +103,7 @@ def drift_alerts(s: RuleSettings, w: str) -> list[dict[str, Any]]:
 def performance_alerts(s: RuleSettings, w: str) -> list[dict[str, Any]]:
     accuracy, mae = f"driftloop:model_accuracy:{w}", f"driftloop:model_mae:{w}"
     return [
-        _alert(
+        alert(
             "ModelPerformanceDrop",
             f"({accuracy} < on (model, version)"
             f" ({reference_metric('accuracy')} - {s.accuracy_drop})"
@@ -131,7 +131,7 @@ def server_rules(s: RuleSettings) -> list[dict[str, Any]]:
             "(rate(driftloop_request_duration_seconds_bucket[5m])) and on (model, version) "
             "sum by (model, version) (rate(driftloop_request_duration_seconds_count[5m])) > 0)",
         },
-        _alert(
+        alert(
             "ModelServerErrors",
             f"driftloop:request_error_ratio:5m > {s.error_ratio}",
             "5m",
@@ -140,7 +140,7 @@ def server_rules(s: RuleSettings) -> list[dict[str, Any]]:
             "{{ $value | humanizePercentage }} of requests answered 5xx over 5m "
             f"(limit {s.error_ratio:.0%}).",
         ),
-        _alert(
+        alert(
             "LatencySLOBreach",
             f"driftloop:request_duration_seconds:p95_5m > {s.latency_slo_seconds}",
             "10m",
@@ -149,7 +149,7 @@ def server_rules(s: RuleSettings) -> list[dict[str, Any]]:
             "p95 over 5m is {{ $value | humanizeDuration }} "
             f"(SLO {s.latency_slo_seconds * 1000:.0f} ms).",
         ),
-        _alert(
+        alert(
             "DriftTelemetryAbsent",
             "absent_over_time(driftloop_feature_reference_ratio[15m])",
             "5m",
@@ -160,7 +160,7 @@ def server_rules(s: RuleSettings) -> list[dict[str, Any]]:
         ),
         # Per model: one model's servers gone while others still report (no list of models
         # needed: a model seen in the last 6h but not in the last 15m).
-        _alert(
+        alert(
             "ModelTelemetryAbsent",
             "group by (model) (last_over_time(driftloop_feature_reference_ratio[6h])) "
             "unless group by (model) (last_over_time(driftloop_feature_reference_ratio[15m]))",
@@ -170,7 +170,7 @@ def server_rules(s: RuleSettings) -> list[dict[str, Any]]:
             "{{ $labels.model }} exported drift telemetry in the last 6h but none for 15m: its "
             "servers are down or not scraped. Its drift cannot be detected meanwhile.",
         ),
-        _alert(
+        alert(
             "DriftCheckStale",
             f"time() - max(driftloop_check_last_success_timestamp_seconds) "
             f"> {3 * s.check_interval_seconds} "
@@ -184,7 +184,7 @@ def server_rules(s: RuleSettings) -> list[dict[str, Any]]:
         ),
         # Pushed by `driftloop promote --pushgateway` (promote.yml): the last run found a change
         # to production that no approved pull request made. Stays until a run finds none.
-        _alert(
+        alert(
             "ProductionChangeUnapproved",
             "max(driftloop_promote_unapproved_changes) > 0",
             "0m",
@@ -196,7 +196,7 @@ def server_rules(s: RuleSettings) -> list[dict[str, Any]]:
         ),
         # Argo Rollouts' controller metric: an aborted canary leaves its Rollout Degraded
         # (argo-rollouts controller/metrics/rollouts.go: rollout_info{phase}).
-        _alert(
+        alert(
             "CanaryAborted",
             'max by (model) (label_replace(rollout_info{namespace="driftloop",phase="Degraded"}, '
             '"model", "$1", "name", "model-server-(.+)")) == 1',

@@ -23,19 +23,22 @@ from __future__ import annotations
 import sys
 from datetime import timedelta
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any
 
 import yaml
 
 from driftloop.config import DriftPolicy, format_duration, load_drift_policy, parse_duration
-from driftloop.config.drift_policy import Thresholds
-from driftloop.generate.alerts import drift_alerts, performance_alerts, server_rules
+from driftloop.config.drift_policy import LOWER_IS_BETTER, Thresholds
+from driftloop.generate.alerts import above, drift_alerts, performance_alerts, server_rules
+from driftloop.generate.detection import detection_alerts, detection_rules
 from driftloop.generate.recording import psi_rules, quality_rules, reference_rules
-from driftloop.generate.settings import WINDOWS, Levels, PsiOverride, RuleSettings
+from driftloop.generate.settings import WINDOWS, Levels, PsiOverride, QualityLevel, RuleSettings
 
 __all__ = ["RuleSettings", "render_prometheus_rule", "settings_from_policy"]
 
 _ONE_SECOND = timedelta(seconds=1)
+ESTIMATED = frozenset({"roc_auc", "accuracy"})  # the quality rules record an estimate of these
 
 
 def settings_from_policy(policy: DriftPolicy) -> RuleSettings:
@@ -55,8 +58,40 @@ def settings_from_policy(policy: DriftPolicy) -> RuleSettings:
         alert_window=alert_window,
         intervals=windows,
         psi_overrides=_psi_overrides(policy),
+        **_detection(policy),
         **thresholds,  # type: ignore[arg-type]
     )
+
+
+def _detection(policy: DriftPolicy) -> dict[str, Any]:
+    """Fast detection's settings (defaults.detection) and every model's critical quality
+    levels; nothing when the policy does not detect."""
+    detection = policy.defaults.detection
+    if detection is None:
+        return {}
+    levels = []
+    owners: list[str | None] = [None, *sorted(policy.models)]
+    for model in owners:
+        performance = (
+            policy.defaults.performance if model is None else policy.models[model].performance
+        )
+        for metric, bound in performance.thresholds.items() if performance else ():
+            levels.append(
+                QualityLevel(
+                    model, metric, bound.critical, performance.min_labels,  # type: ignore[union-attr]
+                    metric in LOWER_IS_BETTER,
+                    performance.estimated != "off" and metric in ESTIMATED,  # type: ignore[union-attr]
+                )
+            )  # fmt: skip
+    return {
+        "detect_window": next(
+            w for w in policy.recorded_windows if parse_duration(w) == detection.window
+        ),
+        "detect_z": NormalDist().inv_cdf(1 - detection.alpha),
+        "detect_min_samples": detection.min_samples,
+        "detect_hold": format_duration(detection.hold),
+        "quality_levels": tuple(levels),
+    }
 
 
 def _levels(thresholds: Thresholds | None) -> Levels:
@@ -90,6 +125,9 @@ def build_groups(s: RuleSettings) -> list[dict[str, Any]]:
         rules += psi_rules("feature", "model, version, feature", window)
         rules += psi_rules("prediction", "model, version", window)
         rules += quality_rules(window)
+        if window == s.detect_window:
+            rules += detection_rules(s, window)
+            rules += detection_alerts(s, window, above(f"driftloop:feature_psi:{window}", 1, s))
         if window == s.alert_window:
             rules += drift_alerts(s, window) + performance_alerts(s, window)
         if window == s.intervals[0][0]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["WINDOWS", "Levels", "PsiOverride", "RuleSettings"]
+__all__ = ["WINDOWS", "Levels", "PsiOverride", "QualityLevel", "RuleSettings"]
 
 WINDOWS = {"5m": "1m", "1h": "5m", "24h": "15m"}  # window -> evaluation interval
 
@@ -19,6 +19,19 @@ class PsiOverride:
     model: str
     levels: Levels
     features: tuple[tuple[str, Levels], ...] = ()
+
+
+@dataclass(frozen=True)
+class QualityLevel:
+    """A critical quality level the policy sets: for one model, or (model None) for every
+    model without its own performance block."""
+
+    model: str | None
+    metric: str
+    critical: float
+    min_labels: int
+    lower_is_better: bool
+    estimated: bool  # the estimate is judged too (the policy's estimated is not off)
 
 
 @dataclass(frozen=True)
@@ -38,3 +51,9 @@ class RuleSettings:
     intervals: tuple[tuple[str, str], ...] = tuple(WINDOWS.items())
     # models and features with their own PSI levels in the policy (the alerts honour them)
     psi_overrides: tuple[PsiOverride, ...] = ()
+    # fast detection (policies/drift.yaml defaults.detection); None: no detection rules
+    detect_window: str | None = None
+    detect_z: float = 3.090232306167813  # the normal quantile at 1 - alpha (0.001)
+    detect_min_samples: int = 50
+    detect_hold: str = "5m"
+    quality_levels: tuple[QualityLevel, ...] = ()
