@@ -50,15 +50,24 @@ def _table(results: list[ModelBacktest], start: str, end: str) -> str:
     lines = [
         f"policy backtest from {start} to {end}",
         "",
-        f"{'model':<16} {'triggers':>8} {'suppressed':>10} {'warn':>6} {'ok':>6} {'no data':>8}",
+        (
+            f"{'model':<16} {'triggers':>8} {'suppressed':>10} {'detected':>8} {'warn':>6} "
+            f"{'ok':>6} {'no data':>8}"
+        ),
     ]
     for r in results:
         c = r.counts
         lines.append(
-            f"{r.model:<16} {len(r.triggers):>8} {c['suppressed']:>10} {c['warn']:>6} {c['ok']:>6} "
+            f"{r.model:<16} {len(r.triggers):>8} {c['suppressed']:>10} {c['detected']:>8} "
+            f"{c['warn']:>6} {c['ok']:>6} "
             f"{c['insufficient_data']:>8}"
         )
     for r in results:
+        lines.extend(
+            f"  {r.model}: detected at {d.at.isoformat() if d.at else '?'} "
+            f"({d.signal}: {d.reasons[0]})"
+            for d in r.detections
+        )
         for d in r.triggers:
             top = ", ".join(
                 f"{f['feature']} {f['psi']:.3f}" for f in d.evidence.get("top_features", [])[:3]
@@ -75,7 +84,7 @@ def _table(results: list[ModelBacktest], start: str, end: str) -> str:
 def run(args: argparse.Namespace) -> int:
     from driftloop.adapters.prometheus import PrometheusSource
     from driftloop.config import load_drift_policy
-    from driftloop.loop.check import lookback, with_quality
+    from driftloop.loop.check import lookback, with_fast, with_quality
     from driftloop.policy.backtest import replay
 
     policy = load_drift_policy(args.policy)
@@ -101,6 +110,13 @@ def run(args: argparse.Namespace) -> int:
             if quality_window is not None:
                 found = source.quality([model], quality_window, start - span, end, step)
                 snapshots = with_quality(snapshots, found.get(model, {}), end)
+            detect_window = policy.detection_window_name(model)
+            if detect_window is not None:
+                fast = source.timeline(model, detect_window, start - span, end, step)
+                if quality_window is not None:
+                    found = source.quality([model], detect_window, start - span, end, step)
+                    fast = with_quality(fast, found.get(model, {}), end)
+                snapshots = with_fast(snapshots, fast)
             results.append(replay(model, snapshots, policy, start, end, step, span))
     if args.json:
         emit_json({"start": start.isoformat(), "end": end.isoformat(), "step": args.step,

@@ -19,6 +19,7 @@ from driftloop.cli.common import (
     selected_models,
 )
 from driftloop.errors import ExitCode, UsageError
+from driftloop.policy.decision import VERDICTS
 
 if TYPE_CHECKING:
     from driftloop.adapters.repohost import RepoHost
@@ -64,8 +65,9 @@ def register(commands: Any) -> None:
         "check",
         help="decide per model whether drift warrants a retrain, and dispatch it",
         description="Stateless: reads recorded PSI from Prometheus and dispatch history from "
-        "the repo host. One decision per model (trigger, warn, ok, insufficient_data, "
-        "suppressed). Exit 0 when the check ran, whatever it decided; 3 when Prometheus "
+        "the repo host. One decision per model (trigger, suppressed, detected, warn, ok, "
+        "insufficient_data; detected: a shift on the fast window, never dispatched). Exit 0 "
+        "when the check ran, whatever it decided; 3 when Prometheus "
         "or the repo host could not be read (then nothing is dispatched).",
     )
     parser.add_argument("--prometheus", help="Prometheus URL (default: $DRIFTLOOP_PROMETHEUS_URL)")
@@ -98,7 +100,7 @@ def push(url: str, run: CheckRun, now: datetime) -> None:
     decision = Gauge("driftloop_check_decision", "1 for the decision taken per model.",
                      ["model", "decision"], registry=registry)  # fmt: skip
     for d in run.decisions:
-        for kind in ("trigger", "warn", "ok", "insufficient_data", "suppressed"):
+        for kind in VERDICTS:
             decision.labels(d.model, kind).set(1.0 if d.decision == kind else 0.0)
     success = Gauge("driftloop_check_last_success_timestamp_seconds", "When the check last ran.",
                     registry=registry)  # fmt: skip

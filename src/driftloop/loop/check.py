@@ -17,7 +17,15 @@ from driftloop.policy import Decision, History, Snapshot, decide
 from driftloop.policy.schedule import period_start
 from driftloop.policy.signals import QualitySignal
 
-__all__ = ["CheckRun", "dispatch_reason", "lookback", "run_check", "timelines", "with_quality"]
+__all__ = [
+    "CheckRun",
+    "dispatch_reason",
+    "lookback",
+    "run_check",
+    "timelines",
+    "with_fast",
+    "with_quality",
+]
 
 
 # How a dispatch's reason names the signal that fired (the PR body shows the reason).
@@ -87,7 +95,32 @@ def timelines(
                 past = [s for s in earlier.get(name, []) if s.at < now]
                 result[name] = [*past, current[name]]
     _add_quality(source, policy, list(dict.fromkeys(models)), now, step, result)
+    _add_fast(source, policy, list(dict.fromkeys(models)), now, step, result)
     return result
+
+
+def _add_fast(
+    source: MetricsSource, policy: DriftPolicy, models: list[str], now: datetime,
+    step: timedelta, result: dict[str, list[Snapshot]],
+) -> None:  # fmt: skip
+    """The signals over each model's detection window now and one hold earlier (detection
+    needs both): a fixed number of queries per detection window and hold, whatever the
+    number of models."""
+    groups: dict[tuple[str, timedelta], list[str]] = defaultdict(list)
+    for model in models:
+        window, detection = (
+            policy.detection_window_name(model),
+            policy.settings_for(model).detection,
+        )
+        if window is not None and detection is not None:
+            groups[(window, detection.hold)].append(model)
+    for (window, hold), names in groups.items():
+        for at in dict.fromkeys([now - hold, now]):
+            features = source.current(names, window, at, shape=True)
+            quality = source.quality(names, window, at, at, step)
+            for name in names:
+                fast = with_quality([features[name]], quality.get(name, {}), at)[-1]
+                result[name] = with_fast(result[name], [replace(fast, at=at)])
 
 
 def _add_quality(
@@ -117,6 +150,15 @@ def with_quality(
         at = now if abs(when - now) < timedelta(milliseconds=1) else when
         base = by_time.get(at, Snapshot(at, {}))
         by_time[at] = replace(base, quality=signals)
+    return [by_time[at] for at in sorted(by_time)]
+
+
+def with_fast(snapshots: list[Snapshot], fast: list[Snapshot]) -> list[Snapshot]:
+    """``snapshots`` with each point's detection-window signals attached (for backtests)."""
+    by_time = {s.at: s for s in snapshots}
+    for point in fast:
+        base = by_time.get(point.at, Snapshot(point.at, {}))
+        by_time[point.at] = replace(base, fast=point)
     return [by_time[at] for at in sorted(by_time)]
 
 

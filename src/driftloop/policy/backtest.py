@@ -26,6 +26,7 @@ class ModelBacktest:
     triggers: list[Decision] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
     suppressed: list[Decision] = field(default_factory=list)
+    detections: list[Decision] = field(default_factory=list)  # the first point of each run
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -42,6 +43,10 @@ class ModelBacktest:
                     "top_features": d.evidence.get("top_features", [])[:3],
                 }
                 for d in self.triggers
+            ],
+            "detected": [
+                {"at": d.at.isoformat() if d.at else None, "signal": d.signal, "reasons": d.reasons}
+                for d in self.detections
             ],
             "suppressed_sustained_drift": [
                 {"at": d.at.isoformat() if d.at else None, "reason": d.reasons[-1]}
@@ -65,10 +70,14 @@ def replay(
     dispatches: list[Dispatch] = []
     by_time = sorted(snapshots, key=lambda s: s.at)
     at = start
+    detecting = False
     while at <= end:
         timeline = [s for s in by_time if at - lookback <= s.at <= at]
         decision = decide(model, at, timeline, History(tuple(dispatches)), policy, step)
         result.counts[decision.decision] += 1
+        if decision.decision == "detected" and not detecting:
+            result.detections.append(decision)
+        detecting = decision.decision == "detected"
         if decision.decision == "trigger" and decision.trigger_id:
             result.triggers.append(decision)
             dispatches.append(Dispatch(at, decision.trigger_id))

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from driftloop.config import DriftPolicy, DriftSettings, format_duration
 from driftloop.config.drift_policy import PerformanceSettings, Thresholds
 from driftloop.policy.decision import Decision, Verdict
+from driftloop.policy.detection import detect
 from driftloop.policy.episode import episode_start, trigger_id
 from driftloop.policy.quality import judge, sustained
 from driftloop.policy.schedule import scheduled
@@ -123,7 +124,7 @@ def _not_sustained(
     return Decision(model, "warn", reasons, evidence, at=now, signal="feature_drift")
 
 
-RANK = {"insufficient_data": 0, "ok": 1, "warn": 2, "suppressed": 3, "trigger": 4}
+RANK = {"insufficient_data": 0, "ok": 1, "warn": 2, "detected": 3, "suppressed": 4, "trigger": 5}
 QUALITY_EVIDENCE = ("realised_performance", "estimated_performance", "prediction_drift")
 
 
@@ -137,9 +138,9 @@ def decide(
 ) -> Decision:
     """Decide for ``model`` at ``now`` from snapshots up to ``now`` (oldest first, one every
     ``step``; the last is the current one) and the repo host's history. Feature drift,
-    prediction drift, realised and estimated quality and the schedule are each judged; the strongest
-    verdict wins (trigger > suppressed > warn > ok > insufficient_data, drift first on a tie)
-    and the others' warnings join its reasons."""
+    prediction drift, realised and estimated quality, the schedule and fast detection are each
+    judged; the strongest verdict wins (trigger > suppressed > detected > warn > ok >
+    insufficient_data, drift first on a tie) and the others' warnings join its reasons."""
     settings = policy.settings_for(model)
     if not policy.enabled(model):
         return Decision(model, "suppressed", ["disabled in the drift policy"], at=now)
@@ -150,8 +151,10 @@ def decide(
         others += _prediction_drift(model, now, timeline, settings)
     if settings.schedule is not None:
         others.append(scheduled(model, now, history, settings))
+    detected = detect(model, now, timeline, policy, settings)
+    others += [detected] if detected is not None else []
     best = max([drift, *others], key=lambda d: RANK[d.decision])
-    quiet = ("warn", "suppressed")
+    quiet = ("warn", "detected", "suppressed")
     warning = [d for d in (drift, *others) if d is not best and d.decision in quiet]
     notes = [f"{d.signal}: {d.reasons[0]}" for d in warning if d.reasons]
     evidence = dict(best.evidence)

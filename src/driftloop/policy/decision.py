@@ -6,9 +6,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-__all__ = ["Decision", "Verdict"]
+__all__ = ["VERDICTS", "Decision", "Verdict"]
 
-Verdict = Literal["trigger", "warn", "ok", "insufficient_data", "suppressed"]
+# detected: a shift seen on the fast window; a state, never a dispatch
+Verdict = Literal["trigger", "suppressed", "detected", "warn", "ok", "insufficient_data"]
+VERDICTS: tuple[Verdict, ...] = (
+    "trigger",
+    "suppressed",
+    "detected",
+    "warn",
+    "ok",
+    "insufficient_data",
+)
 
 
 @dataclass(frozen=True)

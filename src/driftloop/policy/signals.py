@@ -46,6 +46,8 @@ class Snapshot:
     at: datetime
     features: dict[str, FeatureSignal]
     quality: dict[str, QualitySignal] = field(default_factory=dict)
+    # the same signals over the policy's detection window (fast detection), if it has one
+    fast: Snapshot | None = None
 
 
 SCHEDULE_MARK = "-schedule-"  # in the trigger id of a scheduled retrain

@@ -1,0 +1,111 @@
+"""Fast detection: the check state ``detected`` (a state, never a dispatch).
+
+On the policy's detection window (5m), judged without sustain: a feature is detected when its
+PSI is at or above its critical level and above the noise bound, the chi-squared (1 - alpha)
+quantile over the effective rows n*m/(n+m); realised or estimated quality when it is
+critical on at least ``min_labels`` rows. The quantile is Wilson-Hilferty's approximation, as
+the alert FeatureDriftDetected computes it in PromQL (driftloop.generate.detection), so the
+check and the alert agree.
+
+Both hold it for ``hold`` (5m): the alert through ``for:``, the check by requiring the
+condition now and one hold earlier. On a few dozen rows PSI is not chi-squared: a small
+reference bin left empty by chance adds share * ln(share / 1e-4) (0.31 for a 5% bin), so ~3%
+of 5m windows of pure noise pass the bound at 83 rows. Two disjoint windows both passing by
+chance is about the square of that (tests/unit/test_detection.py).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from statistics import NormalDist
+from typing import Any
+
+from driftloop.config import DriftPolicy, DriftSettings, format_duration
+from driftloop.config.drift_policy import Detection
+from driftloop.policy.decision import Decision
+from driftloop.policy.quality import judge
+from driftloop.policy.signals import Snapshot
+
+__all__ = ["detect", "noise_bound", "wilson_hilferty"]
+
+
+def wilson_hilferty(dof: int, alpha: float) -> float:
+    """The chi-squared (1 - alpha) quantile with ``dof`` degrees of freedom, approximately
+    (within 3.1% at dof 1, closer above; never below the exact value at alpha 0.001)."""
+    z = NormalDist().inv_cdf(1 - alpha)
+    return dof * (1 - 2 / (9 * dof) + z * math.sqrt(2 / (9 * dof))) ** 3
+
+
+def noise_bound(bins: int, rows: float, reference_rows: float | None, alpha: float) -> float:
+    """The PSI that sampling noise alone exceeds with probability about alpha."""
+    effective = rows if not reference_rows else reference_rows * rows / (reference_rows + rows)
+    return wilson_hilferty(bins - 1, alpha) / effective
+
+
+def _features(
+    model: str, fast: Snapshot, policy: DriftPolicy, detection: Detection, window: str
+) -> dict[str, tuple[dict[str, Any], str]]:
+    found = {}
+    for name, signal in sorted(fast.features.items()):
+        thresholds = policy.thresholds_for(model, name)
+        if thresholds is None or thresholds.psi is None or not signal.bins or signal.bins < 2:
+            continue
+        if signal.samples < detection.min_samples or signal.psi < thresholds.psi.critical:
+            continue
+        bound = noise_bound(signal.bins, signal.samples, signal.reference_rows, detection.alpha)
+        if signal.psi > bound:
+            found[name] = (
+                {"feature": name, "psi": round(signal.psi, 4), "noise_bound": round(bound, 4),
+                 "samples": int(signal.samples)},
+                (f"{name} PSI {signal.psi:.3f} over {window} >= critical "
+                 f"{thresholds.psi.critical:g} and > noise bound {bound:.3f} "
+                 f"({int(signal.samples)} rows)"),
+            )  # fmt: skip
+    return found
+
+
+def _quality(
+    fast: Snapshot, settings: DriftSettings, window: str
+) -> tuple[str, list[dict[str, Any]], list[str]] | None:
+    performance = settings.performance
+    if performance is None:
+        return None
+    for estimated in [False] if performance.estimated == "off" else [False, True]:
+        state = judge(fast, performance, estimated)
+        if state.level == "critical":
+            breaches = [b for b in state.breaches if b.level == "critical"]
+            signal = "estimated_performance" if estimated else "realised_performance"
+            return signal, [b.to_dict() for b in breaches], [b.describe(window) for b in breaches]
+    return None
+
+
+def detect(
+    model: str, now: datetime, timeline: list[Snapshot], policy: DriftPolicy,
+    settings: DriftSettings,
+) -> Decision | None:  # fmt: skip
+    """``detected`` when the fast window shows critical drift or quality now and one hold
+    earlier; else None."""
+    detection = settings.detection
+    if detection is None:
+        return None
+    times = [now - detection.hold, now] if detection.hold else [now]
+    fast = {s.at: s.fast for s in timeline if s.at in times and s.fast is not None}
+    if len(fast) < len(times):
+        return None
+    window = format_duration(detection.window)
+    features = [_features(model, fast[at], policy, detection, window) for at in times]
+    lasting = [name for name in features[-1] if all(name in f for f in features)]
+    if lasting:
+        found = [features[-1][name][0] for name in lasting]
+        reasons = [features[-1][name][1] for name in lasting]
+        signal = "feature_drift"
+    else:
+        quality = [_quality(fast[at], settings, window) for at in times]
+        if any(q is None for q in quality) or quality[0][0] != quality[-1][0]:  # type: ignore[index]
+            return None
+        signal, found, reasons = quality[-1]  # type: ignore[misc]
+    evidence = {"detected": {"window": window, "hold": format_duration(detection.hold),
+                             "signal": signal, "found": found}}  # fmt: skip
+    reasons = [f"detected, not decided: {reasons[0]}", *reasons[1:]]
+    return Decision(model, "detected", reasons, evidence, at=now, signal=signal)

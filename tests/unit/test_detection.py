@@ -1,0 +1,144 @@
+"""Fast detection (#20.1): the check state ``detected`` on the 5m window, noise-aware."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from scipy import stats as scipy_stats
+
+from driftloop.config import DriftPolicy
+from driftloop.config.base import parse_document
+from driftloop.drift.stats import psi
+from driftloop.policy import FeatureSignal, History, Snapshot, decide
+from driftloop.policy.detection import noise_bound, wilson_hilferty
+from driftloop.policy.signals import QualitySignal
+
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+STEP = timedelta(minutes=5)
+DETECTION = {"window": "5m", "alpha": 0.001, "min_samples": 50, "hold": "5m"}
+
+
+def policy(**defaults: object) -> DriftPolicy:
+    base: dict[str, object] = {
+        "window": "1h", "min_samples": 500, "sustain": "6h", "detection": DETECTION,
+        "thresholds": {"psi": {"warn": 0.1, "critical": 0.25}},
+    }  # fmt: skip
+    base.update(defaults)
+    doc = {"apiVersion": "driftloop/v1", "kind": "DriftPolicy", "defaults": base}
+    return parse_document(DriftPolicy, doc, "test")
+
+
+def snapshot(at: datetime, psi_1h: float, fast: Snapshot | None) -> Snapshot:
+    return Snapshot(at, {"x": FeatureSignal("x", psi_1h, 1000, "1")}, fast=fast)
+
+
+def fast_signal(psi_5m: float, rows: float, bins: int = 3) -> Snapshot:
+    return Snapshot(T0, {"x": FeatureSignal("x", psi_5m, rows, "1", 10_000, bins)})
+
+
+@pytest.mark.parametrize("dof", [1, 2, 3, 9, 10, 19, 50])
+def test_the_wilson_hilferty_quantile_is_within_3_percent_and_not_below_the_exact_one(
+    dof: int,
+) -> None:
+    exact = scipy_stats.chi2.ppf(0.999, dof)
+    approximate = wilson_hilferty(dof, 0.001)
+    assert exact <= approximate <= exact * 1.031
+
+
+def test_the_noise_bound_is_the_one_the_rules_record() -> None:
+    """The promtool test computes 0.178075 for the same counts (tests/rules)."""
+    assert round(noise_bound(3, 80, 10_000, 0.001) * 1e6) == 178075
+    assert round(noise_bound(3, 50, 10_000, 0.001) * 1e6) == 284072
+
+
+def held(now: datetime, fast: Snapshot, before: Snapshot | None = None) -> list[Snapshot]:
+    """Snapshots up to ``now`` with ``fast`` now and ``before`` (default: the same) one hold
+    (5m) earlier."""
+    points = [snapshot(T0 + i * STEP, 0.02, None) for i in range(int((now - T0) / STEP) - 1)]
+    points.append(snapshot(now - STEP, 0.02, before or fast))
+    points.append(snapshot(now, 0.05, fast))
+    return points
+
+
+def test_a_shift_on_the_fast_window_is_detected_not_dispatched() -> None:
+    now = T0 + timedelta(hours=1)
+    decision = decide("m", now, held(now, fast_signal(0.2747, 80)), History(), policy(), STEP)
+    assert decision.decision == "detected"
+    assert decision.trigger_id is None
+    assert decision.signal == "feature_drift"
+    assert decision.reasons[0] == (
+        "detected, not decided: x PSI 0.275 over 5m >= critical 0.25 and > noise bound 0.178 "
+        "(80 rows)"
+    )
+    assert decision.evidence["detected"]["found"][0]["noise_bound"] == 0.1781
+
+
+def test_psi_above_critical_within_sampling_noise_is_not_detected() -> None:
+    now = T0 + timedelta(hours=1)
+    for fast in (fast_signal(0.2747, 50), fast_signal(0.9, 49), fast_signal(0.2, 500)):
+        assert decide("m", now, held(now, fast), History(), policy(), STEP).decision == "ok"
+
+
+def test_a_shift_seen_in_one_window_only_is_not_detected() -> None:
+    """The check holds the condition as the alert's ``for:`` does: now and 5m earlier."""
+    now = T0 + timedelta(hours=1)
+    shifted, quiet = fast_signal(0.9, 500), fast_signal(0.01, 500)
+    assert decide("m", now, held(now, shifted, quiet), History(), policy(), STEP).decision == "ok"
+    assert decide("m", now, held(now, quiet, shifted), History(), policy(), STEP).decision == "ok"
+    lone = [snapshot(now, 0.05, shifted)]  # nothing known 5m earlier
+    assert decide("m", now, lone, History(), policy(), STEP).decision == "ok"
+
+
+def test_without_a_detection_block_the_fast_window_is_not_read() -> None:
+    now = T0 + timedelta(hours=1)
+    points = held(now, fast_signal(0.9, 500))
+    undetected = policy(detection=None)
+    assert decide("m", now, points, History(), undetected, STEP).decision == "ok"
+
+
+def test_a_sustained_trigger_outranks_detection() -> None:
+    now = T0 + timedelta(hours=7)
+    points = [snapshot(T0 + i * STEP, 0.5, None) for i in range(12 * 7 - 1)]
+    points += [snapshot(now - STEP, 0.5, fast_signal(0.9, 500)),
+               snapshot(now, 0.5, fast_signal(0.9, 500))]  # fmt: skip
+    decision = decide("m", now, points, History(), policy(), STEP)
+    assert decision.decision == "trigger"
+    assert decision.trigger_id is not None
+    assert decision.evidence["warnings"] == ["feature_drift"]  # the detection, as a warning
+
+
+def test_sampling_noise_at_the_shipped_traffic_is_rarely_detected() -> None:
+    """83 rows in 5m (1,000 an hour) drawn from the reference itself, 10 bins (two of 5%):
+    PSI alone is above 0.25 in a sizeable share of windows, and an empty 5% bin (PSI 0.31)
+    passes the noise bound in ~3% of them; held over two disjoint windows, ~0.1%."""
+    rng = np.random.default_rng(7)
+    reference = np.array([0.05, 0.05, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.15, 0.15])
+    counts = (reference * 10_000).astype(int)
+    windows = rng.multinomial(83, reference, size=(20_000, 2))
+    scores = np.array([[psi(counts, w).score for w in pair] for pair in windows])
+    bound = noise_bound(10, 83, 10_000, 0.001)
+    passes = (scores >= 0.25) & (scores > bound)
+    assert (scores[:, 1] >= 0.25).mean() > 0.05  # what a plain threshold would detect
+    assert 0.01 < passes[:, 1].mean() < 0.05  # one window: the empty-bin tail
+    assert passes.all(axis=1).mean() < 0.003  # held: both windows
+
+
+def test_realised_quality_on_the_fast_window_is_detected_where_labels_arrive_that_fast() -> None:
+    performance = {"window": "1h", "min_labels": 500, "sustain": "2h",
+                   "thresholds": {"roc_auc": {"warn": 0.8, "critical": 0.75}}}  # fmt: skip
+    now = T0 + timedelta(hours=1)
+    quick = Snapshot(now, {}, {"roc_auc": QualitySignal("roc_auc", 0.6, 600, "1")})
+    slow = replace(quick, quality={"roc_auc": QualitySignal("roc_auc", 0.6, 80, "1")})
+
+    def points(fast: Snapshot) -> list[Snapshot]:
+        return [Snapshot(now - STEP, {}, fast=fast), Snapshot(now, {}, fast=fast)]
+
+    for fast, expected in ((quick, "detected"), (slow, "insufficient_data")):
+        decision = decide("m", now, points(fast), History(), policy(performance=performance), STEP)
+        assert decision.decision == expected
+    decision = decide("m", now, points(quick), History(), policy(performance=performance), STEP)
+    assert decision.signal == "realised_performance"
+    assert "realised roc_auc 0.600 < critical 0.75 (5m, 600 labels)" in decision.reasons[0]
