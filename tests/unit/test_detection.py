@@ -35,8 +35,8 @@ def snapshot(at: datetime, psi_1h: float, fast: Snapshot | None) -> Snapshot:
     return Snapshot(at, {"x": FeatureSignal("x", psi_1h, 1000, "1")}, fast=fast)
 
 
-def fast_signal(psi_5m: float, rows: float, bins: int = 3) -> Snapshot:
-    return Snapshot(T0, {"x": FeatureSignal("x", psi_5m, rows, "1", 10_000, bins)})
+def fast_signal(psi_5m: float, rows: float, bins: int = 3, min_share: float = 0.5) -> Snapshot:
+    return Snapshot(T0, {"x": FeatureSignal("x", psi_5m, rows, "1", 10_000, bins, min_share)})
 
 
 @pytest.mark.parametrize("dof", [1, 2, 3, 9, 10, 19, 50])
@@ -80,6 +80,18 @@ def test_psi_above_critical_within_sampling_noise_is_not_detected() -> None:
     now = T0 + timedelta(hours=1)
     for fast in (fast_signal(0.2747, 50), fast_signal(0.9, 49), fast_signal(0.2, 500)):
         assert decide("m", now, held(now, fast), History(), policy(), STEP).decision == "ok"
+
+
+def test_a_feature_whose_smallest_bin_expects_under_5_rows_is_not_judged_on_the_fast_window() -> (
+    None
+):
+    """A 3.7% bin (churn's support_calls) expects 3 of 83 rows: PSI there is not chi-squared
+    (an empty bin alone adds 0.2), so the hourly window judges it."""
+    now = T0 + timedelta(hours=1)
+    thin = fast_signal(0.9, 83, bins=6, min_share=0.037)
+    assert decide("m", now, held(now, thin), History(), policy(), STEP).decision == "ok"
+    enough = fast_signal(0.9, 136, bins=6, min_share=0.037)
+    assert decide("m", now, held(now, enough), History(), policy(), STEP).decision == "detected"
 
 
 def test_a_shift_seen_in_one_window_only_is_not_detected() -> None:

@@ -27,7 +27,8 @@ from driftloop.policy.signals import FeatureSignal, Production, QualitySignal, S
 
 __all__ = ["MetricsSource", "ProductionSource", "PrometheusSource"]
 
-Shape = dict[tuple[str, str, str], tuple[int, float | None]]  # (model, version, feature)
+# (model, version, feature) -> (bins, reference rows, smallest non-zero reference share)
+Shape = dict[tuple[str, str, str], tuple[int, float | None, float | None]]
 Quality = dict[str, dict[datetime, dict[str, QualitySignal]]]  # model -> at -> metric
 # Which rows back each recorded quality metric (the rest of the name after ``model_``).
 _QUALITY_ROWS = {
@@ -209,8 +210,9 @@ class PrometheusSource(MetricsSource):
         return list(merged.values())
 
     def _shape(self, models: Sequence[str], at: datetime) -> Shape:
-        """(model, version, feature) -> (number of bins, reference rows), for noise-aware
-        policies. The last answer is kept: a check reads it for now, then for its history."""
+        """(model, version, feature) -> (number of bins, reference rows, smallest non-zero
+        reference share), for noise-aware policies and detection. The last answer is kept: a
+        check reads it for now, then for its history."""
         if self._last_shape is not None:
             (known, when), shape = self._last_shape
             if when == at and known.issuperset(models):
@@ -221,9 +223,18 @@ class PrometheusSource(MetricsSource):
             at,
         )
         rows = self._instant(f"max by (model, version) (driftloop_reference_rows{selector})", at)
+        smallest = self._instant(
+            f"min by (model, version, feature) (driftloop_feature_reference_ratio{selector} > 0)",
+            at,
+        )
         by_version = {_key(r["metric"])[:2]: _value(r["value"][1]) for r in rows}
+        by_feature = {_key(m["metric"]): _value(m["value"][1]) for m in smallest}
         shape = {
-            _key(b["metric"]): (int(float(b["value"][1])), by_version.get(_key(b["metric"])[:2]))
+            _key(b["metric"]): (
+                int(float(b["value"][1])),
+                by_version.get(_key(b["metric"])[:2]),
+                by_feature.get(_key(b["metric"])),
+            )
             for b in bins
         }
         self._last_shape = ((frozenset(models), at), shape)
@@ -407,8 +418,10 @@ def _merge(
         if value is None:
             continue
         key = _key(metric)[1:]
-        bins, reference_rows = shape.get((model, *key), (None, None))
-        signal = FeatureSignal(key[1], value, counts.get(key, 0.0), key[0], reference_rows, bins)
+        bins, reference_rows, min_share = shape.get((model, *key), (None, None, None))
+        signal = FeatureSignal(
+            key[1], value, counts.get(key, 0.0), key[0], reference_rows, bins, min_share
+        )
         current = best.get(key[1])
         if current is None or signal.samples > current.samples:
             best[key[1]] = signal

@@ -18,6 +18,7 @@ from typing import Any
 
 from driftloop.generate.alerts import alert
 from driftloop.generate.settings import QualityLevel, RuleSettings
+from driftloop.policy.detection import MIN_EXPECTED
 
 __all__ = ["detection_alerts", "detection_rules", "wilson_hilferty"]
 
@@ -29,7 +30,13 @@ def wilson_hilferty(dof: str, z: float) -> str:
 
 
 def detection_rules(s: RuleSettings, w: str) -> list[dict[str, Any]]:
+    """The noise bound, recorded only where every bin expects MIN_EXPECTED rows (the
+    chi-squared approximation needs them; driftloop.policy.detection)."""
     samples = f"driftloop:feature_samples:{w}"
+    smallest = (
+        "min by (model, version, feature) "
+        "(last_over_time(driftloop_feature_reference_ratio[5m]) > 0)"
+    )
     reference_rows = "max by (model, version) (last_over_time(driftloop_reference_rows[5m]))"
     effective = f"driftloop:feature_effective_rows:{w}"
     dof = "(count by (model, version, feature) (driftloop:feature_reference_ratio:floored) - 1) > 0"
@@ -41,8 +48,10 @@ def detection_rules(s: RuleSettings, w: str) -> list[dict[str, Any]]:
         },
         {
             "record": f"driftloop:feature_psi_noise_bound:{w}",
-            "expr": f"{wilson_hilferty(dof, s.detect_z)} "
-            f"/ on (model, version, feature) {effective}",
+            "expr": f"({wilson_hilferty(dof, s.detect_z)} "
+            f"/ on (model, version, feature) {effective}) "
+            f"and on (model, version, feature) ({samples} * on (model, version, feature) "
+            f"{smallest} >= {MIN_EXPECTED})",
         },
     ]
 

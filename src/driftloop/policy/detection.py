@@ -10,8 +10,9 @@ check and the alert agree.
 Both hold it for ``hold`` (5m): the alert through ``for:``, the check by requiring the
 condition now and one hold earlier. On a few dozen rows PSI is not chi-squared: a small
 reference bin left empty by chance adds share * ln(share / 1e-4) (0.31 for a 5% bin), so ~3%
-of 5m windows of pure noise pass the bound at 83 rows. Two disjoint windows both passing by
-chance is about the square of that (tests/unit/test_detection.py).
+of 5m windows of pure noise pass the bound at 83 rows with two 5% bins. So a feature is
+judged only when every bin expects ``MIN_EXPECTED`` rows, and two disjoint windows both
+passing by chance is about the square of the rest (tests/unit/test_detection.py).
 """
 
 from __future__ import annotations
@@ -27,7 +28,11 @@ from driftloop.policy.decision import Decision
 from driftloop.policy.quality import judge
 from driftloop.policy.signals import Snapshot
 
-__all__ = ["detect", "noise_bound", "wilson_hilferty"]
+__all__ = ["MIN_EXPECTED", "detect", "noise_bound", "wilson_hilferty"]
+
+# Rows every bin must expect (its reference share x the window's rows) for the chi-squared
+# bound to hold (Cochran's rule); fewer, and the feature is judged on the decision window only.
+MIN_EXPECTED = 5
 
 
 def wilson_hilferty(dof: int, alpha: float) -> float:
@@ -53,6 +58,8 @@ def _features(
             continue
         if signal.samples < detection.min_samples or signal.psi < thresholds.psi.critical:
             continue
+        if signal.min_share is None or signal.min_share * signal.samples < MIN_EXPECTED:
+            continue  # the chi-squared bound needs every bin to expect a few rows
         bound = noise_bound(signal.bins, signal.samples, signal.reference_rows, detection.alpha)
         if signal.psi > bound:
             found[name] = (

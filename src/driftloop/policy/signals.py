@@ -25,6 +25,7 @@ class FeatureSignal:
     version: str = ""
     reference_rows: float | None = None
     bins: int | None = None
+    min_share: float | None = None  # the smallest non-zero reference bin share
 
 
 @dataclass(frozen=True)
