@@ -29,11 +29,14 @@ class Series:
 
 def recorded_series(
     model: str, scenario: str, label: str, hours: int = 48, window_hours: int = 1,
-    reference: bool = False, **stream: object,
+    reference: bool = False, window_minutes: int | None = None, **stream: object,
 ) -> list[Series]:  # fmt: skip
     """driftloop:feature_psi:1h and driftloop:feature_samples:1h every 5 minutes, for the
     scenario's stream against a profile of the reference data, labelled model=``label``;
-    with ``reference``, also the server's reference gauges (bin ratios, reference rows)."""
+    with ``reference``, also the server's reference gauges (bin ratios, reference rows);
+    with ``window_minutes``, over that many minutes (``:5m``) instead of hours."""
+    span = window_minutes * 60 if window_minutes else window_hours * 3600
+    suffix = f"{window_minutes}m" if window_minutes else f"{window_hours}h"
     spec = load_model(model, ROOT / "models")
     profile = build_profile(scenarios.reference(model), spec.feature_types, model=model)
     frame = scenarios.stream(model, scenario, hours=hours, **stream)  # type: ignore[arg-type]
@@ -41,7 +44,7 @@ def recorded_series(
         (frame["event_time"] - pd.Timestamp(scenarios.STREAM_START)).dt.total_seconds().to_numpy()
     )
     start = int(pd.Timestamp(scenarios.STREAM_START).timestamp())
-    ends = np.arange(window_hours * 3600, hours * 3600 + 1, STEP_SECONDS)
+    ends = np.arange(span, hours * 3600 + 1, STEP_SECONDS)
     series: list[Series] = []
     for name, feature in profile.features.items():
         if name not in frame.columns:
@@ -51,7 +54,7 @@ def recorded_series(
         one_hot[np.arange(len(frame)), index] = 1
         cumulative = np.vstack([np.zeros(len(feature.bins)), np.cumsum(one_hot, axis=0)])
         upper = np.searchsorted(seconds, ends, side="right")
-        lower = np.searchsorted(seconds, ends - window_hours * 3600, side="right")
+        lower = np.searchsorted(seconds, ends - span, side="right")
         psi_points, sample_points = [], []
         for end, hi, lo in zip(ends, upper, lower, strict=True):
             counts = cumulative[hi] - cumulative[lo]
@@ -62,8 +65,8 @@ def recorded_series(
             psi_points.append((start + int(end), psi))
             sample_points.append((start + int(end), float(total)))
         labels = {"model": label, "version": "1", "feature": name}
-        series.append(Series(f"driftloop:feature_psi:{window_hours}h", labels, psi_points))
-        series.append(Series(f"driftloop:feature_samples:{window_hours}h", labels, sample_points))
+        series.append(Series(f"driftloop:feature_psi:{suffix}", labels, psi_points))
+        series.append(Series(f"driftloop:feature_samples:{suffix}", labels, sample_points))
         if reference:
             for bin_, ratio in zip(feature.bins, feature.ratios, strict=True):
                 points = [(ts, float(ratio)) for ts, _ in sample_points]

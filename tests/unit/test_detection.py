@@ -154,3 +154,25 @@ def test_realised_quality_on_the_fast_window_is_detected_where_labels_arrive_tha
     decision = decide("m", now, points(quick), History(), policy(performance=performance), STEP)
     assert decision.signal == "realised_performance"
     assert "realised roc_auc 0.600 < critical 0.75 (5m, 600 labels)" in decision.reasons[0]
+
+
+def test_a_detection_is_kept_for_10_minutes_after_it_last_held_as_the_alert_keeps_firing() -> None:
+    """At a few dozen rows a real shift's PSI dips below the bound now and then; the alert's
+    keep_firing_for and the check's ``keep`` bridge the dips, and no longer."""
+    now = T0 + timedelta(hours=1)
+    shifted, quiet = fast_signal(0.9, 500), fast_signal(0.01, 500)
+
+    def points(shifted_minutes_ago: set[int]) -> list[Snapshot]:
+        return [
+            snapshot(
+                now - timedelta(minutes=m), 0.02, shifted if m in shifted_minutes_ago else quiet
+            )
+            for m in (30, 25, 20, 15, 10, 5, 0)
+        ]
+
+    kept = decide("m", now, points({15, 10}), History(), policy(), STEP)
+    assert kept.decision == "detected"
+    assert kept.evidence["detected"]["at"] == (now - timedelta(minutes=10)).isoformat()
+    assert kept.reasons[0].endswith(f"(as of {(now - timedelta(minutes=10)).isoformat()})")
+    gone = decide("m", now, points({25, 20}), History(), policy(), STEP)
+    assert gone.decision == "ok"

@@ -103,6 +103,12 @@ class Detection(Strict):
     hold: Duration = Field(
         default=timedelta(minutes=5), description="How long the alert's condition must hold."
     )
+    keep: Duration = Field(
+        default=timedelta(minutes=10),
+        description="Still detected this long after the condition last held (the alert's "
+        "keep_firing_for): at a few dozen rows a real shift dips below the noise bound now "
+        "and then.",
+    )
 
 
 QualityMetric = Literal["roc_auc", "accuracy", "f1", "mae", "rmse"]

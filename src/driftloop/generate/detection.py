@@ -121,4 +121,6 @@ def detection_alerts(s: RuleSettings, w: str, psi_above: str) -> list[dict[str, 
                     "Detected, not decided: the check waits for the quality sustain.",
                 )
             )
+    for rule in rules:  # at a few dozen rows the condition dips now and then (check: keep)
+        rule["keep_firing_for"] = s.detect_keep
     return rules

@@ -90,6 +90,7 @@ def _detection(policy: DriftPolicy) -> dict[str, Any]:
         "detect_z": NormalDist().inv_cdf(1 - detection.alpha),
         "detect_min_samples": detection.min_samples,
         "detect_hold": format_duration(detection.hold),
+        "detect_keep": format_duration(detection.keep),
         "quality_levels": tuple(levels),
     }
 

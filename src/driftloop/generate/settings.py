@@ -56,4 +56,5 @@ class RuleSettings:
     detect_z: float = 3.090232306167813  # the normal quantile at 1 - alpha (0.001)
     detect_min_samples: int = 50
     detect_hold: str = "5m"
+    detect_keep: str = "10m"
     quality_levels: tuple[QualityLevel, ...] = ()

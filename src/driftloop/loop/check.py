@@ -103,24 +103,23 @@ def _add_fast(
     source: MetricsSource, policy: DriftPolicy, models: list[str], now: datetime,
     step: timedelta, result: dict[str, list[Snapshot]],
 ) -> None:  # fmt: skip
-    """The signals over each model's detection window now and one hold earlier (detection
-    needs both): a fixed number of queries per detection window and hold, whatever the
-    number of models."""
+    """The signals over each model's detection window for its hold and keep periods (one
+    range of history, as for the decision window): a fixed number of queries per detection
+    window, whatever the number of models."""
     groups: dict[tuple[str, timedelta], list[str]] = defaultdict(list)
     for model in models:
-        window, detection = (
-            policy.detection_window_name(model),
-            policy.settings_for(model).detection,
-        )
+        window = policy.detection_window_name(model)
+        detection = policy.settings_for(model).detection
         if window is not None and detection is not None:
-            groups[(window, detection.hold)].append(model)
-    for (window, hold), names in groups.items():
-        for at in dict.fromkeys([now - hold, now]):
-            features = source.current(names, window, at, shape=True)
-            quality = source.quality(names, window, at, at, step)
-            for name in names:
-                fast = with_quality([features[name]], quality.get(name, {}), at)[-1]
-                result[name] = with_fast(result[name], [replace(fast, at=at)])
+            groups[(window, detection.hold + detection.keep)].append(model)
+    for (window, span), names in groups.items():
+        floors = [f for f in map(policy.critical_psi_floor, names) if f is not None]
+        found = source.history(names, window, now - span, now, step, min(floors, default=0.0),
+                               shape=True)  # fmt: skip
+        quality = source.quality(names, window, now - span, now, step)
+        for name in names:
+            fast = with_quality(found.get(name, []), quality.get(name, {}), now)
+            result[name] = with_fast(result[name], fast)
 
 
 def _add_quality(

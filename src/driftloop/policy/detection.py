@@ -8,7 +8,9 @@ the alert FeatureDriftDetected computes it in PromQL (driftloop.generate.detecti
 check and the alert agree.
 
 Both hold it for ``hold`` (5m): the alert through ``for:``, the check by requiring the
-condition now and one hold earlier. On a few dozen rows PSI is not chi-squared: a small
+condition at a point and one hold earlier; and both keep it for ``keep`` (10m) after it last
+held (``keep_firing_for``), since at a few dozen rows a real shift's PSI dips below the bound
+now and then. On a few dozen rows PSI is not chi-squared: a small
 reference bin left empty by chance adds share * ln(share / 1e-4) (0.31 for a 5% bin), so ~3%
 of 5m windows of pure noise pass the bound at 83 rows with two 5% bins. So a feature is
 judged only when every bin expects ``MIN_EXPECTED`` rows, and two disjoint windows both
@@ -87,32 +89,51 @@ def _quality(
     return None
 
 
+def _held(
+    model: str, at: datetime, fast: dict[datetime, Snapshot], policy: DriftPolicy,
+    settings: DriftSettings, detection: Detection, window: str,
+) -> tuple[str, list[dict[str, Any]], list[str]] | None:  # fmt: skip
+    """What the fast window shows at ``at`` and one hold earlier, if anything."""
+    times = [at - detection.hold, at] if detection.hold else [at]
+    if any(t not in fast for t in times):
+        return None
+    features = [_features(model, fast[t], policy, detection, window) for t in times]
+    lasting = [name for name in features[-1] if all(name in f for f in features)]
+    if lasting:
+        return (
+            "feature_drift",
+            [features[-1][name][0] for name in lasting],
+            [features[-1][name][1] for name in lasting],
+        )
+    quality = [_quality(fast[t], settings, window) for t in times]
+    if any(q is None for q in quality) or len({q[0] for q in quality if q}) > 1:
+        return None
+    return quality[-1]
+
+
 def detect(
     model: str, now: datetime, timeline: list[Snapshot], policy: DriftPolicy,
     settings: DriftSettings,
 ) -> Decision | None:  # fmt: skip
-    """``detected`` when the fast window shows critical drift or quality now and one hold
-    earlier; else None."""
+    """``detected`` when the fast window showed critical drift or quality, held for
+    ``hold``, at some point in the last ``keep``; else None."""
     detection = settings.detection
     if detection is None:
         return None
-    times = [now - detection.hold, now] if detection.hold else [now]
-    fast = {s.at: s.fast for s in timeline if s.at in times and s.fast is not None}
-    if len(fast) < len(times):
-        return None
+    fast = {s.at: s.fast for s in timeline if s.fast is not None}
     window = format_duration(detection.window)
-    features = [_features(model, fast[at], policy, detection, window) for at in times]
-    lasting = [name for name in features[-1] if all(name in f for f in features)]
-    if lasting:
-        found = [features[-1][name][0] for name in lasting]
-        reasons = [features[-1][name][1] for name in lasting]
-        signal = "feature_drift"
-    else:
-        quality = [_quality(fast[at], settings, window) for at in times]
-        if any(q is None for q in quality) or quality[0][0] != quality[-1][0]:  # type: ignore[index]
-            return None
-        signal, found, reasons = quality[-1]  # type: ignore[misc]
-    evidence = {"detected": {"window": window, "hold": format_duration(detection.hold),
-                             "signal": signal, "found": found}}  # fmt: skip
-    reasons = [f"detected, not decided: {reasons[0]}", *reasons[1:]]
-    return Decision(model, "detected", reasons, evidence, at=now, signal=signal)
+    for at in sorted((t for t in fast if now - detection.keep <= t <= now), reverse=True):
+        held = _held(model, at, fast, policy, settings, detection, window)
+        if held is None:
+            continue
+        signal, found, reasons = held
+        evidence = {
+            "detected": {
+                "window": window, "hold": format_duration(detection.hold), "at": at.isoformat(),
+                "signal": signal, "found": found,
+            }
+        }  # fmt: skip
+        since = "" if at == now else f" (as of {at.isoformat()})"
+        reasons = [f"detected, not decided: {reasons[0]}{since}", *reasons[1:]]
+        return Decision(model, "detected", reasons, evidence, at=now, signal=signal)
+    return None
