@@ -42,10 +42,8 @@ def server_counters(
         for column, (bin_, ratio) in enumerate(zip(feature.bins, feature.ratios, strict=True)):
             own = {**labels, "feature": name, "bin": bin_}
             series.append(("driftloop_feature_bin_total", own, cumulative[:, column].tolist()))
-            series.append(
-                ("driftloop_feature_reference_ratio", own, [float(ratio)] * (minutes + 1))
-            )
-    series.append(("driftloop_reference_rows", labels, [float(profile.n_rows)] * (minutes + 1)))
+            series.append(("driftloop_feature_reference_ratio", own, [float(ratio)] * points))
+    series.append(("driftloop_reference_rows", labels, [float(profile.n_rows)] * points))
     return series
 
 
