@@ -126,6 +126,10 @@ def test_recorded_psi_equals_engine_psi_and_alert_fires(
         current = np.array([by_bin[b] for b in bins])
         expected = stats.psi(np.asarray(profile.features[feature].counts), current).score
         assert float(recorded[0]["value"][1]) == pytest.approx(expected, abs=1e-6), feature
+        # #20.6: the recorded Hellinger distance is the engine's on the same counts
+        distance = query(prom, f'driftloop:feature_hellinger:5m{{feature="{feature}"}}', at)
+        engine = stats.hellinger(np.asarray(profile.features[feature].counts), current).score
+        assert float(distance[0]["value"][1]) == pytest.approx(engine, abs=1e-6), feature
 
     wait_until(lambda: alert_state(prom, "FeatureDriftCritical", "monthly_charges") == "firing")
     assert alert_state(prom, "FeatureDriftCritical", "tenure_months") == "inactive"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from driftloop.config import DriftPolicy
 from driftloop.config.base import parse_document
 from driftloop.drift.stats import psi
 from driftloop.policy import FeatureSignal, History, Snapshot, decide
+from driftloop.policy.decide import classify
 from driftloop.policy.detection import noise_bound, wilson_hilferty
 from driftloop.policy.signals import QualitySignal
 
@@ -176,3 +178,54 @@ def test_a_detection_is_kept_for_10_minutes_after_it_last_held_as_the_alert_keep
     assert kept.reasons[0].endswith(f"(as of {(now - timedelta(minutes=10)).isoformat()})")
     gone = decide("m", now, points({25, 20}), History(), policy(), STEP)
     assert gone.decision == "ok"
+
+
+def test_hellinger_levels_are_honoured_like_psi() -> None:
+    """#20.6: a feature is critical when any configured statistic is; before, hellinger
+    thresholds validated and were ignored."""
+    now = T0 + timedelta(hours=1)
+    signal = FeatureSignal("x", 0.05, 1000, "1", hellinger=0.3)
+    point = [Snapshot(now, {"x": signal})]
+    levels = {"psi": {"warn": 0.1, "critical": 0.25}, "hellinger": {"warn": 0.1, "critical": 0.2}}
+    with_hellinger = policy(detection=None, thresholds=levels)
+    decision = decide("m", now, point, History(), with_hellinger, STEP)
+    assert decision.reasons[0] == "critical now: x"
+    assert decision.evidence["top_features"][0]["hellinger"] == 0.3
+    psi_only = policy(detection=None)
+    assert classify(point[0], "m", with_hellinger, with_hellinger.settings_for("m")).state == (
+        "critical"
+    )
+    assert classify(point[0], "m", psi_only, psi_only.settings_for("m")).state == "ok"
+    assert with_hellinger.uses_hellinger("m")
+    assert not psi_only.uses_hellinger("m")
+
+
+@pytest.mark.parametrize(
+    ("extra", "key"),
+    [
+        ("  thresholds:\n    wasserstein: {warn: 0.1, critical: 0.2}\n", "defaults.thresholds.wasserstein"),
+        ("models:\n  churn:\n    features:\n      tenure_months:\n        jensenshannon: {warn: 0.1, critical: 0.2}\n",
+         "models.churn.features.tenure_months.jensenshannon"),
+    ],
+)  # fmt: skip
+def test_a_statistic_the_check_cannot_compute_is_refused_naming_the_key(
+    tmp_path: Path, extra: str, key: str
+) -> None:
+    import subprocess
+    import sys
+
+    policy_file = tmp_path / "drift.yaml"
+    policy_file.write_text(
+        "apiVersion: driftloop/v1\nkind: DriftPolicy\ndefaults:\n  window: 1h\n" + extra
+    )
+    root = Path(__file__).resolve().parents[2]
+    for command in ("check", "backtest"):
+        args = ["--start", "-1d"] if command == "backtest" else ["--dry-run"]
+        result = subprocess.run(
+            [sys.executable, "-m", "driftloop", command, "--policy", str(policy_file), "--models",
+             str(root / "models"), "--prometheus", "http://127.0.0.1:9", *args],
+            capture_output=True, text=True, check=False, timeout=60,
+        )  # fmt: skip
+        assert result.returncode == 2, result.stderr
+        assert key in result.stderr
+        assert "Traceback" not in result.stderr

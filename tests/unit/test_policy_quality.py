@@ -215,10 +215,12 @@ def test_prediction_drift_warns_and_never_triggers_alone() -> None:
 class _Quiet:
     """A metrics source with nothing recorded (the schedule needs no signal)."""
 
-    def current(self, models, window, at, shape=False):  # type: ignore[no-untyped-def]
+    def current(self, models, window, at, shape=False, hellinger=False):  # type: ignore[no-untyped-def]
         return {m: Snapshot(at, {}) for m in models}
 
-    def history(self, models, window, start, end, step, floor, complete=(), shape=False):  # type: ignore[no-untyped-def]
+    def history(
+        self, models, window, start, end, step, floor, complete=(), shape=False, hellinger=False
+    ):  # type: ignore[no-untyped-def]
         return {}
 
     def quality(self, models, window, start, end, step):  # type: ignore[no-untyped-def]

@@ -147,3 +147,9 @@ def test_psi_noise_floor_matches_simulation() -> None:
     floor = noise_floor(np.full(bins, n // bins), np.full(bins, m // bins))
     assert floor == pytest.approx(9 * (1 / 2000 + 1 / 1000))
     assert np.mean(scores) == pytest.approx(floor, rel=0.15)
+
+
+def test_hellinger_equals_the_recording_rule_on_the_promtool_counts() -> None:
+    """tests/rules: reference 1/2, 1/2, 0 (missing); 22, 66, 0 counted: 0.184592."""
+    score = stats.hellinger(np.array([5000, 5000, 0]), np.array([22, 66, 0])).score
+    assert round(score * 1e6) == 184592

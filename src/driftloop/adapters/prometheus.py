@@ -55,15 +55,18 @@ class ProductionSource(Protocol):
 
 class MetricsSource(Protocol):
     def current(
-        self, models: Sequence[str], window: str, at: datetime, shape: bool = False
-    ) -> dict[str, Snapshot]:
+        self, models: Sequence[str], window: str, at: datetime, shape: bool = False,
+        hellinger: bool = False,
+    ) -> dict[str, Snapshot]:  # fmt: skip
         """Every feature of each model at ``at``; with ``shape``, each signal also carries
-        its reference's bins and rows (what noise-aware policies need)."""
+        its reference's bins and rows (what noise-aware policies need); with ``hellinger``,
+        its recorded Hellinger distance."""
         ...
 
     def history(
         self, models: Sequence[str], window: str, start: datetime, end: datetime,
         step: timedelta, floor: float, complete: Sequence[str] = (), shape: bool = False,
+        hellinger: bool = False,
     ) -> dict[str, list[Snapshot]]:  # fmt: skip
         """Each model's snapshots from ``start`` to ``end``, one per ``step``. For ``models``
         they hold only the features whose PSI reached ``floor`` somewhere in that range
@@ -72,8 +75,9 @@ class MetricsSource(Protocol):
         ...
 
     def timeline(
-        self, model: str, window: str, start: datetime, end: datetime, step: timedelta
-    ) -> list[Snapshot]:
+        self, model: str, window: str, start: datetime, end: datetime, step: timedelta,
+        hellinger: bool = False,
+    ) -> list[Snapshot]:  # fmt: skip
         """One model's snapshots with every feature (for backtests)."""
         ...
 
@@ -241,25 +245,22 @@ class PrometheusSource(MetricsSource):
         return shape
 
     def current(
-        self, models: Sequence[str], window: str, at: datetime, shape: bool = False
-    ) -> dict[str, Snapshot]:
+        self, models: Sequence[str], window: str, at: datetime, shape: bool = False,
+        hellinger: bool = False,
+    ) -> dict[str, Snapshot]:  # fmt: skip
         if not models:
             return {}
         selector = _selector(models)
-        psi = self._instant(f"driftloop:feature_psi:{window}{selector}", at)
-        samples = self._instant(f"driftloop:feature_samples:{window}{selector}", at)
+        kinds = ("psi", "samples", "hellinger") if hellinger else ("psi", "samples")
+        answers = [self._instant(f"driftloop:feature_{k}:{window}{selector}", at) for k in kinds]
         reference = self._shape(models, at) if shape else {}
-        by_model = _by_model(
-            [(s["metric"], _value(s["value"][1])) for s in psi],
-            [(s["metric"], _value(s["value"][1])) for s in samples],
-        )
-        return {
-            model: _merge(at, *by_model.get(model, ([], [])), reference, model) for model in models
-        }
+        by_model = _by_model(*[[(s["metric"], _value(s["value"][1])) for s in a] for a in answers])
+        return {model: _merge(at, by_model.get(model, ()), reference, model) for model in models}
 
     def history(
         self, models: Sequence[str], window: str, start: datetime, end: datetime,
         step: timedelta, floor: float, complete: Sequence[str] = (), shape: bool = False,
+        hellinger: bool = False,
     ) -> dict[str, list[Snapshot]]:  # fmt: skip
         # Which models had a feature reach the floor: one instant query over the range;
         # only their series travel, and only the features that reached it.
@@ -274,7 +275,8 @@ class PrometheusSource(MetricsSource):
             )
             reached = [r["metric"].get("model", "") for r in found]
         series = []
-        for kind in ("psi", "samples") if reached or complete else ():
+        kinds = ("psi", "samples", "hellinger") if hellinger else ("psi", "samples")
+        for kind in kinds if reached or complete else ():
             metric = f"driftloop:feature_{kind}:{window}"
             parts = [f"{metric}{_selector(complete)}"] if complete else []
             if reached:
@@ -284,10 +286,9 @@ class PrometheusSource(MetricsSource):
                     f"(max_over_time({psi}{selector}[{span}] @ {at}) >= {floor!r})"
                 )
             series.append(self._range(" or ".join(f"({p})" for p in parts), start, end, step))
-        psi_series, sample_series = series or ([], [])
         names = [*models, *complete]
-        reference = self._shape(names, end) if shape and psi_series else {}
-        return _timelines(names, psi_series, sample_series, reference, start, end, step)
+        reference = self._shape(names, end) if shape and series and series[0] else {}
+        return _timelines(names, series or [[], []], reference, start, end, step)
 
     def quality(
         self, models: Sequence[str], window: str, start: datetime, end: datetime,
@@ -339,22 +340,26 @@ class PrometheusSource(MetricsSource):
         return {m: Production(frozenset(served[m]), m in aborted) for m in models}
 
     def timeline(
-        self, model: str, window: str, start: datetime, end: datetime, step: timedelta
-    ) -> list[Snapshot]:
+        self, model: str, window: str, start: datetime, end: datetime, step: timedelta,
+        hellinger: bool = False,
+    ) -> list[Snapshot]:  # fmt: skip
         selector = _selector([model])
-        psi = self._range(f"driftloop:feature_psi:{window}{selector}", start, end, step)
-        samples = self._range(f"driftloop:feature_samples:{window}{selector}", start, end, step)
+        kinds = ("psi", "samples", "hellinger") if hellinger else ("psi", "samples")
+        answers = [
+            self._range(f"driftloop:feature_{k}:{window}{selector}", start, end, step)
+            for k in kinds
+        ]
         shape = self._shape([model], end)
-        points: dict[float, tuple[list[Sample], list[Sample]]] = {}
-        for kind, series in ((0, psi), (1, samples)):
+        points: dict[float, tuple[list[Sample], ...]] = {}
+        for kind, series in enumerate(answers):
             for item in series:
                 for timestamp, raw in item["values"]:
-                    points.setdefault(float(timestamp), ([], []))[kind].append(
+                    points.setdefault(float(timestamp), ([], [], []))[kind].append(
                         (item["metric"], _value(raw))
                     )
         return [
-            _merge(datetime.fromtimestamp(ts, UTC), psi_values, sample_values, shape, model)
-            for ts, (psi_values, sample_values) in sorted(points.items())
+            _merge(datetime.fromtimestamp(ts, UTC), values, shape, model)
+            for ts, values in sorted(points.items())
         ]
 
 
@@ -367,19 +372,18 @@ def _key(metric: dict[str, str]) -> tuple[str, str, str]:
     return metric.get("model", ""), metric.get("version", ""), metric.get("feature", "")
 
 
-def _by_model(
-    psi: list[Sample], samples: list[Sample]
-) -> dict[str, tuple[list[Sample], list[Sample]]]:
-    grouped: dict[str, tuple[list[Sample], list[Sample]]] = defaultdict(lambda: ([], []))
-    for kind, values in ((0, psi), (1, samples)):
+def _by_model(*kinds: list[Sample]) -> dict[str, tuple[list[Sample], ...]]:
+    """Per model: its PSI, rows and (when asked for) Hellinger samples."""
+    grouped: dict[str, tuple[list[Sample], ...]] = defaultdict(lambda: ([], [], []))
+    for kind, values in enumerate(kinds):
         for metric, value in values:
             grouped[metric.get("model", "")][kind].append((metric, value))
     return grouped
 
 
 def _timelines(
-    models: Sequence[str], psi: list[dict[str, Any]], samples: list[dict[str, Any]],
-    shape: Shape, start: datetime, end: datetime, step: timedelta,
+    models: Sequence[str], answers: list[list[dict[str, Any]]], shape: Shape, start: datetime,
+    end: datetime, step: timedelta,
 ) -> dict[str, list[Snapshot]]:  # fmt: skip
     """A snapshot at every step for every model, empty where no feature qualified (one
     shared empty mapping: thousands of quiet models cost a reference each)."""
@@ -387,11 +391,11 @@ def _timelines(
     times = range(_ms(start), _ms(end) + 1, every)  # the timestamps Prometheus evaluates at
     grid = [datetime.fromtimestamp(ms / 1000, UTC) for ms in times]
     index = {ms: i for i, ms in enumerate(times)}
-    points: dict[str, list[tuple[list[Sample], list[Sample]]]] = {}
-    for kind, series in ((0, psi), (1, samples)):
+    points: dict[str, list[tuple[list[Sample], ...]]] = {}
+    for kind, series in enumerate(answers):
         for item in series:
             model = item["metric"].get("model", "")
-            slots = points.setdefault(model, [([], []) for _ in grid])
+            slots = points.setdefault(model, [([], [], []) for _ in grid])
             for timestamp, raw in item["values"]:
                 slot = index.get(round(float(timestamp) * 1000))
                 if slot is not None:
@@ -403,16 +407,17 @@ def _timelines(
             timelines[model] = [Snapshot(at, empty) for at in grid]
             continue
         timelines[model] = [
-            _merge(at, p, s, shape, model) for at, (p, s) in zip(grid, points[model], strict=True)
+            _merge(at, values, shape, model) for at, values in zip(grid, points[model], strict=True)
         ]
     return timelines
 
 
-def _merge(
-    at: datetime, psi: list[Sample], samples: list[Sample], shape: Shape, model: str
-) -> Snapshot:
-    """One signal per feature: the version with the most rows (the stable one in a canary)."""
+def _merge(at: datetime, kinds: tuple[list[Sample], ...], shape: Shape, model: str) -> Snapshot:
+    """One signal per feature: the version with the most rows (the stable one in a canary).
+    ``kinds``: the PSI, rows and (if asked for) Hellinger samples."""
+    psi, samples, hellinger = (*kinds, [], [], [])[:3]
     counts = {_key(m)[1:]: v for m, v in samples if v is not None}
+    distances = {_key(m)[1:]: v for m, v in hellinger if v is not None}
     best: dict[str, FeatureSignal] = {}
     for metric, value in psi:
         if value is None:
@@ -420,8 +425,9 @@ def _merge(
         key = _key(metric)[1:]
         bins, reference_rows, min_share = shape.get((model, *key), (None, None, None))
         signal = FeatureSignal(
-            key[1], value, counts.get(key, 0.0), key[0], reference_rows, bins, min_share
-        )
+            key[1], value, counts.get(key, 0.0), key[0], reference_rows, bins, min_share,
+            distances.get(key),
+        )  # fmt: skip
         current = best.get(key[1])
         if current is None or signal.samples > current.samples:
             best[key[1]] = signal

@@ -105,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
         for model in models:
             window = policy.window_name(model)
             span = lookback(policy, model)
-            snapshots = source.timeline(model, window, start - span, end, step)
+            hellinger = policy.uses_hellinger(model)
+            snapshots = source.timeline(model, window, start - span, end, step, hellinger)
             quality_window = policy.performance_window_name(model)
             if quality_window is not None:
                 found = source.quality([model], quality_window, start - span, end, step)

@@ -236,9 +236,11 @@ def selected_models(models_dir: Path, wanted: list[str] | None) -> list[str]:
 
 
 def check_tasks(policy: Any, models_dir: Path, models: list[str], source: str) -> None:
-    """Quality thresholds a model's task can record (ConfigError naming the key if not)."""
+    """Quality thresholds a model's task can record, and drift statistics the rules record
+    (ConfigError naming the key if not)."""
     from driftloop.config import load_model
 
+    policy.check_recorded(source)
     own = [m for m in models if m in policy.models and policy.models[m].performance]
     policy.check_tasks({m: load_model(m, models_dir).task for m in own}, source)
 

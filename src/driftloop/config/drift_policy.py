@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 RECORDED_WINDOWS = ("5m", "1h", "24h")
+UNRECORDED = ("wasserstein", "jensenshannon")  # thresholds the check cannot judge
 
 
 def _duration_text(value: str) -> str:
@@ -328,6 +329,32 @@ class DriftPolicy(Document):
         if feature_override.ignore:
             return None
         return thresholds.merged(feature_override)
+
+    def uses_hellinger(self, model: str) -> bool:
+        """Does any of the model's features have Hellinger thresholds?"""
+        override = self.models.get(model)
+        features = list(override.features) if override else []
+        named = (self.thresholds_for(model, feature) for feature in features)
+        every = [self.settings_for(model).thresholds, *named]
+        return any(t is not None and t.hellinger is not None for t in every)
+
+    def check_recorded(self, source: str = "policies/drift.yaml") -> None:
+        """The check reads PSI and Hellinger from Prometheus; Wasserstein and Jensen-Shannon
+        thresholds (the offline engine's) would be ignored there, so they are refused."""
+        blocks: list[tuple[str, Thresholds | FeatureOverride | None]] = [
+            ("defaults.thresholds", self.defaults.thresholds)
+        ]
+        for name, override in self.models.items():
+            blocks.append((f"models.{name}.thresholds", override.thresholds))
+            blocks += [(f"models.{name}.features.{f}", o) for f, o in override.features.items()]
+        for where, block in blocks:
+            for statistic in UNRECORDED:
+                if block is not None and getattr(block, statistic) is not None:
+                    raise ConfigError(
+                        source, f"{where}.{statistic}",
+                        "the recording rules record psi and hellinger only; driftloop check "
+                        f"cannot judge {statistic} (use it with `driftloop drift`)",
+                    )  # fmt: skip
 
     def enabled(self, model: str) -> bool:
         override = self.models.get(model)

@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["FLOOR", "psi_rules", "quality_rules", "reference_metric", "reference_rules"]
+__all__ = [
+    "FLOOR",
+    "hellinger_rule",
+    "psi_rules",
+    "quality_rules",
+    "reference_metric",
+    "reference_rules",
+]
 
 FLOOR = 0.0001
 
@@ -34,6 +41,23 @@ def psi_rules(prefix: str, by: str, window: str) -> list[dict[str, Any]]:
             "expr": f"sum by ({by}) (({ratio} - {reference}) * ln({ratio} / {reference}))",
         },
     ]
+
+
+def hellinger_rule(window: str) -> dict[str, Any]:
+    """Hellinger distance sqrt(1 - sum sqrt(p q)) of each feature's bins over ``window``, on
+    unfloored shares as driftloop.drift.stats.hellinger computes it (clamped at 0 against
+    rounding: the coefficient of equal shares can come out a hair above 1)."""
+    by = "model, version, feature"
+    share = (
+        f"driftloop:feature_bin_increase:{window} "
+        f"/ on ({by}) group_left driftloop:feature_samples:{window}"
+    )
+    reference = f"max by ({by}, bin) (last_over_time(driftloop_feature_reference_ratio[5m]))"
+    coefficient = f"sum by ({by}) (sqrt(({share}) * on ({by}, bin) {reference}))"
+    return {
+        "record": f"driftloop:feature_hellinger:{window}",
+        "expr": f"sqrt(clamp_min(1 - {coefficient}, 0))",
+    }
 
 
 def reference_rules() -> list[dict[str, Any]]:

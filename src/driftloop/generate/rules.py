@@ -32,7 +32,7 @@ from driftloop.config import DriftPolicy, format_duration, load_drift_policy, pa
 from driftloop.config.drift_policy import LOWER_IS_BETTER, Thresholds
 from driftloop.generate.alerts import above, drift_alerts, performance_alerts, server_rules
 from driftloop.generate.detection import detection_alerts, detection_rules
-from driftloop.generate.recording import psi_rules, quality_rules, reference_rules
+from driftloop.generate.recording import hellinger_rule, psi_rules, quality_rules, reference_rules
 from driftloop.generate.settings import WINDOWS, Levels, PsiOverride, QualityLevel, RuleSettings
 
 __all__ = ["RuleSettings", "render_prometheus_rule", "settings_from_policy"]
@@ -124,6 +124,7 @@ def build_groups(s: RuleSettings) -> list[dict[str, Any]]:
         if window == s.intervals[0][0]:
             rules += reference_rules()
         rules += psi_rules("feature", "model, version, feature", window)
+        rules.append(hellinger_rule(window))
         rules += psi_rules("prediction", "model, version", window)
         rules += quality_rules(window)
         if window == s.detect_window:

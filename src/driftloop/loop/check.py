@@ -79,17 +79,24 @@ def timelines(
     result: dict[str, list[Snapshot]] = {}
     for window, names in by_window.items():
         shape = any(policy.settings_for(m).sample_size_aware.enabled for m in names)
-        current = source.current(names, window, now, shape)
+        hellinger = any(policy.uses_hellinger(m) for m in names)
+        current = source.current(names, window, now, shape, hellinger)
         by_span: dict[timedelta, list[str]] = defaultdict(list)
         for name in names:
             by_span[lookback(policy, name)].append(name)
         for span, group in by_span.items():
-            complete = [m for m in group if policy.settings_for(m).min_drifted_share > 0]
+            # min_drifted_share counts every judged feature, and a Hellinger level can be
+            # critical below the PSI floor: such models read all their features
+            complete = [
+                m
+                for m in group
+                if policy.settings_for(m).min_drifted_share > 0 or policy.uses_hellinger(m)
+            ]
             floors = {m: policy.critical_psi_floor(m) for m in group if m not in complete}
             filtered = [m for m, floor in floors.items() if floor is not None]
             floor = min((f for f in floors.values() if f is not None), default=0.0)
             earlier = source.history(
-                filtered, window, now - span, now, step, floor, complete, shape
+                filtered, window, now - span, now, step, floor, complete, shape, hellinger
             )
             for name in group:
                 past = [s for s in earlier.get(name, []) if s.at < now]

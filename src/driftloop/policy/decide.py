@@ -63,20 +63,25 @@ def _chi2_quantile(level: float, dof: int) -> float:
 def classify(
     snapshot: Snapshot, model: str, policy: DriftPolicy, settings: DriftSettings
 ) -> Classified:
+    """Each feature's level: critical when any configured statistic (PSI, and Hellinger
+    where the policy sets it and the rules recorded it) is at its critical level."""
     critical, warn, judged, thin = [], [], [], []
     for name, signal in sorted(snapshot.features.items()):
         thresholds: Thresholds | None = policy.thresholds_for(model, name)
-        if thresholds is None or thresholds.psi is None:
-            continue  # ignored feature, or no PSI threshold for it
+        if thresholds is None or (thresholds.psi is None and thresholds.hellinger is None):
+            continue  # ignored feature, or no recorded statistic judged for it
         if signal.samples < settings.min_samples:
             thin.append(signal)
             continue
         judged.append(signal)
         if not _noise_ok(signal, settings):
             continue
-        if signal.psi >= thresholds.psi.critical:
+        levels = [(signal.psi, thresholds.psi)]
+        if signal.hellinger is not None:
+            levels.append((signal.hellinger, thresholds.hellinger))
+        if any(t is not None and value >= t.critical for value, t in levels):
             critical.append(signal)
-        elif signal.psi >= thresholds.psi.warn:
+        elif any(t is not None and value >= t.warn for value, t in levels):
             warn.append(signal)
     state: State
     if not judged:
@@ -99,7 +104,9 @@ def _evidence(
     return {
         "window": format_duration(settings.window),
         "top_features": [
-            {"feature": s.feature, "psi": round(s.psi, 4), "samples": int(s.samples)} for s in top
+            {"feature": s.feature, "psi": round(s.psi, 4), "samples": int(s.samples)}
+            | ({"hellinger": round(s.hellinger, 4)} if s.hellinger is not None else {})
+            for s in top
         ],
         "critical_features": [s.feature for s in classified.critical],
         "critical_fraction": round(fraction, 3),

@@ -26,6 +26,7 @@ class FeatureSignal:
     reference_rows: float | None = None
     bins: int | None = None
     min_share: float | None = None  # the smallest non-zero reference bin share
+    hellinger: float | None = None  # recorded when the policy sets hellinger thresholds
 
 
 @dataclass(frozen=True)
