@@ -229,3 +229,79 @@ def test_a_statistic_the_check_cannot_compute_is_refused_naming_the_key(
         assert result.returncode == 2, result.stderr
         assert key in result.stderr
         assert "Traceback" not in result.stderr
+
+
+PERFORMANCE_RELATIVE = {
+    "window": "1h", "min_labels": 500, "sustain": "2h",
+    "thresholds": {"roc_auc": {"max_drop": {"warn": 0.03, "critical": 0.05}}},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("auc", "training", "version", "level"),
+    [(0.74, 0.80, "1", "critical"), (0.76, 0.80, "1", "warn"), (0.78, 0.80, "1", "ok"),
+     (0.74, 0.80, "2", "insufficient_data")],
+)  # fmt: skip
+def test_auroc_levels_relative_to_training(
+    auc: float, training: float, version: str, level: str
+) -> None:
+    """#20.4, seed 002's "AUROC: -5 pp vs training": the levels are the version's training
+    value minus max_drop; another version's training value is not compared with."""
+    from driftloop.policy.quality import judge
+
+    performance = policy(performance=PERFORMANCE_RELATIVE).settings_for("m").performance
+    assert performance is not None
+    point = Snapshot(T0, {}, {
+        "roc_auc": QualitySignal("roc_auc", auc, 900, "1"),
+        "reference_roc_auc": QualitySignal("reference_roc_auc", training, 0, version),
+    })  # fmt: skip
+    state = judge(point, performance, estimated=False)
+    assert state.level == level
+    if level == "critical":
+        assert state.breaches[0].describe("1h") == (
+            "realised roc_auc 0.740 < critical 0.750 (training 0.800 - 0.05) (1h, 900 labels)"
+        )
+        assert state.breaches[0].to_dict()["training"] == 0.8
+
+
+@pytest.mark.parametrize(
+    ("thresholds", "key"),
+    [({"mae": {"max_drop": {"warn": 0.1, "critical": 0.2}}}, "thresholds.mae.max_drop"),
+     ({"roc_auc": {"max_drop": {"warn": 0.05, "critical": 0.03}}}, "critical"),
+     ({"roc_auc": {"max_drop": {"warn": 0.03, "critical": 1.5}}}, "critical")],
+)  # fmt: skip
+def test_relative_levels_that_mean_nothing_are_refused(thresholds: object, key: str) -> None:
+    from driftloop.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        policy(performance={**PERFORMANCE_RELATIVE, "thresholds": thresholds})
+    assert key in str(caught.value)
+
+
+def test_the_adapter_reads_the_training_value_of_the_version_it_judges() -> None:
+    """One range query carries the recorded quality and driftloop_reference_metric."""
+    import json
+
+    from tests.support.canned_http import canned
+
+    from driftloop.adapters.prometheus import PrometheusSource
+
+    at = 1_767_225_600
+    result = [
+        {"metric": {"__name__": "driftloop:model_roc_auc:1h", "model": "m", "version": "2"},
+         "values": [[at, "0.71"]]},
+        {"metric": {"__name__": "driftloop:feedback_scored_samples:1h", "model": "m",
+                    "version": "2"}, "values": [[at, "900"]]},
+        {"metric": {"__name__": "driftloop_reference_metric", "model": "m", "version": "2",
+                    "metric": "roc_auc", "instance": "a"}, "values": [[at, "0.8"]]},
+        {"metric": {"__name__": "driftloop_reference_metric", "model": "m", "version": "1",
+                    "metric": "roc_auc", "instance": "b"}, "values": [[at, "0.9"]]},
+    ]  # fmt: skip
+    body = json.dumps({"status": "success", "data": {"resultType": "matrix", "result": result}})
+    moment = datetime.fromtimestamp(at, UTC)
+    with canned(body) as url, PrometheusSource(url) as source:
+        found = source.quality(["m"], "1h", moment, moment, STEP)
+    signals = found["m"][moment]
+    assert signals["roc_auc"].value == 0.71
+    assert signals["reference_roc_auc"].value == 0.8  # version 2's, not version 1's 0.9
+    assert signals["reference_roc_auc"].version == "2"

@@ -42,6 +42,7 @@ _QUALITY_ROWS = {
     "prediction_psi": "prediction_samples",  # recorded as driftloop:prediction_psi:<w>
 }
 Sample = tuple[dict[str, str], float | None]
+_REFERENCE = "driftloop_reference_metric"  # the served version's metrics at training time
 # Points per series in one range query: below Prometheus's default limit of 11,000.
 MAX_POINTS = 10_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -298,12 +299,18 @@ class PrometheusSource(MetricsSource):
             return {}
         metrics = "|".join(sorted(m for m in _QUALITY_ROWS if m != "prediction_psi"))
         rows = "|".join(sorted(set(_QUALITY_ROWS.values())))
-        name = f"driftloop:(model_({metrics})|prediction_psi|{rows}):{re.escape(window)}"
+        # with the training-time values the servers export (levels relative to training)
+        name = (
+            f"driftloop:(model_({metrics})|prediction_psi|{rows}):{re.escape(window)}|{_REFERENCE}"
+        )
         selector = _selector(models).replace("{", "{__name__=~" + json.dumps(name) + ", ", 1)
         values: dict[tuple[str, float], dict[str, dict[str, float]]] = defaultdict(dict)
         for series in self._range(selector, start, end, step):
             metric = series["metric"]
-            kind = metric.get("__name__", "").split(":")[1].removeprefix("model_")
+            if metric.get("__name__") == _REFERENCE:
+                kind = f"reference_{metric.get('metric', '')}"
+            else:
+                kind = metric.get("__name__", "").split(":")[1].removeprefix("model_")
             for timestamp, raw in series["values"]:
                 value = _value(raw)
                 if value is not None:
@@ -318,6 +325,12 @@ class PrometheusSource(MetricsSource):
                 if known:  # the version with the most rows (the stable one in a canary)
                     count, version = max(known)
                     signals[metric] = QualitySignal(metric, point[metric][version], count, version)
+                    base = metric.removeprefix("estimated_")
+                    training = point.get(f"reference_{base}", {}).get(version)
+                    if training is not None:
+                        signals[f"reference_{base}"] = QualitySignal(
+                            f"reference_{base}", training, 0.0, version
+                        )
             if signals:
                 result[model][datetime.fromtimestamp(timestamp, UTC)] = signals
         return dict(result)

@@ -120,9 +120,16 @@ class Document(Strict):
 D = TypeVar("D", bound=Document)
 
 
+# Tags of discriminated unions (config.drift_policy.QualityBound): pydantic puts them in an
+# error's location, but they are not keys the user wrote.
+UNION_TAGS = frozenset({"absolute", "relative"})
+
+
 def _key_path(loc: tuple[int | str, ...]) -> str:
     path = ""
-    for part in loc:
+    for index, part in enumerate(loc):
+        if part in UNION_TAGS and index >= 2 and loc[index - 2] == "thresholds":
+            continue  # thresholds.<metric>.<tag>: a model or feature may be named "relative"
         if isinstance(part, int):
             path += f"[{part}]"
         else:

@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, PrivateAttr, model_validator
+from pydantic import AfterValidator, Discriminator, Field, PrivateAttr, Tag, model_validator
 
 from driftloop.config.base import (
     API_VERSION,
@@ -26,9 +26,11 @@ __all__ = [
     "Detection",
     "DriftPolicy",
     "DriftSettings",
+    "Drop",
     "FeatureOverride",
     "ModelOverride",
     "PerformanceSettings",
+    "RelativeBound",
     "SampleSizeAware",
     "Threshold",
     "Thresholds",
@@ -131,6 +133,38 @@ class Bound(Strict):
     critical: float
 
 
+class Drop(Strict):
+    """How far below the model's training-time value (``driftloop_reference_metric``) a
+    metric may fall: warn and critical, in the metric's units (0.05 = 5 points of AUC)."""
+
+    warn: float = Field(gt=0, le=1)
+    critical: float = Field(gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Drop:
+        if self.critical <= self.warn:
+            raise KeyedValueError("critical", "must be > warn (a larger drop is worse)")
+        return self
+
+
+class RelativeBound(Strict):
+    """Levels relative to training: ``roc_auc: {max_drop: {warn: 0.03, critical: 0.05}}``
+    (seed 002's "AUROC: -5 pp vs training")."""
+
+    max_drop: Drop
+
+
+def _bound_kind(value: object) -> str:
+    return "relative" if isinstance(value, dict) and "max_drop" in value else "absolute"
+
+
+# which member a level is, by its keys, so an error names the keys the user wrote
+QualityBound = Annotated[
+    Annotated[Bound, Tag("absolute")] | Annotated[RelativeBound, Tag("relative")],
+    Discriminator(_bound_kind),
+]
+
+
 class PerformanceSettings(Strict):
     """Retrain on model quality: realised from labelled feedback, estimated from scores."""
 
@@ -143,7 +177,7 @@ class PerformanceSettings(Strict):
         description="How long quality must stay critical; 0s acts on the first breach.",
     )
     sustain_fraction: float = Field(default=0.8, gt=0, le=1)
-    thresholds: dict[QualityMetric, Bound] = Field(min_length=1)
+    thresholds: dict[QualityMetric, QualityBound] = Field(min_length=1)
     estimated: Literal["off", "warn", "trigger"] = Field(
         default="warn",
         description="The label-free estimate (binary classifiers) only warns unless 'trigger'.",
@@ -152,6 +186,12 @@ class PerformanceSettings(Strict):
     @model_validator(mode="after")
     def _ordered(self) -> PerformanceSettings:
         for metric, bound in self.thresholds.items():
+            if isinstance(bound, RelativeBound):
+                if metric in LOWER_IS_BETTER:
+                    raise KeyedValueError(
+                        f"thresholds.{metric}.max_drop", "applies where higher is better"
+                    )
+                continue
             top = 1.0 if metric not in LOWER_IS_BETTER else math.inf  # shares and AUC
             for level in ("warn", "critical"):
                 if not 0 <= getattr(bound, level) <= top:

@@ -102,11 +102,13 @@ def drift_alerts(s: RuleSettings, w: str) -> list[dict[str, Any]]:
 
 def performance_alerts(s: RuleSettings, w: str) -> list[dict[str, Any]]:
     accuracy, mae = f"driftloop:model_accuracy:{w}", f"driftloop:model_mae:{w}"
+    auc = f"driftloop:model_roc_auc:{w}"
     return [
         alert(
             "ModelPerformanceDrop",
             f"({accuracy} < on (model, version)"
             f" ({reference_metric('accuracy')} - {s.accuracy_drop})"
+            f" or {auc} < on (model, version) ({reference_metric('roc_auc')} - {s.auc_drop})"
             f" or {mae} > on (model, version)"
             f" ({reference_metric('mae')} * {1 + s.mae_increase}))"
             f" and on (model, version) driftloop:feedback_samples:{w} >= {s.min_feedback}",
@@ -114,8 +116,8 @@ def performance_alerts(s: RuleSettings, w: str) -> list[dict[str, Any]]:
             "warning",
             "{{ $labels.model }} v{{ $labels.version }}: live performance below training",
             f"Over {w} of feedback (at least {s.min_feedback} labels), accuracy fell more than "
-            f"{s.accuracy_drop} below, or MAE rose more than {s.mae_increase:.0%} above, the "
-            "metric at training time.",
+            f"{s.accuracy_drop} or AUC more than {s.auc_drop} below, or MAE rose more than "
+            f"{s.mae_increase:.0%} above, the metric at training time.",
         ),
     ]
 

@@ -29,7 +29,7 @@ from typing import Any
 import yaml
 
 from driftloop.config import DriftPolicy, format_duration, load_drift_policy, parse_duration
-from driftloop.config.drift_policy import LOWER_IS_BETTER, Thresholds
+from driftloop.config.drift_policy import LOWER_IS_BETTER, Bound, RelativeBound, Thresholds
 from driftloop.generate.alerts import above, drift_alerts, performance_alerts, server_rules
 from driftloop.generate.detection import detection_alerts, detection_rules
 from driftloop.generate.recording import hellinger_rule, psi_rules, quality_rules, reference_rules
@@ -58,9 +58,17 @@ def settings_from_policy(policy: DriftPolicy) -> RuleSettings:
         alert_window=alert_window,
         intervals=windows,
         psi_overrides=_psi_overrides(policy),
+        auc_drop=_auc_drop(policy),
         **_detection(policy),
         **thresholds,  # type: ignore[arg-type]
     )
+
+
+def _auc_drop(policy: DriftPolicy) -> float:
+    """The defaults' critical AUC drop against training, else seed 002's 5 points."""
+    performance = policy.defaults.performance
+    bound = performance.thresholds.get("roc_auc") if performance else None
+    return bound.max_drop.critical if isinstance(bound, RelativeBound) else RuleSettings.auc_drop
 
 
 def _detection(policy: DriftPolicy) -> dict[str, Any]:
@@ -75,13 +83,15 @@ def _detection(policy: DriftPolicy) -> dict[str, Any]:
         performance = (
             policy.defaults.performance if model is None else policy.models[model].performance
         )
-        for metric, bound in performance.thresholds.items() if performance else ():
+        if performance is None:
+            continue
+        for metric, bound in performance.thresholds.items():
+            if not isinstance(bound, Bound):
+                continue  # relative to training: the check and ModelPerformanceDrop judge it
+            estimate = performance.estimated != "off" and metric in ESTIMATED
             levels.append(
-                QualityLevel(
-                    model, metric, bound.critical, performance.min_labels,  # type: ignore[union-attr]
-                    metric in LOWER_IS_BETTER,
-                    performance.estimated != "off" and metric in ESTIMATED,  # type: ignore[union-attr]
-                )
+                QualityLevel(model, metric, bound.critical, performance.min_labels,
+                             metric in LOWER_IS_BETTER, estimate)
             )  # fmt: skip
     return {
         "detect_window": next(

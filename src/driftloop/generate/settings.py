@@ -42,6 +42,7 @@ class RuleSettings:
     drift_for: str = "30m"
     min_feedback: int = 200
     accuracy_drop: float = 0.05
+    auc_drop: float = 0.05  # seed 002: AUROC -5 pp vs training (or the policy's max_drop)
     mae_increase: float = 0.25
     error_ratio: float = 0.05
     latency_slo_seconds: float = 0.15

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from driftloop.config.drift_policy import PerformanceSettings
+from driftloop.config.drift_policy import PerformanceSettings, RelativeBound
 from driftloop.policy.episode import episode_start
 from driftloop.policy.signals import QualitySignal, Snapshot
 
@@ -28,26 +28,32 @@ class Breach:
     signal: QualitySignal
     level: Literal["critical", "warn"]
     threshold: float
+    training: float | None = None  # the training-time value a relative level is below
 
     def describe(self, window: str) -> str:
         metric = self.signal.metric.removeprefix("estimated_")
         source = "realised" if metric == self.signal.metric else "estimated"
         worse = ">" if metric in ("mae", "rmse") else "<"
         rows = "scored rows" if source == "estimated" else "labels"
+        level = f"{self.threshold:g}" if self.training is None else (
+            f"{self.threshold:.3f} (training {self.training:.3f} - "
+            f"{self.training - self.threshold:.2g})"
+        )  # fmt: skip
         return (
-            f"{source} {metric} {self.signal.value:.3f} {worse} {self.level} {self.threshold:g} "
+            f"{source} {metric} {self.signal.value:.3f} {worse} {self.level} {level} "
             f"({window}, {int(self.signal.rows)} {rows})"
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "metric": self.signal.metric,
             "value": round(self.signal.value, 4),
             "level": self.level,
-            "threshold": self.threshold,
+            "threshold": round(self.threshold, 4),
             "rows": int(self.signal.rows),
             "version": self.signal.version,
         }
+        return data | ({"training": round(self.training, 4)} if self.training is not None else {})
 
 
 @dataclass(frozen=True)
@@ -65,11 +71,21 @@ def judge(snapshot: Snapshot, performance: PerformanceSettings, estimated: bool)
         signal = snapshot.quality.get(f"estimated_{metric}" if estimated else metric)
         if signal is None or signal.rows < performance.min_labels:
             continue
+        training = None
+        if isinstance(bound, RelativeBound):
+            # the training-time value of the version judged (its server exports it)
+            reference = snapshot.quality.get(f"reference_{metric}")
+            if reference is None or reference.version != signal.version:
+                continue
+            training = reference.value
+            levels = (training - bound.max_drop.critical, training - bound.max_drop.warn)
+        else:
+            levels = (bound.critical, bound.warn)
         judged = True
-        if performance.worse(metric, signal.value, bound.critical):
-            breaches.append(Breach(signal, "critical", bound.critical))
-        elif performance.worse(metric, signal.value, bound.warn):
-            breaches.append(Breach(signal, "warn", bound.warn))
+        if performance.worse(metric, signal.value, levels[0]):
+            breaches.append(Breach(signal, "critical", levels[0], training))
+        elif performance.worse(metric, signal.value, levels[1]):
+            breaches.append(Breach(signal, "warn", levels[1], training))
     level: Level = (
         "critical"
         if any(b.level == "critical" for b in breaches)
