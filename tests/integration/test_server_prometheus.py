@@ -197,3 +197,38 @@ def test_recorded_auc_and_estimate_equal_the_binned_values(
     scored = per_bin("driftloop:prediction_bin_increase:5m")
     assert estimate == pytest.approx(binned_auc(scored - expected, expected), abs=1e-9)
     assert abs(estimate - realised) < 0.03
+
+
+def test_values_out_of_range_are_counted_and_their_share_recorded(
+    stack: tuple[str, str], bundle_dir: Path
+) -> None:
+    """#20.3 on a real server and Prometheus: a unit change upstream (cents for dollars in
+    300 of 1,000 rows) counts exactly the values beyond |z| > 4 of the reference, and the
+    rule records their share."""
+    server, prom = stack
+    profile = load_bundle(bundle_dir).profile
+    wait_until(lambda: bool(query(prom, "driftloop_feature_bin_total")))
+    frame = scenarios.reference("churn", rows=1000, seed=7)
+    frame.loc[frame.index[:300], "monthly_charges"] *= 100
+    send(server, frame)
+    expected = {}
+    for name in ("monthly_charges", "tenure_months"):
+        feature = profile.features[name]
+        assert feature.mean is not None
+        assert feature.std is not None
+        values = frame[name].to_numpy(dtype=float)
+        expected[name] = int(np.count_nonzero(np.abs(values - feature.mean) > 4 * feature.std))
+    assert expected["monthly_charges"] >= 250
+
+    def counted(name: str) -> float | None:
+        found = query(prom, f'driftloop_feature_out_of_range_total{{feature="{name}"}}')
+        return float(found[0]["value"][1]) if found else None
+
+    wait_until(lambda: counted("monthly_charges") == expected["monthly_charges"])
+    assert counted("tenure_months") == expected["tenure_months"]
+    assert not query(prom, 'driftloop_feature_out_of_range_total{feature="contract"}')
+    share = 'driftloop:feature_out_of_range_share:5m{feature="monthly_charges"}'
+    wait_until(lambda: bool(query(prom, share)) and float(query(prom, share)[0]["value"][1]) > 0.2)
+    assert float(query(prom, share)[0]["value"][1]) == pytest.approx(
+        expected["monthly_charges"] / len(frame), abs=0.02
+    )

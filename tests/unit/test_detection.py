@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
@@ -305,3 +306,47 @@ def test_the_adapter_reads_the_training_value_of_the_version_it_judges() -> None
     assert signals["roc_auc"].value == 0.71
     assert signals["reference_roc_auc"].value == 0.8  # version 2's, not version 1's 0.9
     assert signals["reference_roc_auc"].version == "2"
+
+
+def test_out_of_range_counts_finite_values_beyond_4_standard_deviations() -> None:
+    """#20.3: NaN (missing) is not counted; a constant reference counts any other value."""
+    from driftloop.serve.telemetry import out_of_range
+
+    values = np.array([10.0, 14.0, 14.1, 5.9, np.nan, -np.inf, 1000.0])
+    assert out_of_range(values, 10.0, 1.0) == 3  # 14.1, 5.9, 1000.0 (4.0 is not beyond)
+    assert out_of_range(np.array([1.0, 1.0, 2.0, np.nan]), 1.0, 0.0) == 1
+    assert out_of_range(values, None, None) == 0
+
+
+def test_profiles_keep_the_reference_mean_and_std_and_refuse_half_of_them() -> None:
+    from driftloop.drift import build_profile
+    from driftloop.drift.profile import Profile
+    from driftloop.errors import DataError
+
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0, np.nan], "c": ["a", "b", "a", "a", "b"]})
+    profile = build_profile(frame, {"x": "numeric", "c": "categorical"})
+    assert profile.features["x"].mean == 2.5
+    assert profile.features["x"].std == pytest.approx(np.std([1.0, 2.0, 3.0, 4.0]))
+    assert profile.features["c"].mean is None
+    data = profile.to_dict()
+    assert Profile.from_dict(data).features["x"].mean == 2.5
+    del data["features"]["x"]["std"]
+    with pytest.raises(DataError, match="x: mean and std come together"):
+        Profile.from_dict(data)
+    data["features"]["x"].pop("mean")
+    assert Profile.from_dict(data).features["x"].mean is None  # a profile from before #20
+
+
+def test_the_check_warns_of_values_out_of_range_beside_psi() -> None:
+    now = T0 + timedelta(hours=1)
+    broken = FeatureSignal("x", 0.02, 1000, "1", out_of_range=0.3)
+    decision = decide("m", now, [Snapshot(now, {"x": broken})], History(), policy(), STEP)
+    assert decision.decision == "warn"
+    assert decision.signal == "out_of_range"
+    assert decision.reasons == ["x: 30.0% of rows beyond |z| > 4 of the reference (allowed 1.0%)"]
+    assert decision.evidence["out_of_range"] == {"x": 0.3}
+    one = FeatureSignal("x", 0.02, 100, "1", out_of_range=0.02)  # 2 rows: under min_rows 3
+    few = policy(min_samples=50)
+    assert decide("m", now, [Snapshot(now, {"x": one})], History(), few, STEP).decision == "ok"
+    off = policy(out_of_range=None)
+    assert decide("m", now, [Snapshot(now, {"x": broken})], History(), off, STEP).decision == "ok"

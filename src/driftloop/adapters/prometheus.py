@@ -252,8 +252,12 @@ class PrometheusSource(MetricsSource):
         if not models:
             return {}
         selector = _selector(models)
-        kinds = ("psi", "samples", "hellinger") if hellinger else ("psi", "samples")
-        answers = [self._instant(f"driftloop:feature_{k}:{window}{selector}", at) for k in kinds]
+        # the value-range share now (a warning beside PSI, never judged over history)
+        kinds = ("psi", "samples", "hellinger" if hellinger else "", "out_of_range_share")
+        answers = [
+            self._instant(f"driftloop:feature_{k}:{window}{selector}", at) if k else []
+            for k in kinds
+        ]
         reference = self._shape(models, at) if shape else {}
         by_model = _by_model(*[[(s["metric"], _value(s["value"][1])) for s in a] for a in answers])
         return {model: _merge(at, by_model.get(model, ()), reference, model) for model in models}
@@ -387,7 +391,7 @@ def _key(metric: dict[str, str]) -> tuple[str, str, str]:
 
 def _by_model(*kinds: list[Sample]) -> dict[str, tuple[list[Sample], ...]]:
     """Per model: its PSI, rows and (when asked for) Hellinger samples."""
-    grouped: dict[str, tuple[list[Sample], ...]] = defaultdict(lambda: ([], [], []))
+    grouped: dict[str, tuple[list[Sample], ...]] = defaultdict(lambda: ([], [], [], []))
     for kind, values in enumerate(kinds):
         for metric, value in values:
             grouped[metric.get("model", "")][kind].append((metric, value))
@@ -428,9 +432,10 @@ def _timelines(
 def _merge(at: datetime, kinds: tuple[list[Sample], ...], shape: Shape, model: str) -> Snapshot:
     """One signal per feature: the version with the most rows (the stable one in a canary).
     ``kinds``: the PSI, rows and (if asked for) Hellinger samples."""
-    psi, samples, hellinger = (*kinds, [], [], [])[:3]
+    psi, samples, hellinger, outside = (*kinds, [], [], [], [])[:4]
     counts = {_key(m)[1:]: v for m, v in samples if v is not None}
     distances = {_key(m)[1:]: v for m, v in hellinger if v is not None}
+    shares = {_key(m)[1:]: v for m, v in outside if v is not None}
     best: dict[str, FeatureSignal] = {}
     for metric, value in psi:
         if value is None:
@@ -439,7 +444,7 @@ def _merge(at: datetime, kinds: tuple[list[Sample], ...], shape: Shape, model: s
         bins, reference_rows, min_share = shape.get((model, *key), (None, None, None))
         signal = FeatureSignal(
             key[1], value, counts.get(key, 0.0), key[0], reference_rows, bins, min_share,
-            distances.get(key),
+            distances.get(key), shares.get(key),
         )  # fmt: skip
         current = best.get(key[1])
         if current is None or signal.samples > current.samples:

@@ -29,6 +29,7 @@ __all__ = [
     "Drop",
     "FeatureOverride",
     "ModelOverride",
+    "OutOfRange",
     "PerformanceSettings",
     "RelativeBound",
     "SampleSizeAware",
@@ -111,6 +112,16 @@ class Detection(Strict):
         description="Still detected this long after the condition last held (the alert's "
         "keep_firing_for): at a few dozen rows a real shift dips below the noise bound now "
         "and then.",
+    )
+
+
+class OutOfRange(Strict):
+    """Values beyond |z| > 4 of the reference (seed 002's value-range KPI): a broken upstream
+    unit (cents for dollars) shows within minutes. A warning, never a trigger."""
+
+    max_share: float = Field(default=0.01, gt=0, le=1, description="Share of rows allowed.")
+    min_rows: int = Field(
+        default=3, ge=1, description="Out-of-range rows needed at all (one outlier is not it)."
     )
 
 
@@ -235,6 +246,7 @@ class DriftSettings(Strict):
     detection: Detection | None = Field(
         default=None, description="Detect on a short window within minutes (no dispatch)."
     )
+    out_of_range: OutOfRange | None = Field(default_factory=OutOfRange)
 
 
 class ModelOverride(Strict):
@@ -256,6 +268,7 @@ class ModelOverride(Strict):
     performance: PerformanceSettings | None = None
     schedule: Schedule | None = None
     detection: Detection | None = None
+    out_of_range: OutOfRange | None = None
 
 
 class DriftPolicy(Document):

@@ -44,6 +44,10 @@ class FeatureProfile:
     counts: tuple[int, ...]
     edges: tuple[float, ...] = ()
     categories: tuple[str, ...] = ()
+    # numeric: the reference's mean and standard deviation of finite values, for the
+    # server's value-range counter (|z| > 4); None in profiles made before #20
+    mean: float | None = None
+    std: float | None = None
 
     @property
     def ratios(self) -> np.ndarray:
@@ -133,6 +137,8 @@ class FeatureProfile:
         data["ratios"] = [float(r) for r in self.ratios]
         if self.type == "numeric":
             data["edges"] = list(self.edges)
+            if self.mean is not None and self.std is not None:
+                data["mean"], data["std"] = self.mean, self.std
         else:
             data["categories"] = list(self.categories)
         if self.warning:
@@ -151,7 +157,11 @@ class FeatureProfile:
             counts=tuple(_count(c, f"{name}.counts") for c in data["counts"]),
             edges=tuple(float(e) for e in data.get("edges", ())),
             categories=tuple(str(c) for c in data.get("categories", ())),
+            mean=_finite(data["mean"], f"{name}.mean") if "mean" in data else None,
+            std=_finite(data["std"], f"{name}.std") if "std" in data else None,
         )
+        if (feature.mean is None) != (feature.std is None) or (feature.std or 0) < 0:
+            raise ValueError(f"{name}: mean and std come together, std 0 or more")
         if len(feature.bins) != len(feature.counts) or feature.bins[-1:] != (MISSING,):
             raise ValueError(f"{name}: bins and counts must align and end with 'missing'")
         if kind == "numeric" and len(feature.bins) != len(feature.edges) + 2:
@@ -166,6 +176,12 @@ class FeatureProfile:
 
 # What a (possibly hand-edited) profile file holds is checked before anything counts with it:
 # a ValueError here is "invalid profile", exit 2.
+
+
+def _finite(value: object, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{key}: {value!r} is not a finite number")
+    return float(value)
 
 
 def _count(value: object, key: str) -> int:
@@ -266,7 +282,9 @@ def _numeric_feature(name: str, values: np.ndarray, bins: int) -> FeatureProfile
     labels = (*(str(i) for i in range(len(edges) + 1)), MISSING)
     partial = FeatureProfile(name, "numeric", labels, (0,) * len(labels), tuple(map(float, edges)))
     counts = partial.counts_of(values)
-    return FeatureProfile(name, "numeric", labels, tuple(int(c) for c in counts), partial.edges)
+    mean, std = (float(np.mean(finite)), float(np.std(finite))) if len(finite) else (None, None)
+    return FeatureProfile(name, "numeric", labels, tuple(int(c) for c in counts), partial.edges,
+                          mean=mean, std=std)  # fmt: skip
 
 
 def _categorical_feature(name: str, series: pd.Series, top_k: int) -> FeatureProfile:

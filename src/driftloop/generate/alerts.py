@@ -9,7 +9,14 @@ from typing import Any
 from driftloop.generate.recording import reference_metric
 from driftloop.generate.settings import RuleSettings
 
-__all__ = ["above", "alert", "drift_alerts", "performance_alerts", "server_rules"]
+__all__ = [
+    "above",
+    "alert",
+    "drift_alerts",
+    "out_of_range_alert",
+    "performance_alerts",
+    "server_rules",
+]
 
 RUNBOOK = "https://github.com/driftloop/driftloop/blob/main/docs/runbook.md"
 
@@ -120,6 +127,22 @@ def performance_alerts(s: RuleSettings, w: str) -> list[dict[str, Any]]:
             f"{s.mae_increase:.0%} above, the metric at training time.",
         ),
     ]
+
+
+def out_of_range_alert(s: RuleSettings, w: str) -> dict[str, Any]:
+    by = "model, version, feature"
+    rows = f"sum by ({by}) (increase(driftloop_feature_out_of_range_total[{w}]))"
+    return alert(
+        "FeatureOutOfRange",
+        f"driftloop:feature_out_of_range_share:{w} > {s.out_of_range_share} "
+        f"and on ({by}) {rows} >= {s.out_of_range_rows}",
+        "10m",
+        "warning",
+        "{{ $labels.model }} v{{ $labels.version }}: {{ $labels.feature }} out of range",
+        f"{{{{ $value | humanizePercentage }}}} of {w}'s values lie more than 4 reference "
+        f"standard deviations from the reference mean (allowed {s.out_of_range_share:.0%}): "
+        "a unit or scale change upstream, most often.",
+    )
 
 
 def server_rules(s: RuleSettings) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from typing import Any
 __all__ = [
     "FLOOR",
     "hellinger_rule",
+    "out_of_range_rule",
     "psi_rules",
     "quality_rules",
     "reference_metric",
@@ -57,6 +58,16 @@ def hellinger_rule(window: str) -> dict[str, Any]:
     return {
         "record": f"driftloop:feature_hellinger:{window}",
         "expr": f"sqrt(clamp_min(1 - {coefficient}, 0))",
+    }
+
+
+def out_of_range_rule(window: str) -> dict[str, Any]:
+    """The share of each numeric feature's rows beyond |z| > 4 of the reference."""
+    by = "model, version, feature"
+    return {
+        "record": f"driftloop:feature_out_of_range_share:{window}",
+        "expr": f"sum by ({by}) (increase(driftloop_feature_out_of_range_total[{window}])) "
+        f"/ on ({by}) driftloop:feature_samples:{window}",
     }
 
 

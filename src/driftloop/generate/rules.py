@@ -30,9 +30,21 @@ import yaml
 
 from driftloop.config import DriftPolicy, format_duration, load_drift_policy, parse_duration
 from driftloop.config.drift_policy import LOWER_IS_BETTER, Bound, RelativeBound, Thresholds
-from driftloop.generate.alerts import above, drift_alerts, performance_alerts, server_rules
+from driftloop.generate.alerts import (
+    above,
+    drift_alerts,
+    out_of_range_alert,
+    performance_alerts,
+    server_rules,
+)
 from driftloop.generate.detection import detection_alerts, detection_rules
-from driftloop.generate.recording import hellinger_rule, psi_rules, quality_rules, reference_rules
+from driftloop.generate.recording import (
+    hellinger_rule,
+    out_of_range_rule,
+    psi_rules,
+    quality_rules,
+    reference_rules,
+)
 from driftloop.generate.settings import WINDOWS, Levels, PsiOverride, QualityLevel, RuleSettings
 
 __all__ = ["RuleSettings", "render_prometheus_rule", "settings_from_policy"]
@@ -53,12 +65,15 @@ def settings_from_policy(policy: DriftPolicy) -> RuleSettings:
         w for w in policy.recorded_windows if parse_duration(w) == policy.defaults.window
     )
     thresholds = {"psi_warn": psi.warn, "psi_critical": psi.critical} if psi else {}
+    out_of_range = policy.defaults.out_of_range
     return RuleSettings(
         min_samples=policy.defaults.min_samples,
         alert_window=alert_window,
         intervals=windows,
         psi_overrides=_psi_overrides(policy),
         auc_drop=_auc_drop(policy),
+        out_of_range_share=out_of_range.max_share if out_of_range else None,
+        out_of_range_rows=out_of_range.min_rows if out_of_range else 3,
         **_detection(policy),
         **thresholds,  # type: ignore[arg-type]
     )
@@ -135,6 +150,9 @@ def build_groups(s: RuleSettings) -> list[dict[str, Any]]:
             rules += reference_rules()
         rules += psi_rules("feature", "model, version, feature", window)
         rules.append(hellinger_rule(window))
+        rules.append(out_of_range_rule(window))
+        if window == s.intervals[0][0] and s.out_of_range_share is not None:
+            rules.append(out_of_range_alert(s, window))  # the shortest window: minutes
         rules += psi_rules("prediction", "model, version", window)
         rules += quality_rules(window)
         if window == s.detect_window:

@@ -59,3 +59,6 @@ class RuleSettings:
     detect_hold: str = "5m"
     detect_keep: str = "10m"
     quality_levels: tuple[QualityLevel, ...] = ()
+    # value range (|z| > 4): None when the policy's defaults turn it off
+    out_of_range_share: float | None = 0.01
+    out_of_range_rows: int = 3

@@ -111,6 +111,8 @@ SIGNALS = {
     "estimated_performance": "estimated quality",
     "schedule": "the model's retrain schedule",
 }
+# Signals that warn and never trigger
+WARNING_ONLY = {"prediction_drift": "prediction drift", "out_of_range": "values out of range"}
 # A dispatch's reason starts with the signal's label (driftloop.loop.check.LABELS).
 _REASON_PREFIX = {
     "estimated performance:": "estimated_performance",
@@ -148,7 +150,11 @@ def _warnings(evidence: dict[str, Any], fired: str) -> list[str]:
             if isinstance(evidence.get(s), dict)
             and evidence[s].get("level") in ("warn", "critical")
         ]
-    words = {**SIGNALS, "prediction_drift": "prediction drift"}
+    words = {
+        **SIGNALS,
+        "prediction_drift": "prediction drift",
+        "out_of_range": "values out of range",
+    }
     return [words[s] for s in dict.fromkeys(named) if s in words and s != fired]
 
 

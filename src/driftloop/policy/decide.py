@@ -132,7 +132,10 @@ def _not_sustained(
 
 
 RANK = {"insufficient_data": 0, "ok": 1, "warn": 2, "detected": 3, "suppressed": 4, "trigger": 5}
-QUALITY_EVIDENCE = ("realised_performance", "estimated_performance", "prediction_drift")
+# evidence of the other signals that a decision carries along (the bodies show it)
+CARRIED_EVIDENCE = (
+    "realised_performance", "estimated_performance", "prediction_drift", "out_of_range",
+)  # fmt: skip
 
 
 def decide(
@@ -159,6 +162,7 @@ def decide(
     if settings.schedule is not None:
         others.append(scheduled(model, now, history, settings))
     detected = detect(model, now, timeline, policy, settings)
+    others += _out_of_range(model, now, timeline, settings)
     others += [detected] if detected is not None else []
     best = max([drift, *others], key=lambda d: RANK[d.decision])
     quiet = ("warn", "detected", "suppressed")
@@ -166,13 +170,38 @@ def decide(
     notes = [f"{d.signal}: {d.reasons[0]}" for d in warning if d.reasons]
     evidence = dict(best.evidence)
     for d in (drift, *others):
-        if d is not best and d.signal in QUALITY_EVIDENCE:
+        if d is not best and d.signal in CARRIED_EVIDENCE:
             evidence.setdefault(d.signal, d.evidence.get(d.signal))
     if best.decision in ("trigger", "suppressed"):
         # What fired and what only warned: the PR and issue bodies name them (not guessed
         # from which evidence blocks are present).
         evidence.update(signal=best.signal, warnings=[d.signal for d in warning])
     return replace(best, reasons=[*best.reasons, *notes], evidence=evidence)
+
+
+def _out_of_range(
+    model: str, now: datetime, timeline: list[Snapshot], settings: DriftSettings
+) -> list[Decision]:
+    """Features whose share of values beyond |z| > 4 is above the policy's: a warning beside
+    PSI (a broken unit upstream), never a trigger."""
+    limits = settings.out_of_range
+    current = timeline[-1] if timeline and timeline[-1].at == now else None
+    if limits is None or current is None:
+        return []
+    found = [
+        s for s in current.features.values()
+        if s.out_of_range is not None and s.out_of_range > limits.max_share
+        and s.out_of_range * s.samples >= limits.min_rows
+    ]  # fmt: skip
+    if not found:
+        return []
+    reasons = [
+        f"{s.feature}: {s.out_of_range:.1%} of rows beyond |z| > 4 of the reference "
+        f"(allowed {limits.max_share:.1%})"
+        for s in sorted(found, key=lambda s: s.feature)
+    ]
+    evidence = {"out_of_range": {s.feature: round(s.out_of_range or 0.0, 4) for s in found}}
+    return [Decision(model, "warn", reasons, evidence, at=now, signal="out_of_range")]
 
 
 def _prediction_drift(

@@ -27,6 +27,7 @@ class FeatureSignal:
     bins: int | None = None
     min_share: float | None = None  # the smallest non-zero reference bin share
     hellinger: float | None = None  # recorded when the policy sets hellinger thresholds
+    out_of_range: float | None = None  # share of the window's rows beyond |z| > 4
 
 
 @dataclass(frozen=True)

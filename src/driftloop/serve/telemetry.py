@@ -27,6 +27,7 @@ disable_created_metrics()  # type: ignore[no-untyped-call]
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0)
 BINARY_OUTCOMES = ("tp", "fp", "tn", "fn")
 MAX_VERSIONS = 4  # other model versions one server counts feedback for (label cardinality)
+Z_LIMIT = 4.0  # seed 002: "Feature value range: Z-score, Z > 4"
 
 
 class _BinCollector(Collector):
@@ -54,6 +55,16 @@ class _BinCollector(Collector):
                 ratios.add_metric([*labels, name, label], float(ratio))
         yield counts
         yield ratios
+        if t.ranges:
+            outside = CounterMetricFamily(
+                "driftloop_feature_out_of_range",
+                f"Scored values more than {Z_LIMIT} reference standard deviations from the "
+                "reference mean (any other value, for a constant reference feature).",
+                labels=["model", "version", "feature"],
+            )
+            for name in t.ranges:
+                outside.add_metric([*labels, name], float(t.out_of_range[name]))
+            yield outside
         prediction = t.bundle.profile.prediction
         assert prediction is not None
         p_counts = CounterMetricFamily(
@@ -95,6 +106,19 @@ class _BinCollector(Collector):
                 labels,
                 t.bundle.golden,
             )
+
+
+def out_of_range(values: np.ndarray, mean: float | None, std: float | None) -> int:
+    """How many finite ``values`` lie more than Z_LIMIT standard deviations from ``mean``;
+    with a constant reference (std 0), how many differ from it. Missing values are not
+    counted: the ``missing`` bin counts them."""
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if mean is None or std is None:
+        return 0
+    if std == 0:
+        return int(np.count_nonzero(finite != mean))
+    return int(np.count_nonzero(np.abs(finite - mean) > Z_LIMIT * std))
 
 
 def _metrics_gauge(
@@ -196,6 +220,13 @@ class Telemetry:
         self.counts = {
             name: np.zeros(len(f.bins), dtype=np.int64) for name, f in self.features.items()
         }
+        # numeric features whose profile has the reference mean and std: (mean, std)
+        self.ranges = {
+            name: (f.mean, f.std)
+            for name, f in self.features.items()
+            if f.type == "numeric" and f.mean is not None and f.std is not None
+        }
+        self.out_of_range = dict.fromkeys(self.ranges, 0)
         assert bundle.profile.prediction is not None
         self.prediction = bundle.profile.prediction
         self.prediction_counts = np.zeros(len(self.prediction.bins), dtype=np.int64)
@@ -266,6 +297,8 @@ class Telemetry:
         for name, feature in self.features.items():
             index = feature.index_of_prepared(columns[name])
             self.counts[name] += np.bincount(index, minlength=len(feature.bins))
+        for name, (mean, std) in self.ranges.items():
+            self.out_of_range[name] += out_of_range(columns[name], mean, std)
         if self.prediction.type == "categorical":
             outputs = np.array([category_label(v) for v in outputs], dtype=object)
         index = self.prediction.index_of_prepared(outputs)
