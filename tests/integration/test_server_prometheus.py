@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -15,6 +16,7 @@ import pytest
 from tests.support.bundles import train_bundle
 from tests.support.processes import model_server, prometheus
 
+from driftloop.adapters.prometheus import PrometheusSource
 from driftloop.drift import stats
 from driftloop.generate.rules import RuleSettings, build_groups
 from driftloop.synthetic import scenarios
@@ -229,6 +231,12 @@ def test_values_out_of_range_are_counted_and_their_share_recorded(
     assert not query(prom, 'driftloop_feature_out_of_range_total{feature="contract"}')
     share = 'driftloop:feature_out_of_range_share:5m{feature="monthly_charges"}'
     wait_until(lambda: bool(query(prom, share)) and float(query(prom, share)[0]["value"][1]) > 0.2)
-    assert float(query(prom, share)[0]["value"][1]) == pytest.approx(
-        expected["monthly_charges"] / len(frame), abs=0.02
-    )
+    recorded = float(query(prom, share)[0]["value"][1])
+    assert recorded == pytest.approx(expected["monthly_charges"] / len(frame), abs=0.02)
+    usual = query(prom, 'driftloop_feature_out_of_range_reference_ratio{feature="monthly_charges"}')
+    assert float(usual[0]["value"][1]) == profile.features["monthly_charges"].beyond
+    # the check reads the excess over the reference's own share, beside PSI
+    with PrometheusSource(prom) as source:
+        signal = source.current(["churn"], "5m", datetime.now(UTC))["churn"].features
+    excess = signal["monthly_charges"].out_of_range
+    assert excess == pytest.approx(recorded - float(usual[0]["value"][1]), abs=0.02)

@@ -327,6 +327,7 @@ def test_profiles_keep_the_reference_mean_and_std_and_refuse_half_of_them() -> N
     profile = build_profile(frame, {"x": "numeric", "c": "categorical"})
     assert profile.features["x"].mean == 2.5
     assert profile.features["x"].std == pytest.approx(np.std([1.0, 2.0, 3.0, 4.0]))
+    assert profile.features["x"].beyond == 0.0
     assert profile.features["c"].mean is None
     data = profile.to_dict()
     assert Profile.from_dict(data).features["x"].mean == 2.5
@@ -343,10 +344,21 @@ def test_the_check_warns_of_values_out_of_range_beside_psi() -> None:
     decision = decide("m", now, [Snapshot(now, {"x": broken})], History(), policy(), STEP)
     assert decision.decision == "warn"
     assert decision.signal == "out_of_range"
-    assert decision.reasons == ["x: 30.0% of rows beyond |z| > 4 of the reference (allowed 1.0%)"]
+    assert decision.reasons == [
+        "x: 30.0% more rows beyond |z| > 4 than in the reference (allowed 1.0% more)"
+    ]
     assert decision.evidence["out_of_range"] == {"x": 0.3}
-    one = FeatureSignal("x", 0.02, 100, "1", out_of_range=0.02)  # 2 rows: under min_rows 3
+    one = FeatureSignal("x", 0.02, 100, "1", out_of_range=0.04)  # 4 rows: under min_rows 5
     few = policy(min_samples=50)
     assert decide("m", now, [Snapshot(now, {"x": one})], History(), few, STEP).decision == "ok"
     off = policy(out_of_range=None)
     assert decide("m", now, [Snapshot(now, {"x": broken})], History(), off, STEP).decision == "ok"
+
+
+def test_a_reference_too_wide_for_a_standard_deviation_gets_no_range() -> None:
+    """Hypothesis found values near 1e154: their std overflows. No range, no count."""
+    from driftloop.drift import build_profile
+
+    profile = build_profile(pd.DataFrame({"x": [0.0, 1.9e154, 1.0]}), {"x": "numeric"})
+    assert profile.features["x"].mean is None
+    assert profile.features["x"].std is None

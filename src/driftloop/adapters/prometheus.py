@@ -10,7 +10,6 @@ slow, 5xx, a malformed answer) is an UpstreamError: "could not check" must never
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -22,13 +21,22 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from driftloop.adapters.snapshots import (
+    Sample,
+    Shape,
+    by_model,
+    finite,
+    merge,
+    milliseconds,
+    series_key,
+    timelines,
+)
 from driftloop.errors import UpstreamError
-from driftloop.policy.signals import FeatureSignal, Production, QualitySignal, Snapshot
+from driftloop.generate.alerts import out_of_range_excess
+from driftloop.policy.signals import Production, QualitySignal, Snapshot
 
 __all__ = ["MetricsSource", "ProductionSource", "PrometheusSource"]
 
-# (model, version, feature) -> (bins, reference rows, smallest non-zero reference share)
-Shape = dict[tuple[str, str, str], tuple[int, float | None, float | None]]
 Quality = dict[str, dict[datetime, dict[str, QualitySignal]]]  # model -> at -> metric
 # Which rows back each recorded quality metric (the rest of the name after ``model_``).
 _QUALITY_ROWS = {
@@ -41,11 +49,9 @@ _QUALITY_ROWS = {
     "estimated_accuracy": "prediction_samples",
     "prediction_psi": "prediction_samples",  # recorded as driftloop:prediction_psi:<w>
 }
-Sample = tuple[dict[str, str], float | None]
 _REFERENCE = "driftloop_reference_metric"  # the served version's metrics at training time
 # Points per series in one range query: below Prometheus's default limit of 11,000.
 MAX_POINTS = 10_000
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class ProductionSource(Protocol):
@@ -132,11 +138,6 @@ def _result(data: Any, points: str) -> list[dict[str, Any]]:
     return result
 
 
-def _value(raw: Any) -> float | None:
-    value = float(raw)
-    return value if math.isfinite(value) else None  # NaN/Inf samples are ignored
-
-
 def _selector(models: Sequence[str], **equal: str) -> str:
     """``{model=~"a|b"}``: RE2 anchors the match; a JSON string is a valid PromQL string."""
     matchers = [f"{name}={json.dumps(value)}" for name, value in equal.items()]
@@ -190,7 +191,7 @@ class PrometheusSource(MetricsSource):
             return _result(body.get("data"), "values" if path == "query_range" else "value")
 
     def _instant(self, query: str, at: datetime) -> list[dict[str, Any]]:
-        return self._query("query", {"query": query, "time": f"{_ms(at) / 1000:.3f}"})
+        return self._query("query", {"query": query, "time": f"{milliseconds(at) / 1000:.3f}"})
 
     def _range(
         self, query: str, start: datetime, end: datetime, step: timedelta
@@ -203,8 +204,8 @@ class PrometheusSource(MetricsSource):
             chunk_end = min(end, chunk_start + step * (MAX_POINTS - 1))
             form = {
                 "query": query,
-                "start": f"{_ms(chunk_start) / 1000:.3f}",
-                "end": f"{_ms(chunk_end) / 1000:.3f}",
+                "start": f"{milliseconds(chunk_start) / 1000:.3f}",
+                "end": f"{milliseconds(chunk_end) / 1000:.3f}",
                 "step": f"{int(step.total_seconds())}s",
             }
             for series in self._query("query_range", form):
@@ -232,13 +233,13 @@ class PrometheusSource(MetricsSource):
             f"min by (model, version, feature) (driftloop_feature_reference_ratio{selector} > 0)",
             at,
         )
-        by_version = {_key(r["metric"])[:2]: _value(r["value"][1]) for r in rows}
-        by_feature = {_key(m["metric"]): _value(m["value"][1]) for m in smallest}
+        by_version = {series_key(r["metric"])[:2]: finite(r["value"][1]) for r in rows}
+        by_feature = {series_key(m["metric"]): finite(m["value"][1]) for m in smallest}
         shape = {
-            _key(b["metric"]): (
+            series_key(b["metric"]): (
                 int(float(b["value"][1])),
-                by_version.get(_key(b["metric"])[:2]),
-                by_feature.get(_key(b["metric"])),
+                by_version.get(series_key(b["metric"])[:2]),
+                by_feature.get(series_key(b["metric"])),
             )
             for b in bins
         }
@@ -255,12 +256,11 @@ class PrometheusSource(MetricsSource):
         # the value-range share now (a warning beside PSI, never judged over history)
         kinds = ("psi", "samples", "hellinger" if hellinger else "", "out_of_range_share")
         answers = [
-            self._instant(f"driftloop:feature_{k}:{window}{selector}", at) if k else []
-            for k in kinds
+            self._instant(_feature_query(k, window, selector), at) if k else [] for k in kinds
         ]
         reference = self._shape(models, at) if shape else {}
-        by_model = _by_model(*[[(s["metric"], _value(s["value"][1])) for s in a] for a in answers])
-        return {model: _merge(at, by_model.get(model, ()), reference, model) for model in models}
+        grouped = by_model(*[[(s["metric"], finite(s["value"][1])) for s in a] for a in answers])
+        return {model: merge(at, grouped.get(model, ()), reference, model) for model in models}
 
     def history(
         self, models: Sequence[str], window: str, start: datetime, end: datetime,
@@ -270,7 +270,7 @@ class PrometheusSource(MetricsSource):
         # Which models had a feature reach the floor: one instant query over the range;
         # only their series travel, and only the features that reached it.
         span = f"{int((end - start + step).total_seconds())}s"  # covers the first point too
-        at = f"{_ms(end) / 1000:.3f}"
+        at = f"{milliseconds(end) / 1000:.3f}"
         psi = f"driftloop:feature_psi:{window}"
         reached = []
         if models:
@@ -293,7 +293,7 @@ class PrometheusSource(MetricsSource):
             series.append(self._range(" or ".join(f"({p})" for p in parts), start, end, step))
         names = [*models, *complete]
         reference = self._shape(names, end) if shape and series and series[0] else {}
-        return _timelines(names, series or [[], []], reference, start, end, step)
+        return timelines(names, series or [[], []], reference, start, end, step)
 
     def quality(
         self, models: Sequence[str], window: str, start: datetime, end: datetime,
@@ -316,7 +316,7 @@ class PrometheusSource(MetricsSource):
             else:
                 kind = metric.get("__name__", "").split(":")[1].removeprefix("model_")
             for timestamp, raw in series["values"]:
-                value = _value(raw)
+                value = finite(raw)
                 if value is not None:
                     point = values[(metric.get("model", ""), round(float(timestamp), 3))]
                     point.setdefault(kind, {})[metric.get("version", "")] = value
@@ -372,81 +372,15 @@ class PrometheusSource(MetricsSource):
             for item in series:
                 for timestamp, raw in item["values"]:
                     points.setdefault(float(timestamp), ([], [], []))[kind].append(
-                        (item["metric"], _value(raw))
+                        (item["metric"], finite(raw))
                     )
         return [
-            _merge(datetime.fromtimestamp(ts, UTC), values, shape, model)
+            merge(datetime.fromtimestamp(ts, UTC), values, shape, model)
             for ts, values in sorted(points.items())
         ]
 
 
-def _ms(at: datetime) -> int:
-    """Prometheus keeps milliseconds: ask for them exactly, to know which points come back."""
-    return (at - _EPOCH) // timedelta(milliseconds=1)
-
-
-def _key(metric: dict[str, str]) -> tuple[str, str, str]:
-    return metric.get("model", ""), metric.get("version", ""), metric.get("feature", "")
-
-
-def _by_model(*kinds: list[Sample]) -> dict[str, tuple[list[Sample], ...]]:
-    """Per model: its PSI, rows and (when asked for) Hellinger samples."""
-    grouped: dict[str, tuple[list[Sample], ...]] = defaultdict(lambda: ([], [], [], []))
-    for kind, values in enumerate(kinds):
-        for metric, value in values:
-            grouped[metric.get("model", "")][kind].append((metric, value))
-    return grouped
-
-
-def _timelines(
-    models: Sequence[str], answers: list[list[dict[str, Any]]], shape: Shape, start: datetime,
-    end: datetime, step: timedelta,
-) -> dict[str, list[Snapshot]]:  # fmt: skip
-    """A snapshot at every step for every model, empty where no feature qualified (one
-    shared empty mapping: thousands of quiet models cost a reference each)."""
-    every = int(step.total_seconds()) * 1000
-    times = range(_ms(start), _ms(end) + 1, every)  # the timestamps Prometheus evaluates at
-    grid = [datetime.fromtimestamp(ms / 1000, UTC) for ms in times]
-    index = {ms: i for i, ms in enumerate(times)}
-    points: dict[str, list[tuple[list[Sample], ...]]] = {}
-    for kind, series in enumerate(answers):
-        for item in series:
-            model = item["metric"].get("model", "")
-            slots = points.setdefault(model, [([], [], []) for _ in grid])
-            for timestamp, raw in item["values"]:
-                slot = index.get(round(float(timestamp) * 1000))
-                if slot is not None:
-                    slots[slot][kind].append((item["metric"], _value(raw)))
-    empty: dict[str, FeatureSignal] = {}
-    timelines = {}
-    for model in models:
-        if model not in points:
-            timelines[model] = [Snapshot(at, empty) for at in grid]
-            continue
-        timelines[model] = [
-            _merge(at, values, shape, model) for at, values in zip(grid, points[model], strict=True)
-        ]
-    return timelines
-
-
-def _merge(at: datetime, kinds: tuple[list[Sample], ...], shape: Shape, model: str) -> Snapshot:
-    """One signal per feature: the version with the most rows (the stable one in a canary).
-    ``kinds``: the PSI, rows and (if asked for) Hellinger samples."""
-    psi, samples, hellinger, outside = (*kinds, [], [], [], [])[:4]
-    counts = {_key(m)[1:]: v for m, v in samples if v is not None}
-    distances = {_key(m)[1:]: v for m, v in hellinger if v is not None}
-    shares = {_key(m)[1:]: v for m, v in outside if v is not None}
-    best: dict[str, FeatureSignal] = {}
-    for metric, value in psi:
-        if value is None:
-            continue
-        key = _key(metric)[1:]
-        bins, reference_rows, min_share = shape.get((model, *key), (None, None, None))
-        signal = FeatureSignal(
-            key[1], value, counts.get(key, 0.0), key[0], reference_rows, bins, min_share,
-            distances.get(key), shares.get(key),
-        )  # fmt: skip
-        current = best.get(key[1])
-        if current is None or signal.samples > current.samples:
-            best[key[1]] = signal
-    return Snapshot(at, best)
+def _feature_query(kind: str, window: str, selector: str) -> str:
+    if kind == "out_of_range_share":  # judged as the excess over the reference's own share
+        return out_of_range_excess(window, selector)
+    return f"driftloop:feature_{kind}:{window}{selector}"

@@ -34,6 +34,7 @@ from driftloop.errors import DataError
 __all__ = ["PROFILE_FORMAT", "FeatureProfile", "Profile", "build_profile", "profile_values"]
 
 PROFILE_FORMAT = "driftloop.profile/v1"
+Z_LIMIT = 4.0  # seed 002: "Feature value range: Z-score, Z > 4"
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class FeatureProfile:
     # server's value-range counter (|z| > 4); None in profiles made before #20
     mean: float | None = None
     std: float | None = None
+    beyond: float | None = None  # the reference's own share of finite values beyond |z| > 4
 
     @property
     def ratios(self) -> np.ndarray:
@@ -139,6 +141,7 @@ class FeatureProfile:
             data["edges"] = list(self.edges)
             if self.mean is not None and self.std is not None:
                 data["mean"], data["std"] = self.mean, self.std
+                data["beyond"] = self.beyond or 0.0
         else:
             data["categories"] = list(self.categories)
         if self.warning:
@@ -159,6 +162,9 @@ class FeatureProfile:
             categories=tuple(str(c) for c in data.get("categories", ())),
             mean=_finite(data["mean"], f"{name}.mean") if "mean" in data else None,
             std=_finite(data["std"], f"{name}.std") if "std" in data else None,
+            beyond=_probabilities([data["beyond"]], f"{name}.beyond")[0]
+            if "beyond" in data
+            else None,
         )
         if (feature.mean is None) != (feature.std is None) or (feature.std or 0) < 0:
             raise ValueError(f"{name}: mean and std come together, std 0 or more")
@@ -182,6 +188,13 @@ def _finite(value: object, key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ValueError(f"{key}: {value!r} is not a finite number")
     return float(value)
+
+
+def _share(value: object, key: str) -> float:
+    share = _finite(value, key)
+    if not 0 <= share <= 1:
+        raise ValueError(f"{key}: {value!r} is not a share (0 to 1)")
+    return share
 
 
 def _count(value: object, key: str) -> int:
@@ -282,9 +295,16 @@ def _numeric_feature(name: str, values: np.ndarray, bins: int) -> FeatureProfile
     labels = (*(str(i) for i in range(len(edges) + 1)), MISSING)
     partial = FeatureProfile(name, "numeric", labels, (0,) * len(labels), tuple(map(float, edges)))
     counts = partial.counts_of(values)
-    mean, std = (float(np.mean(finite)), float(np.std(finite))) if len(finite) else (None, None)
+    if not len(finite):
+        return FeatureProfile(name, "numeric", labels, tuple(int(c) for c in counts), partial.edges)
+    with np.errstate(over="ignore", invalid="ignore"):  # values near 1e154 overflow std
+        mean, std = float(np.mean(finite)), float(np.std(finite))
+        deviations = np.abs(finite - mean)
+    if not (math.isfinite(mean) and math.isfinite(std)):  # no usable range: none counted
+        return FeatureProfile(name, "numeric", labels, tuple(int(c) for c in counts), partial.edges)
+    beyond = float(np.mean(deviations > Z_LIMIT * std if std > 0 else deviations > 0))
     return FeatureProfile(name, "numeric", labels, tuple(int(c) for c in counts), partial.edges,
-                          mean=mean, std=std)  # fmt: skip
+                          mean=mean, std=std, beyond=beyond)  # fmt: skip
 
 
 def _categorical_feature(name: str, series: pd.Series, top_k: int) -> FeatureProfile:

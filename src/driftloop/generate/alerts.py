@@ -14,6 +14,7 @@ __all__ = [
     "alert",
     "drift_alerts",
     "out_of_range_alert",
+    "out_of_range_excess",
     "performance_alerts",
     "server_rules",
 ]
@@ -129,19 +130,30 @@ def performance_alerts(s: RuleSettings, w: str) -> list[dict[str, Any]]:
     ]
 
 
+def out_of_range_excess(w: str, selector: str = "") -> str:
+    """The share of rows beyond |z| > 4 over ``w`` minus the reference's own (a lognormal
+    feature has ~0.8% there): what the alert and the check judge."""
+    by = "model, version, feature"
+    usual = (
+        f"max by ({by}) "
+        f"(last_over_time(driftloop_feature_out_of_range_reference_ratio{selector}[5m]))"
+    )
+    return f"driftloop:feature_out_of_range_share:{w}{selector} - on ({by}) {usual}"
+
+
 def out_of_range_alert(s: RuleSettings, w: str) -> dict[str, Any]:
     by = "model, version, feature"
     rows = f"sum by ({by}) (increase(driftloop_feature_out_of_range_total[{w}]))"
     return alert(
         "FeatureOutOfRange",
-        f"driftloop:feature_out_of_range_share:{w} > {s.out_of_range_share} "
+        f"({out_of_range_excess(w)}) > {s.out_of_range_share} "
         f"and on ({by}) {rows} >= {s.out_of_range_rows}",
         "10m",
         "warning",
         "{{ $labels.model }} v{{ $labels.version }}: {{ $labels.feature }} out of range",
-        f"{{{{ $value | humanizePercentage }}}} of {w}'s values lie more than 4 reference "
-        f"standard deviations from the reference mean (allowed {s.out_of_range_share:.0%}): "
-        "a unit or scale change upstream, most often.",
+        f"{{{{ $value | humanizePercentage }}}} more of {w}'s values than of the reference's "
+        "lie more than 4 reference standard deviations from its mean (allowed "
+        f"{s.out_of_range_share:.0%} more): a unit or scale change upstream, most often.",
     )
 
 

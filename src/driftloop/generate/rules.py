@@ -73,7 +73,7 @@ def settings_from_policy(policy: DriftPolicy) -> RuleSettings:
         psi_overrides=_psi_overrides(policy),
         auc_drop=_auc_drop(policy),
         out_of_range_share=out_of_range.max_share if out_of_range else None,
-        out_of_range_rows=out_of_range.min_rows if out_of_range else 3,
+        out_of_range_rows=out_of_range.min_rows if out_of_range else 5,
         **_detection(policy),
         **thresholds,  # type: ignore[arg-type]
     )

@@ -61,4 +61,4 @@ class RuleSettings:
     quality_levels: tuple[QualityLevel, ...] = ()
     # value range (|z| > 4): None when the policy's defaults turn it off
     out_of_range_share: float | None = 0.01
-    out_of_range_rows: int = 3
+    out_of_range_rows: int = 5

@@ -196,8 +196,8 @@ def _out_of_range(
     if not found:
         return []
     reasons = [
-        f"{s.feature}: {s.out_of_range:.1%} of rows beyond |z| > 4 of the reference "
-        f"(allowed {limits.max_share:.1%})"
+        f"{s.feature}: {s.out_of_range:.1%} more rows beyond |z| > 4 than in the reference "
+        f"(allowed {limits.max_share:.1%} more)"
         for s in sorted(found, key=lambda s: s.feature)
     ]
     evidence = {"out_of_range": {s.feature: round(s.out_of_range or 0.0, 4) for s in found}}

@@ -27,7 +27,8 @@ class FeatureSignal:
     bins: int | None = None
     min_share: float | None = None  # the smallest non-zero reference bin share
     hellinger: float | None = None  # recorded when the policy sets hellinger thresholds
-    out_of_range: float | None = None  # share of the window's rows beyond |z| > 4
+    # share of the window's rows beyond |z| > 4, minus the reference's own share
+    out_of_range: float | None = None
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from prometheus_client.registry import Collector
 
 from driftloop.drift.binned_quality import below, expected_positives
 from driftloop.drift.columns import category_label
-from driftloop.drift.profile import FeatureProfile
+from driftloop.drift.profile import Z_LIMIT, FeatureProfile
 from driftloop.train.bundle import ModelBundle
 
 __all__ = ["LATENCY_BUCKETS", "Telemetry"]
@@ -27,7 +27,6 @@ disable_created_metrics()  # type: ignore[no-untyped-call]
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0)
 BINARY_OUTCOMES = ("tp", "fp", "tn", "fn")
 MAX_VERSIONS = 4  # other model versions one server counts feedback for (label cardinality)
-Z_LIMIT = 4.0  # seed 002: "Feature value range: Z-score, Z > 4"
 
 
 class _BinCollector(Collector):
@@ -62,9 +61,17 @@ class _BinCollector(Collector):
                 "reference mean (any other value, for a constant reference feature).",
                 labels=["model", "version", "feature"],
             )
+            usual = GaugeMetricFamily(
+                "driftloop_feature_out_of_range_reference_ratio",
+                "The reference's own share of values beyond the same range (skewed features "
+                "have some; the alert and the check judge the excess over it).",
+                labels=["model", "version", "feature"],
+            )
             for name in t.ranges:
                 outside.add_metric([*labels, name], float(t.out_of_range[name]))
+                usual.add_metric([*labels, name], float(t.features[name].beyond or 0.0))
             yield outside
+            yield usual
         prediction = t.bundle.profile.prediction
         assert prediction is not None
         p_counts = CounterMetricFamily(
