@@ -362,3 +362,16 @@ def test_a_reference_too_wide_for_a_standard_deviation_gets_no_range() -> None:
     profile = build_profile(pd.DataFrame({"x": [0.0, 1.9e154, 1.0]}), {"x": "numeric"})
     assert profile.features["x"].mean is None
     assert profile.features["x"].std is None
+
+
+def test_detection_holds_whatever_the_checks_step() -> None:
+    """With a 10m step the point one hold (5m) earlier is not on the grid: the latest point
+    at least 5m earlier stands in for it (before: no detection at all at such a step)."""
+    now = T0 + timedelta(hours=1)
+    shifted = fast_signal(0.9, 500)
+    points = [snapshot(now - timedelta(minutes=m), 0.02, shifted) for m in (20, 10, 0)]
+    decision = decide("m", now, points, History(), policy(), timedelta(minutes=10))
+    assert decision.decision == "detected"
+    lone = [snapshot(now - timedelta(minutes=m), 0.02, f) for m, f in
+            ((10, fast_signal(0.01, 500)), (0, shifted))]  # fmt: skip
+    assert decide("m", now, lone, History(), policy(), timedelta(minutes=10)).decision == "ok"

@@ -5,6 +5,7 @@ All queries happen before any dispatch, so a Prometheus failure half way dispatc
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -120,10 +121,11 @@ def _add_fast(
         if window is not None and detection is not None:
             groups[(window, detection.hold + detection.keep)].append(model)
     for (window, span), names in groups.items():
+        start = now - step * math.ceil(span / step)  # on the grid that ends at now
         floors = [f for f in map(policy.critical_psi_floor, names) if f is not None]
-        found = source.history(names, window, now - span, now, step, min(floors, default=0.0),
+        found = source.history(names, window, start, now, step, min(floors, default=0.0),
                                shape=True)  # fmt: skip
-        quality = source.quality(names, window, now - span, now, step)
+        quality = source.quality(names, window, start, now, step)
         for name in names:
             fast = with_quality(found.get(name, []), quality.get(name, {}), now)
             result[name] = with_fast(result[name], fast)

@@ -93,10 +93,12 @@ def _held(
     model: str, at: datetime, fast: dict[datetime, Snapshot], policy: DriftPolicy,
     settings: DriftSettings, detection: Detection, window: str,
 ) -> tuple[str, list[dict[str, Any]], list[str]] | None:  # fmt: skip
-    """What the fast window shows at ``at`` and one hold earlier, if anything."""
-    times = [at - detection.hold, at] if detection.hold else [at]
-    if any(t not in fast for t in times):
+    """What the fast window shows at ``at`` and at the latest point at least one hold
+    earlier (whatever the check's step), if anything."""
+    earlier = [t for t in fast if t <= at - detection.hold] if detection.hold else []
+    if detection.hold and not earlier:
         return None
+    times = [max(earlier), at] if earlier else [at]
     features = [_features(model, fast[t], policy, detection, window) for t in times]
     lasting = [name for name in features[-1] if all(name in f for f in features)]
     if lasting:
