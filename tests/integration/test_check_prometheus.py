@@ -304,7 +304,9 @@ def test_check_queries_do_not_grow_with_the_fleet(
         before = source.queries
         run_check(models, source, None, policy, T0 + timedelta(hours=20), STEP)
         counts.append(source.queries - before)
-    assert counts[0] == counts[1] == 5
+    # PSI, rows and the value-range excess now; which models reached the floor; their PSI
+    # and rows over the lookback
+    assert counts[0] == counts[1] == 6
 
 
 def test_detection_within_15_minutes_while_the_trigger_keeps_its_sustain(
