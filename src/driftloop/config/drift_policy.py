@@ -118,7 +118,7 @@ class Detection(Strict):
 class OutOfRange(Strict):
     """Values beyond |z| > 4 of the reference (seed 002's value-range KPI): a broken upstream
     unit (cents for dollars) shows within minutes. A warning, never a trigger. Judged as the
-    share above the reference's own (a lognormal feature has ~0.8% beyond |z| > 4)."""
+    share above the reference's own (taxi's lognormal trip_distance has 0.95% beyond |z| > 4)."""
 
     max_share: float = Field(
         default=0.01, gt=0, le=1, description="Share of rows allowed above the reference's."

@@ -132,7 +132,7 @@ def performance_alerts(s: RuleSettings, w: str) -> list[dict[str, Any]]:
 
 def out_of_range_excess(w: str, selector: str = "") -> str:
     """The share of rows beyond |z| > 4 over ``w`` minus the reference's own (a lognormal
-    feature has ~0.8% there): what the alert and the check judge."""
+    feature has some: taxi's trip_distance 0.95%): what the alert and the check judge."""
     by = "model, version, feature"
     usual = (
         f"max by ({by}) "
