@@ -4,20 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 __all__ = ["VERDICTS", "Decision", "Verdict"]
 
 # detected: a shift seen on the fast window; a state, never a dispatch
 Verdict = Literal["trigger", "suppressed", "detected", "warn", "ok", "insufficient_data"]
-VERDICTS: tuple[Verdict, ...] = (
-    "trigger",
-    "suppressed",
-    "detected",
-    "warn",
-    "ok",
-    "insufficient_data",
-)
+VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
 
 
 @dataclass(frozen=True)
