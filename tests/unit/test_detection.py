@@ -310,12 +310,12 @@ def test_the_adapter_reads_the_training_value_of_the_version_it_judges() -> None
 
 def test_out_of_range_counts_finite_values_beyond_4_standard_deviations() -> None:
     """#20.3: NaN (missing) is not counted; a constant reference counts any other value."""
-    from driftloop.serve.telemetry import out_of_range
+    from driftloop.drift.profile import count_beyond
 
     values = np.array([10.0, 14.0, 14.1, 5.9, np.nan, -np.inf, 1000.0])
-    assert out_of_range(values, 10.0, 1.0) == 3  # 14.1, 5.9, 1000.0 (4.0 is not beyond)
-    assert out_of_range(np.array([1.0, 1.0, 2.0, np.nan]), 1.0, 0.0) == 1
-    assert out_of_range(values, None, None) == 0
+    assert count_beyond(values, 10.0, 1.0) == 3  # 14.1, 5.9, 1000.0 (4.0 is not beyond)
+    assert count_beyond(np.array([1.0, 1.0, 2.0, np.nan]), 1.0, 0.0) == 1
+    assert count_beyond(values, None, None) == 0
 
 
 def test_profiles_keep_the_reference_mean_and_std_and_refuse_half_of_them() -> None:

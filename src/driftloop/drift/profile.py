@@ -31,7 +31,15 @@ from driftloop.drift.columns import (
 )
 from driftloop.errors import DataError
 
-__all__ = ["PROFILE_FORMAT", "FeatureProfile", "Profile", "build_profile", "profile_values"]
+__all__ = [
+    "PROFILE_FORMAT",
+    "Z_LIMIT",
+    "FeatureProfile",
+    "Profile",
+    "build_profile",
+    "count_beyond",
+    "profile_values",
+]
 
 PROFILE_FORMAT = "driftloop.profile/v1"
 Z_LIMIT = 4.0  # seed 002: "Feature value range: Z-score, Z > 4"
@@ -162,9 +170,7 @@ class FeatureProfile:
             categories=tuple(str(c) for c in data.get("categories", ())),
             mean=_finite(data["mean"], f"{name}.mean") if "mean" in data else None,
             std=_finite(data["std"], f"{name}.std") if "std" in data else None,
-            beyond=_probabilities([data["beyond"]], f"{name}.beyond")[0]
-            if "beyond" in data
-            else None,
+            beyond=_share(data["beyond"], f"{name}.beyond") if "beyond" in data else None,
         )
         if (feature.mean is None) != (feature.std is None) or (feature.std or 0) < 0:
             raise ValueError(f"{name}: mean and std come together, std 0 or more")
@@ -182,6 +188,20 @@ class FeatureProfile:
 
 # What a (possibly hand-edited) profile file holds is checked before anything counts with it:
 # a ValueError here is "invalid profile", exit 2.
+
+
+def count_beyond(values: np.ndarray, mean: float | None, std: float | None) -> int:
+    """How many finite ``values`` lie more than Z_LIMIT standard deviations from ``mean``;
+    with a constant reference (std 0), how many differ from it. Missing values are not
+    counted (the ``missing`` bin counts them). The profile's ``beyond`` and the server's
+    out-of-range counter both count with it."""
+    if mean is None or std is None:
+        return 0
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    with np.errstate(over="ignore", invalid="ignore"):  # |1e308 - (-1e308)| is inf: beyond
+        deviations = np.abs(finite - mean)
+    return int(np.count_nonzero(deviations > Z_LIMIT * std if std > 0 else deviations > 0))
 
 
 def _finite(value: object, key: str) -> float:
@@ -299,10 +319,9 @@ def _numeric_feature(name: str, values: np.ndarray, bins: int) -> FeatureProfile
         return FeatureProfile(name, "numeric", labels, tuple(int(c) for c in counts), partial.edges)
     with np.errstate(over="ignore", invalid="ignore"):  # values near 1e154 overflow std
         mean, std = float(np.mean(finite)), float(np.std(finite))
-        deviations = np.abs(finite - mean)
     if not (math.isfinite(mean) and math.isfinite(std)):  # no usable range: none counted
         return FeatureProfile(name, "numeric", labels, tuple(int(c) for c in counts), partial.edges)
-    beyond = float(np.mean(deviations > Z_LIMIT * std if std > 0 else deviations > 0))
+    beyond = count_beyond(finite, mean, std) / len(finite)
     return FeatureProfile(name, "numeric", labels, tuple(int(c) for c in counts), partial.edges,
                           mean=mean, std=std, beyond=beyond)  # fmt: skip
 

@@ -16,7 +16,7 @@ from prometheus_client.registry import Collector
 
 from driftloop.drift.binned_quality import below, expected_positives
 from driftloop.drift.columns import category_label
-from driftloop.drift.profile import Z_LIMIT, FeatureProfile
+from driftloop.drift.profile import Z_LIMIT, FeatureProfile, count_beyond
 from driftloop.train.bundle import ModelBundle
 
 __all__ = ["LATENCY_BUCKETS", "Telemetry"]
@@ -113,19 +113,6 @@ class _BinCollector(Collector):
                 labels,
                 t.bundle.golden,
             )
-
-
-def out_of_range(values: np.ndarray, mean: float | None, std: float | None) -> int:
-    """How many finite ``values`` lie more than Z_LIMIT standard deviations from ``mean``;
-    with a constant reference (std 0), how many differ from it. Missing values are not
-    counted: the ``missing`` bin counts them."""
-    finite = np.asarray(values, dtype=float)
-    finite = finite[np.isfinite(finite)]
-    if mean is None or std is None:
-        return 0
-    if std == 0:
-        return int(np.count_nonzero(finite != mean))
-    return int(np.count_nonzero(np.abs(finite - mean) > Z_LIMIT * std))
 
 
 def _metrics_gauge(
@@ -305,7 +292,7 @@ class Telemetry:
             index = feature.index_of_prepared(columns[name])
             self.counts[name] += np.bincount(index, minlength=len(feature.bins))
         for name, (mean, std) in self.ranges.items():
-            self.out_of_range[name] += out_of_range(columns[name], mean, std)
+            self.out_of_range[name] += count_beyond(columns[name], mean, std)
         if self.prediction.type == "categorical":
             outputs = np.array([category_label(v) for v in outputs], dtype=object)
         index = self.prediction.index_of_prepared(outputs)
