@@ -18,7 +18,7 @@ from typing import Any, Literal
 from driftloop.config import DriftPolicy, DriftSettings, format_duration
 from driftloop.config.drift_policy import PerformanceSettings, Thresholds
 from driftloop.policy.decision import Decision, Verdict
-from driftloop.policy.detection import detect
+from driftloop.policy.detection import detect, effective_rows
 from driftloop.policy.episode import episode_start, trigger_id
 from driftloop.policy.quality import judge, sustained
 from driftloop.policy.schedule import scheduled
@@ -45,9 +45,7 @@ def _noise_ok(signal: FeatureSignal, settings: DriftSettings) -> bool:
     with bins - 1 degrees of freedom (PSI is about chi-squared / effective n under no drift)."""
     if not settings.sample_size_aware.enabled or not signal.bins or signal.bins < 2:
         return True
-    n = signal.reference_rows or float("inf")
-    m = signal.samples
-    effective = m if n == float("inf") else n * m / (n + m)
+    effective = effective_rows(signal.samples, signal.reference_rows)
     return signal.psi * effective > _chi2_quantile(
         1 - settings.sample_size_aware.alpha, signal.bins - 1
     )

@@ -30,7 +30,7 @@ from driftloop.policy.decision import Decision
 from driftloop.policy.quality import judge
 from driftloop.policy.signals import Snapshot
 
-__all__ = ["MIN_EXPECTED", "detect", "noise_bound", "wilson_hilferty"]
+__all__ = ["MIN_EXPECTED", "detect", "effective_rows", "noise_bound", "wilson_hilferty"]
 
 # Rows every bin must expect (its reference share x the window's rows) for the chi-squared
 # bound to hold (Cochran's rule); fewer, and the feature is judged on the decision window only.
@@ -44,10 +44,15 @@ def wilson_hilferty(dof: int, alpha: float) -> float:
     return dof * (1 - 2 / (9 * dof) + z * math.sqrt(2 / (9 * dof))) ** 3
 
 
+def effective_rows(rows: float, reference_rows: float | None) -> float:
+    """n*m/(n+m) for m window rows against n reference rows (m when n is unknown): what
+    PSI's no-drift chi-squared scales with."""
+    return rows if not reference_rows else reference_rows * rows / (reference_rows + rows)
+
+
 def noise_bound(bins: int, rows: float, reference_rows: float | None, alpha: float) -> float:
     """The PSI that sampling noise alone exceeds with probability about alpha."""
-    effective = rows if not reference_rows else reference_rows * rows / (reference_rows + rows)
-    return wilson_hilferty(bins - 1, alpha) / effective
+    return wilson_hilferty(bins - 1, alpha) / effective_rows(rows, reference_rows)
 
 
 def _features(
