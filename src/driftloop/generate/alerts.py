@@ -13,9 +13,11 @@ __all__ = [
     "above",
     "alert",
     "drift_alerts",
+    "one_of",
     "out_of_range_alert",
     "out_of_range_excess",
     "performance_alerts",
+    "selector",
     "server_rules",
 ]
 
@@ -38,12 +40,14 @@ def alert(
     }
 
 
-def _selector(**matchers: str) -> str:
+def selector(**matchers: str) -> str:
+    """``{model="m", feature!~"a|b"}`` from ``model='="m"'``, ``feature=one_of(..., True)``."""
     return "{" + ", ".join(f"{k}{v}" for k, v in matchers.items()) + "}"
 
 
-def _one_of(names: list[str]) -> str:
-    return "=~" + json.dumps("|".join(re.escape(n) for n in names))
+def one_of(names: list[str], negate: bool = False) -> str:
+    """A regex matcher (with its operator) for exactly these label values."""
+    return ("!~" if negate else "=~") + json.dumps("|".join(re.escape(n) for n in names))
 
 
 def above(metric: str, level: int, s: RuleSettings, features: bool = True) -> str:
@@ -59,12 +63,12 @@ def above(metric: str, level: int, s: RuleSettings, features: bool = True) -> st
         named = [name for name, _ in override.features] if features else []
         for name, levels in override.features if features else ():
             if levels is not None:
-                selector = _selector(**model, feature="=" + json.dumps(name))
-                terms.append(f"{metric}{selector} > {levels[level]}")
+                own = selector(**model, feature="=" + json.dumps(name))
+                terms.append(f"{metric}{own} > {levels[level]}")
         if override.levels is not None:
-            rest = {"feature": "!" + _one_of(named)[1:]} if named else {}
-            terms.append(f"{metric}{_selector(**model, **rest)} > {override.levels[level]}")
-    others = _selector(model="!" + _one_of([o.model for o in s.psi_overrides])[1:])
+            rest = {"feature": one_of(named, negate=True)} if named else {}
+            terms.append(f"{metric}{selector(**model, **rest)} > {override.levels[level]}")
+    others = selector(model=one_of([o.model for o in s.psi_overrides], negate=True))
     terms.append(f"{metric}{others} > {default}")
     return "(" + " or ".join(terms) + ")"
 

@@ -13,10 +13,9 @@ agree. Detection never dispatches: the trigger keeps its sustain.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
-from driftloop.generate.alerts import alert
+from driftloop.generate.alerts import alert, one_of, selector
 from driftloop.generate.settings import QualityLevel, RuleSettings
 from driftloop.policy.detection import MIN_EXPECTED
 
@@ -56,11 +55,12 @@ def detection_rules(s: RuleSettings, w: str) -> list[dict[str, Any]]:
     ]
 
 
-def _selector(level: QualityLevel, levels: tuple[QualityLevel, ...]) -> str:
+def _models(level: QualityLevel, levels: tuple[QualityLevel, ...]) -> str:
+    """The level's model, or (for the defaults' level) every model without its own."""
     if level.model is not None:
-        return "{model=" + json.dumps(level.model) + "}"
+        return selector(model="=" + json.dumps(level.model))
     own = sorted({q.model for q in levels if q.model is not None})
-    return "{model!~" + json.dumps("|".join(re.escape(m) for m in own)) + "}" if own else ""
+    return selector(model=one_of(own, negate=True)) if own else ""
 
 
 def _quality_terms(s: RuleSettings, w: str, estimated: bool) -> list[str]:
@@ -77,9 +77,9 @@ def _quality_terms(s: RuleSettings, w: str, estimated: bool) -> list[str]:
             else "feedback_samples"
         )
         worse = ">" if level.lower_is_better else "<"
-        selector = _selector(level, s.quality_levels)
+        models = _models(level, s.quality_levels)
         terms.append(
-            f"(driftloop:model_{name}:{w}{selector} {worse} {level.critical} "
+            f"(driftloop:model_{name}:{w}{models} {worse} {level.critical} "
             f"and on (model, version) driftloop:{rows}:{w} >= {level.min_labels})"
         )
     return terms
