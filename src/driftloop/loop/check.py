@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from driftloop.adapters.prometheus import MetricsSource
 from driftloop.adapters.repohost import RepoHost, compact_evidence
@@ -153,20 +155,27 @@ def with_quality(
 ) -> list[Snapshot]:
     """``snapshots`` with each point's quality attached; points with quality alone are added.
     Prometheus answers in milliseconds: its last point is ``now``'s."""
-    by_time = {s.at: s for s in snapshots}
-    for when, signals in quality.items():
-        at = now if abs(when - now) < timedelta(milliseconds=1) else when
-        base = by_time.get(at, Snapshot(at, {}))
-        by_time[at] = replace(base, quality=signals)
-    return [by_time[at] for at in sorted(by_time)]
+    return _attach(
+        snapshots,
+        (
+            (now if abs(when - now) < timedelta(milliseconds=1) else when, {"quality": signals})
+            for when, signals in quality.items()
+        ),
+    )
 
 
 def with_fast(snapshots: list[Snapshot], fast: list[Snapshot]) -> list[Snapshot]:
     """``snapshots`` with each point's detection-window signals attached (for backtests)."""
+    return _attach(snapshots, ((point.at, {"fast": point}) for point in fast))
+
+
+def _attach(
+    snapshots: list[Snapshot], fields: Iterable[tuple[datetime, dict[str, Any]]]
+) -> list[Snapshot]:
+    """``snapshots`` with fields set on the point at each time (an empty point if none)."""
     by_time = {s.at: s for s in snapshots}
-    for point in fast:
-        base = by_time.get(point.at, Snapshot(point.at, {}))
-        by_time[point.at] = replace(base, fast=point)
+    for at, values in fields:
+        by_time[at] = replace(by_time.get(at, Snapshot(at, {})), **values)
     return [by_time[at] for at in sorted(by_time)]
 
 
