@@ -18,6 +18,7 @@ from tests.support.processes import model_server, prometheus
 
 from driftloop.adapters.prometheus import PrometheusSource
 from driftloop.drift import stats
+from driftloop.gates.metrics import demographic_parity_difference
 from driftloop.generate.rules import RuleSettings, build_groups
 from driftloop.synthetic import scenarios
 from driftloop.train.bundle import load_bundle
@@ -240,3 +241,40 @@ def test_values_out_of_range_are_counted_and_their_share_recorded(
         signal = source.current(["churn"], "5m", datetime.now(UTC))["churn"].features
     excess = signal["monthly_charges"].out_of_range
     assert excess == pytest.approx(recorded - float(usual[0]["value"][1]), abs=0.02)
+
+
+def test_recorded_parity_equals_the_gate_metric_on_the_served_predictions(
+    stack: tuple[str, str],
+) -> None:
+    """#20.7 on a real server and Prometheus: the served predictions per senior_citizen group
+    are counted, and driftloop:demographic_parity_difference equals the fairness gate's
+    demographic parity difference on the same rows and predictions."""
+    server, prom = stack
+    wait_until(lambda: bool(query(prom, "driftloop_prediction_group_total")))
+    frame = scenarios.reference("churn", rows=1500, seed=11)
+    # seniors with short tenure: their positive rate moves away from the others'
+    seniors = frame["senior_citizen"].astype(str) == "1"
+    frame.loc[seniors, "tenure_months"] = 1
+    served: list[object] = []
+    with httpx.Client(timeout=10.0) as client:
+        for start in range(0, len(frame), 250):
+            rows = frame.iloc[start : start + 250][FEATURES].to_dict(orient="records")
+            response = client.post(f"{server}/invocations", json={"dataframe_records": rows})
+            response.raise_for_status()
+            served += response.json()["predictions"]
+    groups = frame["senior_citizen"].astype(str).to_numpy()
+    assert min(np.count_nonzero(groups == g) for g in ("0", "1")) >= 100  # min_rows
+    expected = demographic_parity_difference(np.asarray(served), groups, 1)
+    assert expected > 0.1
+
+    def counted() -> float:
+        return sum(float(s["value"][1]) for s in query(prom, "driftloop_prediction_group_total"))
+
+    wait_until(lambda: counted() == len(frame))
+    parity = "driftloop:demographic_parity_difference:5m"
+    wait_until(lambda: bool(query(prom, parity)))
+    wait_until(
+        lambda: float(query(prom, parity)[0]["value"][1]) == pytest.approx(expected, abs=0.005)
+    )
+    rates = query(prom, "driftloop:prediction_group_positive_rate:5m")
+    assert {s["metric"]["group"] for s in rates} == {"0", "1"}  # the empty bins have no rows

@@ -69,7 +69,7 @@ def test_every_alert_has_severity_summary_description_and_runbook() -> None:
         "ModelServerErrors", "LatencySLOBreach", "DriftTelemetryAbsent", "ModelTelemetryAbsent",
         "DriftCheckStale", "CanaryAborted", "ProductionChangeUnapproved",
         "FeatureDriftDetected", "QualityDropDetected", "EstimatedQualityDropDetected",
-        "FeatureOutOfRange",
+        "FeatureOutOfRange", "FairnessDrift",
     }  # fmt: skip
     runbook = (ROOT / "docs/runbook.md").read_text()
     for alert in alerts:

@@ -94,6 +94,16 @@ def test_error_names_file_key_and_problem(in_tmp: Path) -> None:
             "must be one of the recorded windows (5m, 1h, 24h)",
         ),
         (
+            "apiVersion: driftloop/v1\nkind: DriftPolicy\ndefaults: {fairness: {window: 6h}}\n",
+            "defaults.fairness.window",
+            "must be one of the recorded windows (5m, 1h, 24h)",
+        ),
+        (
+            "apiVersion: driftloop/v1\nkind: DriftPolicy\ndefaults: {fairness: {max_increase: -1}}\n",
+            "defaults.fairness.max_increase",
+            "greater than 0",
+        ),
+        (
             "apiVersion: driftloop/v1\nkind: DriftPolicy\ndefaults: {min_samples: 0}\n",
             "defaults.min_samples",
             "greater than or equal to 1",

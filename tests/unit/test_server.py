@@ -279,3 +279,31 @@ def test_feedback_takes_a_whole_float_for_its_class_and_refuses_a_foreign_predic
     response = client.post("/feedback", json={"records": [{"prediction": "maybe", "label": 0}]})
     assert response.status_code == 422
     assert "prediction" in response.json()["message"]
+
+
+def test_predictions_are_counted_per_group_of_the_sensitive_attribute(
+    client: TestClient, bundle_dir: Path
+) -> None:
+    bundle = load_bundle(bundle_dir)
+    before = samples(client, "driftloop_prediction_group_total")
+    # every group of senior_citizen's reference bins, both served classes, from start-up
+    groups = bundle.profile.features["senior_citizen"].bins
+    assert len(before) == 2 * len(groups)
+    assert set(before.values()) == {0.0}
+    rows = [{**ROW, "senior_citizen": s, "tenure_months": t} for s in (0, 1) for t in (1, 70)]
+    response = client.post("/invocations", json={"dataframe_records": rows})
+    served = response.json()["predictions"]
+    counted = samples(client, "driftloop_prediction_group_total")
+    positive = str(bundle.pipeline.classes_[-1])
+    for group in ("0", "1"):
+        mine = [p for r, p in zip(rows, served, strict=True) if str(r["senior_citizen"]) == group]
+        for kind in ("positive", "negative"):
+            key = (("group", group), ("model", "churn"), ("predicted", kind), ("version", "1"))
+            hits = sum((str(p) == positive) == (kind == "positive") for p in mine)
+            assert counted[key] == hits
+    assert sum(counted.values()) == len(rows)
+    # the training-time value the FairnessDrift alert compares with, from the same groups
+    reference = samples(client, "driftloop_reference_metric")
+    key = (("metric", "demographic_parity_difference"), ("model", "churn"), ("version", "1"))
+    assert reference[key] == pytest.approx(bundle.metrics["demographic_parity_difference"])
+    assert 0 <= bundle.metrics["demographic_parity_difference"] <= 1

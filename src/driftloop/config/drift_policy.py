@@ -128,6 +128,23 @@ class OutOfRange(Strict):
     )
 
 
+class Fairness(Strict):
+    """Demographic parity as a live KPI (seed 002: "Demographic Parity: Δ fairness -3 pp"):
+    the gap in positive-prediction rate between groups of a binary model's sensitive
+    attribute, against its training-time gap (alert FairnessDrift)."""
+
+    window: Duration = Field(
+        default=timedelta(hours=24),
+        description="A recorded window; at 1000 rows/h a 1h gap between a 16% group and the "
+        "rest varies by ~0.04 from sampling alone, a 24h gap by ~0.008.",
+    )
+    min_rows: int = Field(default=100, ge=1, description="Rows a group needs in the window.")
+    max_increase: float = Field(
+        default=0.03, gt=0, le=1, description="Allowed widening over the training-time gap."
+    )
+    hold: Duration = Field(default=timedelta(hours=1), description="The alert's `for:`.")
+
+
 QualityMetric = Literal["roc_auc", "accuracy", "f1", "mae", "rmse"]
 LOWER_IS_BETTER = frozenset({"mae", "rmse"})
 # What the server's feedback path records for each task (driftloop.generate.rules).
@@ -250,6 +267,9 @@ class DriftSettings(Strict):
         default=None, description="Detect on a short window within minutes (no dispatch)."
     )
     out_of_range: OutOfRange | None = Field(default_factory=OutOfRange)
+    fairness: Fairness | None = Field(
+        default=None, description="Alert when demographic parity widens (rules are fleet-wide)."
+    )
 
 
 class ModelOverride(Strict):
@@ -297,8 +317,10 @@ class DriftPolicy(Document):
             raise KeyedValueError("defaults.window", allowed)
         if self.defaults.performance and self.defaults.performance.window not in recorded:
             raise KeyedValueError("defaults.performance.window", allowed)
-        if self.defaults.detection and self.defaults.detection.window not in recorded:
-            raise KeyedValueError("defaults.detection.window", allowed)
+        for key in ("detection", "fairness"):
+            block = getattr(self.defaults, key)
+            if block is not None and block.window not in recorded:
+                raise KeyedValueError(f"defaults.{key}.window", allowed)
         for name, override in self.models.items():
             if override.detection and override.detection.window not in recorded:
                 raise KeyedValueError(f"models.{name}.detection.window", allowed)
@@ -330,18 +352,20 @@ class DriftPolicy(Document):
         performance = self.settings_for(model).performance
         if performance is None:
             return None
-        return next(w for w in self.recorded_windows if parse_duration(w) == performance.window)
+        return self.recorded_name(performance.window)
 
     def detection_window_name(self, model: str) -> str | None:
         """The recorded window fast detection reads for the model, if it detects at all."""
         detection = self.settings_for(model).detection
         if detection is None:
             return None
-        return next(w for w in self.recorded_windows if parse_duration(w) == detection.window)
+        return self.recorded_name(detection.window)
 
     def window_name(self, model: str) -> str:
         """The model's decision window as the recording rules spell it (``24h``, not ``1d``)."""
-        window = self.settings_for(model).window
+        return self.recorded_name(self.settings_for(model).window)
+
+    def recorded_name(self, window: timedelta) -> str:
         return next(w for w in self.recorded_windows if parse_duration(w) == window)
 
     def settings_for(self, model: str) -> DriftSettings:

@@ -161,6 +161,24 @@ def out_of_range_alert(s: RuleSettings, w: str) -> dict[str, Any]:
     )
 
 
+def fairness_alert(s: RuleSettings, w: str) -> dict[str, Any]:
+    widening = (
+        f"driftloop:demographic_parity_difference:{w} "
+        f"- on (model, version) {reference_metric('demographic_parity_difference')}"
+    )
+    return alert(
+        "FairnessDrift",
+        f"{widening} > {s.fairness_max_increase}",
+        s.fairness_for,
+        "warning",
+        "{{ $labels.model }} v{{ $labels.version }}: demographic parity widened",
+        f"The gap in positive-prediction rate between groups of the sensitive attribute over "
+        f'{w} is {{{{ printf "%.3f" $value }}}} above the model\'s training-time gap (allowed '
+        f"{s.fairness_max_increase}); the groups' rates: "
+        f"driftloop:prediction_group_positive_rate:{w}.",
+    )
+
+
 def server_rules(s: RuleSettings) -> list[dict[str, Any]]:
     errors = "sum by (model, version) (rate(driftloop_requests_total" + '{code=~"5.."}' + "[5m]))"
     requests = "sum by (model, version) (rate(driftloop_requests_total[5m]))"

@@ -11,6 +11,7 @@ __all__ = [
     "FLOOR",
     "hellinger_rule",
     "out_of_range_rule",
+    "parity_rules",
     "psi_rules",
     "quality_rules",
     "reference_metric",
@@ -69,6 +70,33 @@ def out_of_range_rule(window: str) -> dict[str, Any]:
         "expr": f"sum by ({by}) (increase(driftloop_feature_out_of_range_total[{window}])) "
         f"/ on ({by}) driftloop:feature_samples:{window}",
     }
+
+
+def parity_rules(window: str, min_rows: int) -> list[dict[str, Any]]:
+    """Demographic parity difference over ``window``: the largest minus the smallest
+    positive-prediction rate among groups with at least ``min_rows`` rows, as
+    driftloop.gates.metrics.demographic_parity_difference computes it; nothing while fewer
+    than two groups have their rows (one group has no gap to judge)."""
+    by = "model, version, group"
+    increase = f"driftloop:prediction_group_increase:{window}"
+    rate = f"driftloop:prediction_group_positive_rate:{window}"
+    return [
+        {
+            "record": increase,
+            "expr": f"sum by ({by}, predicted) "
+            f"(increase(driftloop_prediction_group_total[{window}]))",
+        },
+        {
+            "record": rate,
+            "expr": f'sum by ({by}) ({increase}{{predicted="positive"}}) '
+            f"/ (sum by ({by}) ({increase}) >= {min_rows})",
+        },
+        {
+            "record": f"driftloop:demographic_parity_difference:{window}",
+            "expr": f"(max by (model, version) ({rate}) - min by (model, version) ({rate})) "
+            f"and on (model, version) count by (model, version) ({rate}) > 1",
+        },
+    ]
 
 
 def reference_rules() -> list[dict[str, Any]]:

@@ -33,6 +33,7 @@ from driftloop.config.drift_policy import LOWER_IS_BETTER, Bound, RelativeBound,
 from driftloop.generate.alerts import (
     above,
     drift_alerts,
+    fairness_alert,
     out_of_range_alert,
     performance_alerts,
     server_rules,
@@ -41,6 +42,7 @@ from driftloop.generate.detection import detection_alerts, detection_rules
 from driftloop.generate.recording import (
     hellinger_rule,
     out_of_range_rule,
+    parity_rules,
     psi_rules,
     quality_rules,
     reference_rules,
@@ -61,9 +63,7 @@ def settings_from_policy(policy: DriftPolicy) -> RuleSettings:
         (w, WINDOWS.get(w, format_duration(max(parse_duration(w) / 5, _ONE_SECOND))))
         for w in policy.recorded_windows
     )
-    alert_window = next(
-        w for w in policy.recorded_windows if parse_duration(w) == policy.defaults.window
-    )
+    alert_window = policy.recorded_name(policy.defaults.window)
     thresholds = {"psi_warn": psi.warn, "psi_critical": psi.critical} if psi else {}
     out_of_range = policy.defaults.out_of_range
     return RuleSettings(
@@ -75,6 +75,7 @@ def settings_from_policy(policy: DriftPolicy) -> RuleSettings:
         out_of_range_share=out_of_range.max_share if out_of_range else None,
         out_of_range_rows=out_of_range.min_rows if out_of_range else 5,
         **_detection(policy),
+        **_fairness(policy),
         **thresholds,  # type: ignore[arg-type]
     )
 
@@ -84,6 +85,18 @@ def _auc_drop(policy: DriftPolicy) -> float:
     performance = policy.defaults.performance
     bound = performance.thresholds.get("roc_auc") if performance else None
     return bound.max_drop.critical if isinstance(bound, RelativeBound) else RuleSettings.auc_drop
+
+
+def _fairness(policy: DriftPolicy) -> dict[str, Any]:
+    fairness = policy.defaults.fairness
+    if fairness is None:
+        return {}
+    return {
+        "fairness_min_rows": fairness.min_rows,
+        "fairness_window": policy.recorded_name(fairness.window),
+        "fairness_max_increase": fairness.max_increase,
+        "fairness_for": format_duration(fairness.hold),
+    }
 
 
 def _detection(policy: DriftPolicy) -> dict[str, Any]:
@@ -109,9 +122,7 @@ def _detection(policy: DriftPolicy) -> dict[str, Any]:
                              metric in LOWER_IS_BETTER, estimate)
             )  # fmt: skip
     return {
-        "detect_window": next(
-            w for w in policy.recorded_windows if parse_duration(w) == detection.window
-        ),
+        "detect_window": policy.recorded_name(detection.window),
         "detect_z": NormalDist().inv_cdf(1 - detection.alpha),
         "detect_min_samples": detection.min_samples,
         "detect_hold": format_duration(detection.hold),
@@ -155,6 +166,9 @@ def build_groups(s: RuleSettings) -> list[dict[str, Any]]:
             rules.append(out_of_range_alert(s, window))  # the shortest window: minutes
         rules += psi_rules("prediction", "model, version", window)
         rules += quality_rules(window)
+        rules += parity_rules(window, s.fairness_min_rows)
+        if window == s.fairness_window:
+            rules.append(fairness_alert(s, window))
         if window == s.detect_window:
             rules += detection_rules(s, window)
             rules += detection_alerts(s, window, above(f"driftloop:feature_psi:{window}", 1, s))

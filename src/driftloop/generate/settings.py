@@ -62,3 +62,8 @@ class RuleSettings:
     # value range (|z| > 4): None when the policy's defaults turn it off
     out_of_range_share: float | None = 0.01
     out_of_range_rows: int = 5
+    # demographic parity (defaults.fairness): rows per group; the alert's window, None: no alert
+    fairness_min_rows: int = 100
+    fairness_window: str | None = None
+    fairness_max_increase: float = 0.03
+    fairness_for: str = "1h"

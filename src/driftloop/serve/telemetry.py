@@ -93,6 +93,8 @@ class _BinCollector(Collector):
         yield p_ratios
         if t.quality is not None:
             yield from t.quality.collect(labels, prediction.bins)
+        if t.groups is not None:
+            yield t.groups.collect(labels)
         rows = GaugeMetricFamily(
             "driftloop_reference_rows",
             "Rows the reference profile was built from (for noise-aware drift thresholds).",
@@ -203,6 +205,37 @@ class ScoreQuality:
         yield correct
 
 
+class GroupPredictions:
+    """Binary classifiers with a sensitive attribute among their features: scored rows per
+    group and served class, for demographic parity in PromQL. Groups are the attribute's
+    reference bins (its categories, "other", "missing"), so their number is bounded."""
+
+    def __init__(self, feature: FeatureProfile) -> None:
+        self.feature = feature
+        self.counts = {
+            kind: np.zeros(len(feature.bins), dtype=np.int64) for kind in ("positive", "negative")
+        }
+
+    def observe(self, index: np.ndarray, scores: np.ndarray) -> None:
+        # The served label is the positive class when its score is above 0.5 (argmax).
+        positive = scores > 0.5
+        size = len(self.feature.bins)
+        self.counts["positive"] += np.bincount(index[positive], minlength=size)
+        self.counts["negative"] += np.bincount(index[~positive], minlength=size)
+
+    def collect(self, labels: list[str]) -> Metric:
+        family = CounterMetricFamily(
+            "driftloop_prediction_group",
+            f"Scored rows per group of the sensitive attribute {self.feature.name!r} "
+            "(its reference bins) and served class (positive: the model's positive class).",
+            labels=["model", "version", "group", "predicted"],
+        )
+        for kind, values in self.counts.items():
+            for group, value in zip(self.feature.bins, values, strict=True):
+                family.add_metric([*labels, group, kind], float(value))
+        return family
+
+
 class Telemetry:
     """All metrics of one served model version, in a registry of its own."""
 
@@ -227,6 +260,12 @@ class Telemetry:
         self.quality = (
             ScoreQuality(self.prediction, bundle.profile.calibration)
             if bundle.spec.task == "binary_classification" and self.prediction.type == "numeric"
+            else None
+        )
+        attribute = bundle.spec.sensitive_attribute
+        self.groups = (
+            GroupPredictions(self.features[attribute])
+            if self.quality is not None and attribute is not None and attribute in self.features
             else None
         )
         self.registry = CollectorRegistry(auto_describe=True)
@@ -291,6 +330,8 @@ class Telemetry:
         for name, feature in self.features.items():
             index = feature.index_of_prepared(columns[name])
             self.counts[name] += np.bincount(index, minlength=len(feature.bins))
+            if self.groups is not None and self.groups.feature is feature:
+                self.groups.observe(index, np.asarray(outputs, dtype=float))
         for name, (mean, std) in self.ranges.items():
             self.out_of_range[name] += count_beyond(columns[name], mean, std)
         if self.prediction.type == "categorical":

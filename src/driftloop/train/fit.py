@@ -15,6 +15,7 @@ from driftloop.drift import Profile, build_profile
 from driftloop.drift.binned_quality import calibration
 from driftloop.drift.columns import FeatureType
 from driftloop.drift.profile import profile_values
+from driftloop.gates.metrics import demographic_parity_difference
 from driftloop.train.data import data_digest, prepare_features, time_split, validate
 from driftloop.train.evaluate import evaluate
 from driftloop.train.pipeline import build_pipeline
@@ -59,7 +60,8 @@ def fit_model(
     x_train = prepare_features(train, spec)
     pipeline = build_pipeline(spec, model_dir)
     pipeline.fit(x_train, train[spec.target].to_numpy())
-    predicted, scores = model_outputs(pipeline, prepare_features(test, spec), spec)
+    x_test = prepare_features(test, spec)
+    predicted, scores = model_outputs(pipeline, x_test, spec)
     metrics = evaluate(spec.task, test[spec.target].to_numpy(), predicted, scores)
     profile = build_profile(
         train, spec.feature_types, spec.profile.bins, spec.profile.top_k, model=spec.name
@@ -69,6 +71,15 @@ def fit_model(
         "prediction", pd.Series(reference_scores), prediction_kind(spec), spec.profile.bins
     )
     calibrated: tuple[float, ...] = ()
+    attribute = spec.sensitive_attribute
+    if spec.task == "binary_classification" and attribute in spec.feature_names:
+        # As the server groups rows (the attribute's reference bins), so that the live
+        # driftloop:demographic_parity_difference is judged against a like value.
+        feature = profile.features[attribute]
+        groups = np.asarray(feature.bins)[feature.index_of_prepared(x_test[attribute].to_numpy())]
+        metrics["demographic_parity_difference"] = demographic_parity_difference(
+            predicted, groups, pipeline.classes_[-1]
+        )
     if spec.task == "binary_classification":
         # Held-out rows: the training rows' scores are overconfident for most estimators.
         positive = test[spec.target].astype(str).to_numpy() == str(pipeline.classes_[-1])
