@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import yaml
 
-from driftloop.config import load_drift_policy
+from driftloop.config import load_drift_policy, parse_duration
 from driftloop.generate.rules import render_prometheus_rule, settings_from_policy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,7 +28,8 @@ def promtool() -> str:
 def rules_dir(tmp_path: Path) -> Path:
     spec = yaml.safe_load(RULE_FILE.read_text())["spec"]
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump(spec))
-    shutil.copy(ROOT / "tests/rules/drift_rules.test.yaml", tmp_path)
+    for test_file in (ROOT / "tests/rules").glob("*.test.yaml"):
+        shutil.copy(test_file, tmp_path)
     return tmp_path
 
 
@@ -49,9 +51,10 @@ def test_promtool_check_rules(rules_dir: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_promtool_unit_tests(rules_dir: Path) -> None:
+@pytest.mark.parametrize("test_file", ["drift_rules.test.yaml", "long_window.test.yaml"])
+def test_promtool_unit_tests(rules_dir: Path, test_file: str) -> None:
     result = subprocess.run(
-        [promtool(), "test", "rules", "drift_rules.test.yaml"],
+        [promtool(), "test", "rules", test_file],
         cwd=rules_dir,
         capture_output=True,
         text=True,
@@ -69,7 +72,7 @@ def test_every_alert_has_severity_summary_description_and_runbook() -> None:
         "ModelServerErrors", "LatencySLOBreach", "DriftTelemetryAbsent", "ModelTelemetryAbsent",
         "DriftCheckStale", "CanaryAborted", "ProductionChangeUnapproved",
         "FeatureDriftDetected", "QualityDropDetected", "EstimatedQualityDropDetected",
-        "FeatureOutOfRange", "FairnessDrift",
+        "FeatureOutOfRange", "FairnessDrift", "FeatureDriftLongWindow",
     }  # fmt: skip
     runbook = (ROOT / "docs/runbook.md").read_text()
     for alert in alerts:
@@ -86,3 +89,13 @@ def test_recording_rule_names_follow_the_contract() -> None:
         assert f"driftloop:feature_psi:{window}" in records
         assert f"driftloop:feature_samples:{window}" in records
         assert f"driftloop:prediction_psi:{window}" in records
+
+
+def test_every_group_the_check_reads_is_evaluated_within_the_lookback() -> None:
+    """An instant query sees a rule's sample only from the last 5 minutes (Prometheus's
+    lookback): a group evaluated every 15m (the 24h one, before) reads as absent most of the
+    time. Only the hourly increments, read through sum_over_time, may be slower."""
+    groups = yaml.safe_load(RULE_FILE.read_text())["spec"]["groups"]
+    slow = {g["name"] for g in groups if parse_duration(g["interval"]) > timedelta(minutes=5)}
+    assert slow == {"driftloop-hourly"}
+    assert {g["name"] for g in groups} >= {"driftloop-24h", "driftloop-30d"}

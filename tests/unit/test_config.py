@@ -91,17 +91,27 @@ def test_error_names_file_key_and_problem(in_tmp: Path) -> None:
         (
             "apiVersion: driftloop/v1\nkind: DriftPolicy\ndefaults: {window: 2h}\n",
             "defaults.window",
-            "must be one of the recorded windows (5m, 1h, 24h)",
+            "must be one of the recorded windows (5m, 1h, 24h, 30d)",
         ),
         (
             "apiVersion: driftloop/v1\nkind: DriftPolicy\ndefaults: {fairness: {window: 6h}}\n",
             "defaults.fairness.window",
-            "must be one of the recorded windows (5m, 1h, 24h)",
+            "must be one of the recorded windows (5m, 1h, 24h, 30d)",
         ),
         (
             "apiVersion: driftloop/v1\nkind: DriftPolicy\ndefaults: {fairness: {max_increase: -1}}\n",
             "defaults.fairness.max_increase",
             "greater than 0",
+        ),
+        (
+            "apiVersion: driftloop/v1\nkind: DriftPolicy\nmodels: {churn: {detection: {window: 30d}}}\n",
+            "models.churn.detection.window",
+            "longer than 24h are whole hours and record PSI and Hellinger only",
+        ),
+        (
+            "apiVersion: driftloop/v1\nkind: DriftPolicy\nrecorded_windows: [5m, 1h, 1530m]\n",
+            "recorded_windows[2]",
+            "whole hours",
         ),
         (
             "apiVersion: driftloop/v1\nkind: DriftPolicy\ndefaults: {min_samples: 0}\n",

@@ -18,6 +18,7 @@ from driftloop.config.base import (
     load_document,
     parse_duration,
 )
+from driftloop.config.signals import Detection, Fairness, OutOfRange, SampleSizeAware
 from driftloop.errors import ConfigError
 
 __all__ = [
@@ -38,7 +39,11 @@ __all__ = [
     "load_drift_policy",
 ]
 
-RECORDED_WINDOWS = ("5m", "1h", "24h")
+RECORDED_WINDOWS = ("5m", "1h", "24h", "30d")
+# Longer recorded windows sum hourly increases of the bin counters (PSI and Hellinger only:
+# no quality, value range or parity over them) and must be whole hours.
+LONGEST_RAW = timedelta(hours=24)
+LONG_WINDOWS = "windows longer than 24h are whole hours and record PSI and Hellinger only"
 UNRECORDED = ("wasserstein", "jensenshannon")  # thresholds the check cannot judge
 
 
@@ -84,65 +89,6 @@ class FeatureOverride(Strict):
     wasserstein: Threshold | None = None
     jensenshannon: Threshold | None = None
     hellinger: Threshold | None = None
-
-
-class SampleSizeAware(Strict):
-    """Scale PSI by n*m/(n+m) and compare it with a chi-squared quantile (noise-aware)."""
-
-    enabled: bool = False
-    alpha: float = Field(default=0.01, gt=0, lt=1)
-
-
-class Detection(Strict):
-    """Fast detection: a short window judged without sustain, noise-aware, so a lasting shift
-    shows within minutes (alert FeatureDriftDetected, check state ``detected``) while the
-    trigger keeps its sustain. A state, never a dispatch."""
-
-    window: Duration = Field(default=timedelta(minutes=5), description="A recorded window.")
-    alpha: float = Field(
-        default=0.001, gt=0, lt=1,
-        description="PSI x effective rows must exceed the chi-squared (1 - alpha) quantile.",
-    )  # fmt: skip
-    min_samples: int = Field(default=50, ge=1, description="Rows in the window to judge at all.")
-    hold: Duration = Field(
-        default=timedelta(minutes=5), description="How long the alert's condition must hold."
-    )
-    keep: Duration = Field(
-        default=timedelta(minutes=10),
-        description="Still detected this long after the condition last held (the alert's "
-        "keep_firing_for): at a few dozen rows a real shift dips below the noise bound now "
-        "and then.",
-    )
-
-
-class OutOfRange(Strict):
-    """Values beyond |z| > 4 of the reference (seed 002's value-range KPI): a broken upstream
-    unit (cents for dollars) shows within minutes. A warning, never a trigger. Judged as the
-    share above the reference's own (taxi's lognormal trip_distance has 0.95% beyond |z| > 4)."""
-
-    max_share: float = Field(
-        default=0.01, gt=0, le=1, description="Share of rows allowed above the reference's."
-    )
-    min_rows: int = Field(
-        default=5, ge=1, description="Out-of-range rows needed at all (a few outliers are not it)."
-    )
-
-
-class Fairness(Strict):
-    """Demographic parity as a live KPI (seed 002: "Demographic Parity: Δ fairness -3 pp"):
-    the gap in positive-prediction rate between groups of a binary model's sensitive
-    attribute, against its training-time gap (alert FairnessDrift)."""
-
-    window: Duration = Field(
-        default=timedelta(hours=24),
-        description="A recorded window; at 1000 rows/h a 1h gap between a 16% group and the "
-        "rest varies by ~0.04 from sampling alone, a 24h gap by ~0.008.",
-    )
-    min_rows: int = Field(default=100, ge=1, description="Rows a group needs in the window.")
-    max_increase: float = Field(
-        default=0.03, gt=0, le=1, description="Allowed widening over the training-time gap."
-    )
-    hold: Duration = Field(default=timedelta(hours=1), description="The alert's `for:`.")
 
 
 QualityMetric = Literal["roc_auc", "accuracy", "f1", "mae", "rmse"]
@@ -313,21 +259,21 @@ class DriftPolicy(Document):
     def _windows_recorded(self) -> DriftPolicy:
         allowed = f"must be one of the recorded windows ({', '.join(self.recorded_windows)})"
         recorded = {parse_duration(w) for w in self.recorded_windows}
-        if self.defaults.window not in recorded:
-            raise KeyedValueError("defaults.window", allowed)
-        if self.defaults.performance and self.defaults.performance.window not in recorded:
-            raise KeyedValueError("defaults.performance.window", allowed)
-        for key in ("detection", "fairness"):
-            block = getattr(self.defaults, key)
-            if block is not None and block.window not in recorded:
-                raise KeyedValueError(f"defaults.{key}.window", allowed)
-        for name, override in self.models.items():
-            if override.detection and override.detection.window not in recorded:
-                raise KeyedValueError(f"models.{name}.detection.window", allowed)
-            if override.window is not None and override.window not in recorded:
-                raise KeyedValueError(f"models.{name}.window", allowed)
-            if override.performance and override.performance.window not in recorded:
-                raise KeyedValueError(f"models.{name}.performance.window", allowed)
+        for index, text in enumerate(self.recorded_windows):
+            if parse_duration(text) > LONGEST_RAW and parse_duration(text) % timedelta(hours=1):
+                raise KeyedValueError(f"recorded_windows[{index}]", LONG_WINDOWS)
+        blocks = {"defaults": self.defaults} | {f"models.{n}": o for n, o in self.models.items()}
+        for prefix, block in blocks.items():
+            for key in ("window", "performance", "detection", "fairness"):
+                value = getattr(block, key, None)
+                window = value if key == "window" or value is None else value.window
+                if window is None:
+                    continue
+                name = f"{prefix}.{key}" + ("" if key == "window" else ".window")
+                if window not in recorded:
+                    raise KeyedValueError(name, allowed)
+                if key != "window" and window > LONGEST_RAW:
+                    raise KeyedValueError(name, LONG_WINDOWS)
         return self
 
     def check_tasks(self, tasks: dict[str, str], source: str = "policies/drift.yaml") -> None:

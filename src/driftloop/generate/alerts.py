@@ -161,6 +161,22 @@ def out_of_range_alert(s: RuleSettings, w: str) -> dict[str, Any]:
     )
 
 
+def long_window_alert(s: RuleSettings, w: str) -> dict[str, Any]:
+    """Seed 002's "PSI over 30 d window > 0.2": each model's and feature's critical level over
+    the long window, for an hour (its sums move once an hour)."""
+    enough = f"and on (model, version, feature) driftloop:feature_samples:{w} >= {s.min_samples}"
+    return alert(
+        "FeatureDriftLongWindow",
+        f"{above(f'driftloop:feature_psi:{w}', 1, s)} {enough}",
+        s.long_for,
+        "info",
+        "{{ $labels.model }} v{{ $labels.version }}: {{ $labels.feature }} drifted over " + w,
+        f'PSI over {w} (complete hours) is {{{{ $value | printf "%.3f" }}}} (critical '
+        f"{s.psi_critical}, or the model's own): a slow move no shorter window shows. "
+        "A model decides on it only with window: " + w + " in policies/drift.yaml.",
+    )
+
+
 def fairness_alert(s: RuleSettings, w: str) -> dict[str, Any]:
     widening = (
         f"driftloop:demographic_parity_difference:{w} "

@@ -10,6 +10,7 @@ from typing import Any
 __all__ = [
     "FLOOR",
     "hellinger_rule",
+    "hourly_rules",
     "out_of_range_rule",
     "parity_rules",
     "psi_rules",
@@ -19,20 +20,42 @@ __all__ = [
 ]
 
 FLOOR = 0.0001
+HOURLY = "increase1h"  # driftloop:<counter>:increase1h, the Prometheus level:metric:operation form
 
 
-def psi_rules(prefix: str, by: str, window: str) -> list[dict[str, Any]]:
-    """Recording rules for PSI of ``driftloop_<prefix>_bin_total`` over ``window``."""
+def hourly_rules() -> list[dict[str, Any]]:
+    """Each hour's increase of every bin counter, recorded once an hour (an hourly group):
+    windows longer than a day sum these instead of reading weeks of raw samples."""
+    return [
+        {
+            "record": f"driftloop:{prefix}_bin_total:{HOURLY}",
+            "expr": f"sum by ({by}, bin) (increase(driftloop_{prefix}_bin_total[1h]))",
+        }
+        for prefix, by in (("feature", "model, version, feature"), ("prediction", "model, version"))
+    ]
+
+
+def psi_rules(prefix: str, by: str, window: str, long: bool = False) -> list[dict[str, Any]]:
+    """Recording rules for PSI of ``driftloop_<prefix>_bin_total`` over ``window``; a
+    ``long`` window sums the hourly increases (``hourly_rules``) over it."""
     bins = f"{by}, bin"
     increase = f"driftloop:{prefix}_bin_increase:{window}"
     samples = f"driftloop:{prefix}_samples:{window}"
     ratio = f"driftloop:{prefix}_bin_ratio:{window}"
-    reference = f"driftloop:{prefix}_reference_ratio:floored"
+    # A long window's group reads the reference itself: it must not depend on the order in
+    # which groups run (promtool runs them in any order at one timestamp).
+    reference = (
+        f"clamp_min({_reference(prefix, by)}, {FLOOR})"
+        if long
+        else f"driftloop:{prefix}_reference_ratio:floored"
+    )
+    counted = (
+        f"sum_over_time(driftloop:{prefix}_bin_total:{HOURLY}[{window}])"
+        if long
+        else f"increase(driftloop_{prefix}_bin_total[{window}])"
+    )
     return [
-        {
-            "record": increase,
-            "expr": f"sum by ({bins}) (increase(driftloop_{prefix}_bin_total[{window}]))",
-        },
+        {"record": increase, "expr": f"sum by ({bins}) ({counted})"},
         {"record": samples, "expr": f"sum by ({by}) ({increase}) > 0"},
         {
             "record": ratio,
@@ -54,7 +77,7 @@ def hellinger_rule(window: str) -> dict[str, Any]:
         f"driftloop:feature_bin_increase:{window} "
         f"/ on ({by}) group_left driftloop:feature_samples:{window}"
     )
-    reference = f"max by ({by}, bin) (last_over_time(driftloop_feature_reference_ratio[5m]))"
+    reference = _reference("feature", by)
     coefficient = f"sum by ({by}) (sqrt(({share}) * on ({by}, bin) {reference}))"
     return {
         "record": f"driftloop:feature_hellinger:{window}",
@@ -99,12 +122,15 @@ def parity_rules(window: str, min_rows: int) -> list[dict[str, Any]]:
     ]
 
 
+def _reference(prefix: str, by: str) -> str:
+    return f"max by ({by}, bin) (last_over_time(driftloop_{prefix}_reference_ratio[5m]))"
+
+
 def reference_rules() -> list[dict[str, Any]]:
     return [
         {
             "record": f"driftloop:{prefix}_reference_ratio:floored",
-            "expr": f"clamp_min(max by ({by}, bin) "
-            f"(last_over_time(driftloop_{prefix}_reference_ratio[5m])), {FLOOR})",
+            "expr": f"clamp_min({_reference(prefix, by)}, {FLOOR})",
         }
         for prefix, by in (("feature", "model, version, feature"), ("prediction", "model, version"))
     ]

@@ -29,11 +29,18 @@ from typing import Any
 import yaml
 
 from driftloop.config import DriftPolicy, format_duration, load_drift_policy, parse_duration
-from driftloop.config.drift_policy import LOWER_IS_BETTER, Bound, RelativeBound, Thresholds
+from driftloop.config.drift_policy import (
+    LONGEST_RAW,
+    LOWER_IS_BETTER,
+    Bound,
+    RelativeBound,
+    Thresholds,
+)
 from driftloop.generate.alerts import (
     above,
     drift_alerts,
     fairness_alert,
+    long_window_alert,
     out_of_range_alert,
     performance_alerts,
     server_rules,
@@ -41,6 +48,7 @@ from driftloop.generate.alerts import (
 from driftloop.generate.detection import detection_alerts, detection_rules
 from driftloop.generate.recording import (
     hellinger_rule,
+    hourly_rules,
     out_of_range_rule,
     parity_rules,
     psi_rules,
@@ -52,17 +60,20 @@ from driftloop.generate.settings import WINDOWS, Levels, PsiOverride, QualityLev
 __all__ = ["RuleSettings", "render_prometheus_rule", "settings_from_policy"]
 
 _ONE_SECOND = timedelta(seconds=1)
+# Prometheus's lookback: a rule that instant queries read is evaluated at least this often
+_LOOKBACK = timedelta(minutes=5)
 ESTIMATED = frozenset({"roc_auc", "accuracy"})  # the quality rules record an estimate of these
 
 
 def settings_from_policy(policy: DriftPolicy) -> RuleSettings:
     """Thresholds, sample floor, decision window and recorded windows from the policy; each
-    window is evaluated every fifth of itself (5m, 1h and 24h keep their usual intervals)."""
+    window is evaluated every fifth of itself, at most every 5m (5m, 1h and 24h keep their
+    usual intervals)."""
     psi = policy.defaults.thresholds.psi
-    windows = tuple(
-        (w, WINDOWS.get(w, format_duration(max(parse_duration(w) / 5, _ONE_SECOND))))
-        for w in policy.recorded_windows
-    )
+    every = {
+        w: min(max(parse_duration(w) / 5, _ONE_SECOND), _LOOKBACK) for w in policy.recorded_windows
+    }
+    windows = tuple((w, WINDOWS.get(w, format_duration(every[w]))) for w in every)
     alert_window = policy.recorded_name(policy.defaults.window)
     thresholds = {"psi_warn": psi.warn, "psi_critical": psi.critical} if psi else {}
     out_of_range = policy.defaults.out_of_range
@@ -153,9 +164,25 @@ def _psi_overrides(policy: DriftPolicy) -> tuple[PsiOverride, ...]:
     return tuple(found)
 
 
+def _long_window(s: RuleSettings, window: str, interval: str) -> dict[str, Any]:
+    """A window longer than a day: PSI and Hellinger from the recorded hourly increases (30
+    days of them are 720 samples a series, not 30 days of raw scrapes), and its alert."""
+    rules = psi_rules("feature", "model, version, feature", window, long=True)
+    rules.append(hellinger_rule(window))
+    rules += psi_rules("prediction", "model, version", window, long=True)
+    rules.append(long_window_alert(s, window))
+    return {"name": f"driftloop-{window}", "interval": interval, "rules": rules}
+
+
 def build_groups(s: RuleSettings) -> list[dict[str, Any]]:
     groups = []
+    long = [w for w, _ in s.intervals if parse_duration(w) > LONGEST_RAW]
+    if long:
+        groups.append({"name": "driftloop-hourly", "interval": "1h", "rules": hourly_rules()})
     for window, interval in s.intervals:
+        if window in long:
+            groups.append(_long_window(s, window, interval))
+            continue
         rules: list[dict[str, Any]] = []
         if window == s.intervals[0][0]:
             rules += reference_rules()

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 __all__ = ["WINDOWS", "Levels", "PsiOverride", "QualityLevel", "RuleSettings"]
 
-WINDOWS = {"5m": "1m", "1h": "5m", "24h": "15m"}  # window -> evaluation interval
+# window -> evaluation interval. At most 5m: an instant query sees a rule's sample only
+# within Prometheus's 5m lookback, so a group evaluated every 15m reads as absent 2/3 of the time.
+WINDOWS = {"5m": "1m", "1h": "5m", "24h": "5m"}
 
 
 Levels = tuple[float, float] | None  # (warn, critical) PSI; None: never judged (ignored)
@@ -59,6 +61,7 @@ class RuleSettings:
     detect_hold: str = "5m"
     detect_keep: str = "10m"
     quality_levels: tuple[QualityLevel, ...] = ()
+    long_for: str = "1h"  # FeatureDriftLongWindow's for: (its values move by the hour)
     # value range (|z| > 4): None when the policy's defaults turn it off
     out_of_range_share: float | None = 0.01
     out_of_range_rows: int = 5
