@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -200,6 +200,14 @@ def test_recorded_auc_and_estimate_equal_the_binned_values(
     scored = per_bin("driftloop:prediction_bin_increase:5m")
     assert estimate == pytest.approx(binned_auc(scored - expected, expected), abs=1e-9)
     assert abs(estimate - realised) < 0.03
+
+    # #20.4: the check reads the training-time AUC beside the realised one, in the same query
+    when = datetime.fromtimestamp(at, UTC)
+    with PrometheusSource(prom) as source:
+        points = source.quality(["churn"], "5m", when, when, timedelta(seconds=60))["churn"]
+    signals = next(iter(points.values()))
+    assert signals["roc_auc"].value == pytest.approx(realised, abs=1e-9)
+    assert signals["reference_roc_auc"].value == pytest.approx(bundle.metrics["roc_auc"])
 
 
 def test_values_out_of_range_are_counted_and_their_share_recorded(
