@@ -167,6 +167,9 @@ CASES = [
             ("boolean-threshold", "defaults.thresholds.psi.warn: Input should be a valid number"),
             ("nan-threshold", "defaults.thresholds.psi.warn: Input should be a finite number"),
             ("duplicate-key", "key 'cooldown' given twice"),
+            ("fairness-window", "defaults.fairness.window: must be one of the recorded windows"),
+            ("fairness-negative", "defaults.fairness.max_increase: Input should be greater than 0"),
+            ("detection-30d", "defaults.detection.window: windows longer than 24h are whole hours"),
             ("estimator", "estimator.class: does not import"),
             (
                 "r2-on-classifier",
@@ -459,6 +462,9 @@ BROKEN = {
                       "absolute_floors: {auroc: 0.70, roc_auc: 0.70,"),
     "floor-above-one": ("policies/gates.yaml", "absolute_floors: {roc_auc: 0.70,",
                         "absolute_floors: {roc_auc: 70,"),
+    "fairness-window": ("policies/drift.yaml", "fairness: {window: 24h,", "fairness: {window: 6h,"),
+    "fairness-negative": ("policies/drift.yaml", "max_increase: 0.03,", "max_increase: -0.03,"),
+    "detection-30d": ("policies/drift.yaml", "detection: {window: 5m,", "detection: {window: 30d,"),
     "auc-on-regressor": ("policies/drift.yaml", "  thresholds:\n    psi: {warn: 0.1, critical: 0.25}\n",
                          ("  thresholds:\n    psi: {warn: 0.1, critical: 0.25}\n  performance:\n"
                           "    thresholds: {roc_auc: {warn: 0.8, critical: 0.75}}\n")),
