@@ -5,11 +5,12 @@ A real Prometheus evaluates the generated rule groups (policies/drift.yaml, ever
 10 seconds: the cost of one evaluation does not depend on how often it runs) over backfilled
 series for ``--models`` models of ``--features`` features with ``--bins`` bins each, plus as
 many prediction bins:
-- the hourly increases the ``driftloop-hourly`` group records, for 30 days (720 a series),
-  which the ``driftloop-30d`` group sums;
+- the daily increases the ``driftloop-daily`` group records, for 30 days (30 a series),
+  which the ``driftloop-30d`` group sums; with ``--hourly``, 720 hourly increases instead
+  (the design this replaced), summed the same way;
 - the raw bin counters and reference gauges at a 15s scrape for the last ``--raw-hours``
-  hours: the 5m, 1h and hourly groups read them at their real density; the 24h group reads
-  only those hours of its 24 (its figure is a lower bound, scaled in the last column);
+  hours: the 5m and 1h groups read them at their real density; the 24h and daily groups
+  read only those hours of their 24 (lower bounds, scaled in the last column);
 - for comparison, ``naive-30d``: the same PSI from ``increase(...[30d])`` of the raw counters,
   which over ``--raw-hours`` reads raw-hours/720 of what it would at 30 days (scaled likewise).
 
@@ -55,7 +56,9 @@ def series_labels(models: int, features: int, bins: int) -> list[tuple[str, str]
     return found
 
 
-def backfill(folder: Path, labels: list[tuple[str, str]], end: int, raw_hours: int) -> None:
+def backfill(
+    folder: Path, labels: list[tuple[str, str]], end: int, raw_hours: int, step: int
+) -> None:
     """One OpenMetrics file and one promtool call per 2h block, oldest first."""
     promtool = shutil.which("promtool")
     assert promtool is not None, "promtool not found (scripts/setup.sh installs prometheus)"
@@ -66,18 +69,20 @@ def backfill(folder: Path, labels: list[tuple[str, str]], end: int, raw_hours: i
     tsdb = folder / "tsdb"
     for block in range(start - start % BLOCK, end + 1, BLOCK):
         lines: list[str] = []
-        hours = [t for t in range(block, block + BLOCK, 3600) if start < t <= end]
+        # the recorded increases: one a day (or an hour), at the same time of day
+        increments = [t for t in range(end, start, -step) if block <= t < block + BLOCK]
         for kind in ("feature", "prediction"):
-            name = f"driftloop:{kind}_bin_total:increase1h"
+            name = f"driftloop:{kind}_bin_total:{'increase1d' if step == 86400 else 'increase1h'}"
             lines.append(f"# TYPE {name} gauge")
             for (prefix, text), rate in zip(labels, rates, strict=True):
                 if prefix == kind:
-                    lines += [f"{name}{{{text}}} {rate:.0f} {t}" for t in hours]
+                    value = rate * step / 3600
+                    lines += [f"{name}{{{text}}} {value:.0f} {t}" for t in increments[::-1]]
         scrapes = [t for t in range(block, block + BLOCK, SCRAPE) if raw_start <= t <= end]
         if scrapes:
             steps = np.asarray(scrapes)
             for kind in ("feature", "prediction"):
-                counter = f"driftloop_{kind}_bin_total"
+                counter = f"driftloop_{kind}_bin"  # samples driftloop_<kind>_bin_total
                 ratio = f"driftloop_{kind}_reference_ratio"
                 lines.append(f"# TYPE {counter} counter")
                 for (prefix, text), rate in zip(labels, rates, strict=True):
@@ -90,7 +95,7 @@ def backfill(folder: Path, labels: list[tuple[str, str]], end: int, raw_hours: i
                 lines.append(f"# TYPE {ratio} gauge")
                 for prefix, text in labels:
                     if prefix == kind:
-                        lines += [f"{ratio}{{{text}}} 0.125 {t}" for t in scrapes[::4]]
+                        lines += [f"{ratio}{{{text}}} 0.125 {t}" for t in scrapes]
         if len(lines) <= 4:
             continue
         source = folder / "block.om"
@@ -139,9 +144,16 @@ def main() -> None:
     parser.add_argument("--bins", type=int, default=8)
     parser.add_argument("--raw-hours", type=int, default=2)
     parser.add_argument("--readings", type=int, default=6)
+    parser.add_argument("--hourly", action="store_true", help="720 hourly increases instead")
     args = parser.parse_args()
     policy = load_drift_policy(ROOT / "policies/drift.yaml")
     groups = build_groups(settings_from_policy(policy))
+    for group in groups:
+        for rule in group["rules"]:
+            if args.hourly:
+                rule["expr"] = rule["expr"].replace(":increase1d", ":increase1h")
+            if group["name"] == "driftloop-daily":  # measured, kept apart from the history
+                rule["record"] += "_measured"
     naive = psi_rules("feature", "model, version, feature", "30d")
     for rule in naive:
         rule["record"] = rule["record"].replace(":30d", ":naive30d")
@@ -153,7 +165,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         began = time.monotonic()
-        backfill(folder, labels, int(time.time()), args.raw_hours)
+        # The data runs 30 minutes ahead, so the 5m window has rows while the rules run
+        # (Prometheus answers for now, never the future).
+        step = 3600 if args.hourly else 86400
+        backfill(folder, labels, int(time.time()) + 1800, args.raw_hours, step)
         print(
             f"backfilled {len(labels)} bin series in {time.monotonic() - began:.0f}s",
             file=sys.stderr,
@@ -166,20 +181,21 @@ def main() -> None:
                 if time.monotonic() > deadline:
                     raise TimeoutError("rule groups did not evaluate in 10 minutes")
                 time.sleep(10)
-                for group, seconds in durations(url).items():
+                for name, seconds in durations(url).items():
                     if seconds > 0:
-                        readings.setdefault(group, []).append(seconds)
-    raw_share = {"driftloop-24h": 24 / args.raw_hours, "naive-30d": 720 / args.raw_hours}
+                        readings.setdefault(name, []).append(seconds)
+    seen = args.raw_hours - 0.5  # raw hours up to now (the last half hour is ahead)
+    raw_share = {"driftloop-24h": 24 / seen, "driftloop-daily": 24 / seen, "naive-30d": 720 / seen}
     print(
         f"\n{args.models} models x ({args.features} features + prediction) x {args.bins} bins "
         f"= {len(labels)} bin series; median of {args.readings} evaluations\n"
     )
     print("| group | seconds per evaluation | at full window (samples scale) |")
     print("|---|---|---|")
-    for group in sorted(readings, key=lambda g: (g == "naive-30d", g)):
-        median = statistics.median(readings[group])
-        scaled = f"{median * raw_share[group]:.2f}" if group in raw_share else "="
-        print(f"| {group} | {median:.3f} | {scaled} |")
+    for name in sorted(readings, key=lambda g: (g == "naive-30d", g)):
+        median = statistics.median(readings[name])
+        scaled = f"{median * raw_share[name]:.2f}" if name in raw_share else "="
+        print(f"| {name} | {median:.3f} | {scaled} |")
 
 
 if __name__ == "__main__":

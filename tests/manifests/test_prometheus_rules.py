@@ -94,8 +94,8 @@ def test_recording_rule_names_follow_the_contract() -> None:
 def test_every_group_the_check_reads_is_evaluated_within_the_lookback() -> None:
     """An instant query sees a rule's sample only from the last 5 minutes (Prometheus's
     lookback): a group evaluated every 15m (the 24h one, before) reads as absent most of the
-    time. Only the hourly increments, read through sum_over_time, may be slower."""
+    time. Only the daily increments, read through sum_over_time, may be slower."""
     groups = yaml.safe_load(RULE_FILE.read_text())["spec"]["groups"]
     slow = {g["name"] for g in groups if parse_duration(g["interval"]) > timedelta(minutes=5)}
-    assert slow == {"driftloop-hourly"}
+    assert slow == {"driftloop-daily"}
     assert {g["name"] for g in groups} >= {"driftloop-24h", "driftloop-30d"}

@@ -169,7 +169,7 @@ CASES = [
             ("duplicate-key", "key 'cooldown' given twice"),
             ("fairness-window", "defaults.fairness.window: must be one of the recorded windows"),
             ("fairness-negative", "defaults.fairness.max_increase: Input should be greater than 0"),
-            ("detection-30d", "defaults.detection.window: windows longer than 24h are whole hours"),
+            ("detection-30d", "defaults.detection.window: windows longer than 24h are whole days"),
             ("estimator", "estimator.class: does not import"),
             (
                 "r2-on-classifier",

@@ -106,12 +106,12 @@ def test_error_names_file_key_and_problem(in_tmp: Path) -> None:
         (
             "apiVersion: driftloop/v1\nkind: DriftPolicy\nmodels: {churn: {detection: {window: 30d}}}\n",
             "models.churn.detection.window",
-            "longer than 24h are whole hours and record PSI and Hellinger only",
+            "longer than 24h are whole days and record PSI and Hellinger only",
         ),
         (
             "apiVersion: driftloop/v1\nkind: DriftPolicy\nrecorded_windows: [5m, 1h, 1530m]\n",
             "recorded_windows[2]",
-            "whole hours",
+            "whole days",
         ),
         (
             "apiVersion: driftloop/v1\nkind: DriftPolicy\ndefaults: {min_samples: 0}\n",

@@ -40,10 +40,10 @@ __all__ = [
 ]
 
 RECORDED_WINDOWS = ("5m", "1h", "24h", "30d")
-# Longer recorded windows sum hourly increases of the bin counters (PSI and Hellinger only:
-# no quality, value range or parity over them) and must be whole hours.
+# Longer recorded windows sum daily increases of the bin counters (PSI and Hellinger only:
+# no quality, value range or parity over them) and must be whole days.
 LONGEST_RAW = timedelta(hours=24)
-LONG_WINDOWS = "windows longer than 24h are whole hours and record PSI and Hellinger only"
+LONG_WINDOWS = "windows longer than 24h are whole days and record PSI and Hellinger only"
 UNRECORDED = ("wasserstein", "jensenshannon")  # thresholds the check cannot judge
 
 
@@ -260,7 +260,7 @@ class DriftPolicy(Document):
         allowed = f"must be one of the recorded windows ({', '.join(self.recorded_windows)})"
         recorded = {parse_duration(w) for w in self.recorded_windows}
         for index, text in enumerate(self.recorded_windows):
-            if parse_duration(text) > LONGEST_RAW and parse_duration(text) % timedelta(hours=1):
+            if parse_duration(text) > LONGEST_RAW and parse_duration(text) % timedelta(days=1):
                 raise KeyedValueError(f"recorded_windows[{index}]", LONG_WINDOWS)
         blocks = {"defaults": self.defaults} | {f"models.{n}": o for n, o in self.models.items()}
         for prefix, block in blocks.items():

@@ -171,7 +171,7 @@ def long_window_alert(s: RuleSettings, w: str) -> dict[str, Any]:
         s.long_for,
         "info",
         "{{ $labels.model }} v{{ $labels.version }}: {{ $labels.feature }} drifted over " + w,
-        f'PSI over {w} (complete hours) is {{{{ $value | printf "%.3f" }}}} (critical '
+        f'PSI over {w} (complete days) is {{{{ $value | printf "%.3f" }}}} (critical '
         f"{s.psi_critical}, or the model's own): a slow move no shorter window shows. "
         "A model decides on it only with window: " + w + " in policies/drift.yaml.",
     )

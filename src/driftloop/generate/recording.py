@@ -10,7 +10,7 @@ from typing import Any
 __all__ = [
     "FLOOR",
     "hellinger_rule",
-    "hourly_rules",
+    "daily_rules",
     "out_of_range_rule",
     "parity_rules",
     "psi_rules",
@@ -20,16 +20,16 @@ __all__ = [
 ]
 
 FLOOR = 0.0001
-HOURLY = "increase1h"  # driftloop:<counter>:increase1h, the Prometheus level:metric:operation form
+DAILY = "increase1d"  # driftloop:<counter>:increase1d, the Prometheus level:metric:operation form
 
 
-def hourly_rules() -> list[dict[str, Any]]:
-    """Each hour's increase of every bin counter, recorded once an hour (an hourly group):
+def daily_rules() -> list[dict[str, Any]]:
+    """Each day's increase of every bin counter, recorded once a day (a daily group):
     windows longer than a day sum these instead of reading weeks of raw samples."""
     return [
         {
-            "record": f"driftloop:{prefix}_bin_total:{HOURLY}",
-            "expr": f"sum by ({by}, bin) (increase(driftloop_{prefix}_bin_total[1h]))",
+            "record": f"driftloop:{prefix}_bin_total:{DAILY}",
+            "expr": f"sum by ({by}, bin) (increase(driftloop_{prefix}_bin_total[1d]))",
         }
         for prefix, by in (("feature", "model, version, feature"), ("prediction", "model, version"))
     ]
@@ -37,7 +37,7 @@ def hourly_rules() -> list[dict[str, Any]]:
 
 def psi_rules(prefix: str, by: str, window: str, long: bool = False) -> list[dict[str, Any]]:
     """Recording rules for PSI of ``driftloop_<prefix>_bin_total`` over ``window``; a
-    ``long`` window sums the hourly increases (``hourly_rules``) over it."""
+    ``long`` window sums the daily increases (``daily_rules``) over it."""
     bins = f"{by}, bin"
     increase = f"driftloop:{prefix}_bin_increase:{window}"
     samples = f"driftloop:{prefix}_samples:{window}"
@@ -50,7 +50,7 @@ def psi_rules(prefix: str, by: str, window: str, long: bool = False) -> list[dic
         else f"driftloop:{prefix}_reference_ratio:floored"
     )
     counted = (
-        f"sum_over_time(driftloop:{prefix}_bin_total:{HOURLY}[{window}])"
+        f"sum_over_time(driftloop:{prefix}_bin_total:{DAILY}[{window}])"
         if long
         else f"increase(driftloop_{prefix}_bin_total[{window}])"
     )

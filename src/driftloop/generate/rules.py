@@ -48,7 +48,7 @@ from driftloop.generate.alerts import (
 from driftloop.generate.detection import detection_alerts, detection_rules
 from driftloop.generate.recording import (
     hellinger_rule,
-    hourly_rules,
+    daily_rules,
     out_of_range_rule,
     parity_rules,
     psi_rules,
@@ -165,8 +165,8 @@ def _psi_overrides(policy: DriftPolicy) -> tuple[PsiOverride, ...]:
 
 
 def _long_window(s: RuleSettings, window: str, interval: str) -> dict[str, Any]:
-    """A window longer than a day: PSI and Hellinger from the recorded hourly increases (30
-    days of them are 720 samples a series, not 30 days of raw scrapes), and its alert."""
+    """A window longer than a day: PSI and Hellinger from the recorded daily increases (30
+    samples a series, not 30 days of raw scrapes: docs/benchmarks.md), and its alert."""
     rules = psi_rules("feature", "model, version, feature", window, long=True)
     rules.append(hellinger_rule(window))
     rules += psi_rules("prediction", "model, version", window, long=True)
@@ -178,7 +178,7 @@ def build_groups(s: RuleSettings) -> list[dict[str, Any]]:
     groups = []
     long = [w for w, _ in s.intervals if parse_duration(w) > LONGEST_RAW]
     if long:
-        groups.append({"name": "driftloop-hourly", "interval": "1h", "rules": hourly_rules()})
+        groups.append({"name": "driftloop-daily", "interval": "1d", "rules": daily_rules()})
     for window, interval in s.intervals:
         if window in long:
             groups.append(_long_window(s, window, interval))
