@@ -9,8 +9,8 @@ from typing import Any
 
 __all__ = [
     "FLOOR",
-    "hellinger_rule",
     "daily_rules",
+    "hellinger_rule",
     "out_of_range_rule",
     "parity_rules",
     "psi_rules",

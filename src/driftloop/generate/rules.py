@@ -47,8 +47,8 @@ from driftloop.generate.alerts import (
 )
 from driftloop.generate.detection import detection_alerts, detection_rules
 from driftloop.generate.recording import (
-    hellinger_rule,
     daily_rules,
+    hellinger_rule,
     out_of_range_rule,
     parity_rules,
     psi_rules,
