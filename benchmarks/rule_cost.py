@@ -10,7 +10,8 @@ many prediction bins:
   (the design this replaced), summed the same way;
 - the raw bin counters and reference gauges at a 15s scrape for the last ``--raw-hours``
   hours: the 5m and 1h groups read them at their real density; the 24h and daily groups
-  read only those hours of their 24 (lower bounds, scaled in the last column);
+  read only those hours of their 24 (lower bounds; the last column scales the whole group
+  time by the missing samples, an upper bound since the joins do not grow with them);
 - for comparison, ``naive-30d``: the same PSI from ``increase(...[30d])`` of the raw counters,
   which over ``--raw-hours`` reads raw-hours/720 of what it would at 30 days (scaled likewise).
 
@@ -190,7 +191,7 @@ def main() -> None:
         f"\n{args.models} models x ({args.features} features + prediction) x {args.bins} bins "
         f"= {len(labels)} bin series; median of {args.readings} evaluations\n"
     )
-    print("| group | seconds per evaluation | at full window (samples scale) |")
+    print("| group | seconds per evaluation | scaled to its full raw window (upper bound) |")
     print("|---|---|---|")
     for name in sorted(readings, key=lambda g: (g == "naive-30d", g)):
         median = statistics.median(readings[name])
