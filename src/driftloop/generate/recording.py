@@ -17,6 +17,7 @@ __all__ = [
     "quality_rules",
     "reference_metric",
     "reference_rules",
+    "share_shift_rule",
 ]
 
 FLOOR = 0.0001
@@ -66,6 +67,20 @@ def psi_rules(prefix: str, by: str, window: str, long: bool = False) -> list[dic
             "expr": f"sum by ({by}) (({ratio} - {reference}) * ln({ratio} / {reference}))",
         },
     ]
+
+
+def share_shift_rule(window: str) -> dict[str, Any]:
+    """The largest absolute change of any model-output bin's share (a classifier's predicted
+    class) against its reference share over ``window``, on unfloored shares (#19.3)."""
+    by = "model, version"
+    share = (
+        f"driftloop:prediction_bin_increase:{window} "
+        f"/ on ({by}) group_left driftloop:prediction_samples:{window}"
+    )
+    return {
+        "record": f"driftloop:prediction_share_shift:{window}",
+        "expr": f"max by ({by}) (abs({share} - on ({by}, bin) {_reference('prediction', by)}))",
+    }
 
 
 def hellinger_rule(window: str) -> dict[str, Any]:

@@ -54,6 +54,7 @@ from driftloop.generate.recording import (
     psi_rules,
     quality_rules,
     reference_rules,
+    share_shift_rule,
 )
 from driftloop.generate.settings import WINDOWS, Levels, PsiOverride, QualityLevel, RuleSettings
 
@@ -170,6 +171,7 @@ def _long_window(s: RuleSettings, window: str, interval: str) -> dict[str, Any]:
     rules = psi_rules("feature", "model, version, feature", window, long=True)
     rules.append(hellinger_rule(window))
     rules += psi_rules("prediction", "model, version", window, long=True)
+    rules.append(share_shift_rule(window))
     rules.append(long_window_alert(s, window))
     return {"name": f"driftloop-{window}", "interval": interval, "rules": rules}
 
@@ -192,6 +194,7 @@ def build_groups(s: RuleSettings) -> list[dict[str, Any]]:
         if window == s.intervals[0][0] and s.out_of_range_share is not None:
             rules.append(out_of_range_alert(s, window))  # the shortest window: minutes
         rules += psi_rules("prediction", "model, version", window)
+        rules.append(share_shift_rule(window))
         rules += quality_rules(window)
         rules += parity_rules(window, s.fairness_min_rows)
         if window == s.fairness_window:
