@@ -73,10 +73,7 @@ def share_shift_rule(window: str) -> dict[str, Any]:
     """The largest absolute change of any model-output bin's share (a classifier's predicted
     class) against its reference share over ``window``, on unfloored shares (#19.3)."""
     by = "model, version"
-    share = (
-        f"driftloop:prediction_bin_increase:{window} "
-        f"/ on ({by}) group_left driftloop:prediction_samples:{window}"
-    )
+    share = _shares("prediction", by, window)
     return {
         "record": f"driftloop:prediction_share_shift:{window}",
         "expr": f"max by ({by}) (abs({share} - on ({by}, bin) {_reference('prediction', by)}))",
@@ -88,10 +85,7 @@ def hellinger_rule(window: str) -> dict[str, Any]:
     unfloored shares as driftloop.drift.stats.hellinger computes it (clamped at 0 against
     rounding: the coefficient of equal shares can come out a hair above 1)."""
     by = "model, version, feature"
-    share = (
-        f"driftloop:feature_bin_increase:{window} "
-        f"/ on ({by}) group_left driftloop:feature_samples:{window}"
-    )
+    share = _shares("feature", by, window)
     reference = _reference("feature", by)
     coefficient = f"sum by ({by}) (sqrt(({share}) * on ({by}, bin) {reference}))"
     return {
@@ -135,6 +129,14 @@ def parity_rules(window: str, min_rows: int) -> list[dict[str, Any]]:
             f"and on (model, version) count by (model, version) ({rate}) > 1",
         },
     ]
+
+
+def _shares(prefix: str, by: str, window: str) -> str:
+    """Each bin's unfloored share of its rows over ``window``."""
+    return (
+        f"driftloop:{prefix}_bin_increase:{window} "
+        f"/ on ({by}) group_left driftloop:{prefix}_samples:{window}"
+    )
 
 
 def _reference(prefix: str, by: str) -> str:

@@ -135,6 +135,11 @@ def _bin_counter(
     return family
 
 
+def served_positive(scores: np.ndarray) -> np.ndarray:
+    """The served label is the positive class when its score is above 0.5 (argmax)."""
+    return scores > 0.5
+
+
 class ScoreQuality:
     """Binary classifiers: labelled scores per bin (realised AUC) and, from the reference
     calibration, expected positives among all scored rows (the label-free estimate)."""
@@ -157,9 +162,8 @@ class ScoreQuality:
         expected = expected_positives(counts, self.calibrated)
         self.expected += expected
         self.expected_negative_below += below(counts - expected)
-        # The served label is the positive class when its score is above 0.5 (argmax).
         chance = self.calibrated[index]
-        self.expected_correct += float(np.where(scores > 0.5, chance, 1 - chance).sum())
+        self.expected_correct += float(np.where(served_positive(scores), chance, 1 - chance).sum())
 
     def observe_labels(self, scores: np.ndarray, positive: np.ndarray) -> None:
         index = self.prediction.index_of_prepared(scores)
@@ -217,8 +221,7 @@ class GroupPredictions:
         }
 
     def observe(self, index: np.ndarray, scores: np.ndarray) -> None:
-        # The served label is the positive class when its score is above 0.5 (argmax).
-        positive = scores > 0.5
+        positive = served_positive(scores)
         size = len(self.feature.bins)
         self.counts["positive"] += np.bincount(index[positive], minlength=size)
         self.counts["negative"] += np.bincount(index[~positive], minlength=size)
@@ -327,19 +330,21 @@ class Telemetry:
 
     def observe(self, columns: dict[str, np.ndarray], outputs: np.ndarray) -> None:
         """Count one accepted batch of prepared columns (only after it was scored)."""
+        # binary classifiers' outputs are positive-class scores (for quality and groups)
+        scores = np.asarray(outputs, dtype=float) if self.quality is not None else None
         for name, feature in self.features.items():
             index = feature.index_of_prepared(columns[name])
             self.counts[name] += np.bincount(index, minlength=len(feature.bins))
-            if self.groups is not None and self.groups.feature is feature:
-                self.groups.observe(index, np.asarray(outputs, dtype=float))
+            if self.groups is not None and scores is not None and self.groups.feature is feature:
+                self.groups.observe(index, scores)
         for name, (mean, std) in self.ranges.items():
             self.out_of_range[name] += count_beyond(columns[name], mean, std)
         if self.prediction.type == "categorical":
             outputs = np.array([category_label(v) for v in outputs], dtype=object)
         index = self.prediction.index_of_prepared(outputs)
         self.prediction_counts += np.bincount(index, minlength=len(self.prediction.bins))
-        if self.quality is not None:
-            self.quality.observe_scores(np.asarray(outputs, dtype=float))
+        if self.quality is not None and scores is not None:
+            self.quality.observe_scores(scores)
 
     def new_versions(self, versions: list[str | None]) -> str | None:
         """Why these records' versions cannot be counted, or None: each version is a label

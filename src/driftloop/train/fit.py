@@ -72,15 +72,15 @@ def fit_model(
     )
     calibrated: tuple[float, ...] = ()
     attribute = spec.sensitive_attribute
-    if spec.task == "binary_classification" and attribute in spec.feature_names:
-        # As the server groups rows (the attribute's reference bins), so that the live
-        # driftloop:demographic_parity_difference is judged against a like value.
-        feature = profile.features[attribute]
-        groups = np.asarray(feature.bins)[feature.index_of_prepared(x_test[attribute].to_numpy())]
-        metrics["demographic_parity_difference"] = demographic_parity_difference(
-            predicted, groups, pipeline.classes_[-1]
-        )
     if spec.task == "binary_classification":
+        if attribute in spec.feature_names:
+            # As the server groups rows (the attribute's reference bins), so that the live
+            # driftloop:demographic_parity_difference is judged against a like value.
+            feature = profile.features[attribute]
+            groups = feature.index_of_prepared(x_test[attribute].to_numpy())
+            metrics["demographic_parity_difference"] = demographic_parity_difference(
+                predicted, np.asarray(feature.bins)[groups], pipeline.classes_[-1]
+            )
         # Held-out rows: the training rows' scores are overconfident for most estimators.
         positive = test[spec.target].astype(str).to_numpy() == str(pipeline.classes_[-1])
         index = prediction.index_of_prepared(np.asarray(scores, dtype=float))
