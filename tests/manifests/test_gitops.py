@@ -210,7 +210,7 @@ def test_every_model_is_served_on_its_own_and_every_pin_has_a_model(overlay: str
     """Adding a model is its folder and its pin: each gets a Rollout, Services, a PDB and a
     version of its own; a pin without a model, or a model without a pin, fails here."""
     docs = build(ROOT / f"k8s/overlays/{overlay}")
-    assert MODELS == ["churn", "taxi"]
+    assert MODELS == ["churn", "taxi", "tickets"]
     rollouts = {name.removeprefix("model-server-") for kind, name in docs if kind == "Rollout"}
     assert rollouts == set(MODELS)
     pinned = pins((ROOT / f"k8s/overlays/{overlay}/kustomization.yaml").read_text())

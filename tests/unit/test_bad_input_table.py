@@ -157,7 +157,7 @@ CASES = [
     *(
         Case(12, DOCTOR.replace("{name}", name), 1, phrase)
         for name, phrase in (
-            ("unknown-model", "models.nosuch: no such model (churn, taxi)"),
+            ("unknown-model", "models.nosuch: no such model (churn, taxi, tickets)"),
             (
                 "unknown-feature",
                 "models.taxi.features.passengers: taxi has no feature 'passengers'",

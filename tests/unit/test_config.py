@@ -38,7 +38,7 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("name", ["churn", "taxi"])
+@pytest.mark.parametrize("name", ["churn", "taxi", "tickets"])
 def test_shipped_models_load(name: str) -> None:
     spec = load_model(name, ROOT / "models")
     assert spec.name == name
@@ -133,12 +133,12 @@ def test_broken_drift_policies(tmp_path: Path, text: str, key: str, problem: str
 def test_model_errors(tmp_path: Path) -> None:
     text = (ROOT / "models/churn/model.yaml").read_text()
     path = write(
-        tmp_path / "churn/model.yaml", text.replace("type: categorical}", "type: text}", 1)
+        tmp_path / "churn/model.yaml", text.replace("type: categorical}", "type: image}", 1)
     )
     with pytest.raises(ConfigError) as caught:
         load_model("churn", tmp_path)
     assert caught.value.key == "features[2].type"
-    assert "'numeric' or 'categorical'" in caught.value.problem
+    assert "'numeric', 'categorical' or 'text'" in caught.value.problem
 
     write(path, text.replace("target: churned", "target: contract"))
     with pytest.raises(ConfigError, match=r"target: 'contract' is also listed as a feature"):

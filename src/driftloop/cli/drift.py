@@ -117,14 +117,14 @@ def run(args: argparse.Namespace) -> int:
     # Only the features are read, text as categoricals: the tests only count values.
     if args.profile is not None:
         profile = Profile.load(args.profile)
-        wanted: list[str] | None = list(profile.features)
+        wanted: list[str] | None = profile.columns
     else:
         wanted = model_features(args.model, args.models) if args.model else None
     reference = read_frame(args.reference, wanted, categories=True) if args.reference else None
     if args.profile is None:
         assert reference is not None  # checked above
         profile = profile_for(reference, args.model, args.models, args.bins)
-    current = read_frame(args.current, list(profile.features), categories=True)
+    current = read_frame(args.current, profile.columns, categories=True)
     options = DriftOptions(
         tests=parse_tests(args.tests),
         thresholds=dict(args.threshold),
@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("--html needs --reference")
         from driftloop.drift.report import write_html_report
 
-        write_html_report(reference, current, profile.types, args.html)
+        write_html_report(reference, current, profile.column_types, args.html)
     if args.json:
         emit_json(report.to_dict())
     else:

@@ -19,7 +19,7 @@ from driftloop.errors import ConfigError
 
 __all__ = ["DataSpec", "EstimatorSpec", "FeatureSpec", "ModelSpec", "ProfileSpec", "load_model"]
 
-FeatureType = Literal["numeric", "categorical"]
+FeatureType = Literal["numeric", "categorical", "text"]
 Task = Literal["binary_classification", "multiclass_classification", "regression"]
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 

@@ -10,24 +10,55 @@ from pandas.api import types as ptypes
 
 from driftloop.errors import DataError
 
-__all__ = ["MISSING", "OTHER", "FeatureType", "category_label", "infer_types", "numeric_values"]
+__all__ = [
+    "MISSING",
+    "OTHER",
+    "ColumnType",
+    "FeatureType",
+    "category_label",
+    "infer_types",
+    "numeric_values",
+]
 
-FeatureType = Literal["numeric", "categorical"]
+FeatureType = Literal["numeric", "categorical"]  # how a profiled feature is binned
+ColumnType = Literal["numeric", "categorical", "text"]  # text: profiled through descriptors
 MISSING = "missing"
 OTHER = "__other__"
 
 
-def infer_types(df: pd.DataFrame) -> dict[str, FeatureType]:
-    """Numeric dtypes (not bool) are numeric; text, categories and bools are categorical.
+TEXT_SAMPLE = 2000  # rows looked at to tell free text from categories
+
+
+def is_free_text(series: pd.Series) -> bool:
+    """Mostly unique, multi-word strings: messages, not a categorical with a value per row.
+    Judged on a sample of the non-missing values (cheap on a million rows)."""
+    values = series.dropna()
+    values = values.iloc[:TEXT_SAMPLE]
+    if len(values) < 20 or not all(isinstance(v, str) for v in values):
+        return False
+    unique_share = values.nunique() / len(values)
+    words = np.median([len(str(v).split()) for v in values])
+    return bool(unique_share > 0.5 and words >= 3)
+
+
+def infer_types(df: pd.DataFrame) -> dict[str, ColumnType]:
+    """Numeric dtypes (not bool) are numeric; free text (``is_free_text``) is text; other
+    strings, categories and bools are categorical.
 
     Date and time columns are not features and are left out.
     """
-    types: dict[str, FeatureType] = {}
+    types: dict[str, ColumnType] = {}
     for name, dtype in df.dtypes.items():
         if ptypes.is_datetime64_any_dtype(dtype) or ptypes.is_timedelta64_dtype(dtype):
             continue
-        numeric = ptypes.is_numeric_dtype(dtype) and not ptypes.is_bool_dtype(dtype)
-        types[str(name)] = "numeric" if numeric else "categorical"
+        if ptypes.is_numeric_dtype(dtype) and not ptypes.is_bool_dtype(dtype):
+            types[str(name)] = "numeric"
+        elif isinstance(dtype, pd.CategoricalDtype | pd.StringDtype) or ptypes.is_object_dtype(
+            dtype
+        ):  # parquet text read as categories (read_frame) is judged by its values too
+            types[str(name)] = "text" if is_free_text(df[name]) else "categorical"
+        else:
+            types[str(name)] = "categorical"
     return types
 
 

@@ -305,6 +305,9 @@ def compare(
     """Test every profiled feature of ``current`` against ``reference`` (or the profile's
     counts when ``reference`` is None, in which case raw-sample tests are skipped)."""
     options = options or DriftOptions()
+    current = profile.with_descriptors(current)
+    if reference is not None:
+        reference = profile.with_descriptors(reference)
     if len(current) == 0:
         raise DataError("current data has no rows")
     if reference is not None and len(reference) == 0:

@@ -24,10 +24,17 @@ import pandas as pd
 from driftloop.drift.columns import (
     MISSING,
     OTHER,
+    ColumnType,
     FeatureType,
     category_counts,
     category_label,
     numeric_values,
+)
+from driftloop.drift.text import (
+    descriptor_columns,
+    descriptor_names,
+    vocabulary,
+    with_descriptors,
 )
 from driftloop.errors import DataError
 
@@ -234,6 +241,22 @@ def _features(data: object) -> dict[str, FeatureProfile]:
     return {str(name): FeatureProfile.from_dict(str(name), spec) for name, spec in data.items()}
 
 
+def _text_dict(vocabularies: dict[str, tuple[str, ...]]) -> dict[str, Any]:
+    return {name: {"vocabulary": list(words)} for name, words in vocabularies.items()}
+
+
+def _vocabularies(data: Any) -> dict[str, tuple[str, ...]]:
+    if not isinstance(data, dict):
+        raise TypeError("text must map each text feature to its vocabulary")
+    found = {}
+    for name, spec in data.items():
+        words = spec.get("vocabulary") if isinstance(spec, dict) else None
+        if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+            raise ValueError(f"text.{name}.vocabulary must be a list of words")
+        found[str(name)] = tuple(words)
+    return found
+
+
 def _probabilities(data: Any, key: str) -> tuple[float, ...]:
     values = tuple(float(c) for c in data)
     if not all(0 <= c <= 1 for c in values):  # False for NaN too
@@ -252,6 +275,29 @@ class Profile:
     # Binary classifiers: P(positive | prediction bin) on held-out reference rows, for the
     # label-free quality estimate (driftloop.drift.binned_quality); empty when unknown.
     calibration: tuple[float, ...] = ()
+    # Text features: the reference vocabulary their descriptor features are counted against.
+    vocabularies: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @functools.cached_property
+    def known_words(self) -> dict[str, frozenset[str]]:
+        return {name: frozenset(words) for name, words in self.vocabularies.items()}
+
+    def with_descriptors(self, df: pd.DataFrame) -> pd.DataFrame:
+        """``df`` plus the descriptor columns (``message.length``, ...) of its text features."""
+        return with_descriptors(df, self.known_words)
+
+    @property
+    def column_types(self) -> dict[str, ColumnType]:
+        """The data columns the profile reads: text features in place of their descriptors."""
+        described = {d for name in self.vocabularies for d in descriptor_names(name)}
+        types: dict[str, ColumnType] = {
+            n: f.type for n, f in self.features.items() if n not in described
+        }
+        return types | dict.fromkeys(self.vocabularies, "text")
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.column_types)
 
     @property
     def types(self) -> dict[str, FeatureType]:
@@ -271,6 +317,7 @@ class Profile:
             "features": {name: f.to_dict() for name, f in self.features.items()},
             **({"prediction": self.prediction.to_dict()} if self.prediction else {}),
             **({"prediction_calibration": list(self.calibration)} if self.calibration else {}),
+            **({"text": _text_dict(self.vocabularies)} if self.vocabularies else {}),
         }
 
     @classmethod
@@ -288,6 +335,7 @@ class Profile:
                 str(data["created_at"]),
                 FeatureProfile.from_dict("prediction", prediction) if prediction else None,
                 _probabilities(data.get("prediction_calibration", ()), "prediction_calibration"),
+                _vocabularies(data.get("text", {})),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise DataError(f"{source}: invalid profile: {error}") from None
@@ -350,17 +398,28 @@ def profile_values(
 
 def build_profile(
     df: pd.DataFrame,
-    types: dict[str, FeatureType],
+    column_types: dict[str, ColumnType],
     bins: int = 10,
     top_k: int = 20,
     model: str | None = None,
 ) -> Profile:
-    """Profile the reference frame ``df`` for the features in ``types``."""
+    """Profile the reference frame ``df`` for the features in ``column_types``; a text
+    feature is profiled as its descriptors (``driftloop.drift.text``)."""
     if len(df) == 0:
         raise DataError("reference data has no rows")
-    missing = [name for name in types if name not in df.columns]
+    missing = [name for name in column_types if name not in df.columns]
     if missing:
         raise DataError(f"reference data lacks feature column(s): {', '.join(missing)}")
+    types: dict[str, FeatureType] = {}
+    vocabularies: dict[str, tuple[str, ...]] = {}
+    for name, kind in column_types.items():
+        if kind != "text":
+            types[name] = kind
+            continue
+        vocabularies[name] = vocabulary(df[name])
+        described = descriptor_columns(name, df[name], frozenset(vocabularies[name]))
+        df = df.assign(**described)
+        types |= dict.fromkeys(described, "numeric")
 
     def one(item: tuple[str, FeatureType]) -> FeatureProfile:
         return profile_values(item[0], df[item[0]], item[1], bins, top_k)
@@ -369,4 +428,4 @@ def build_profile(
     workers = max(1, min(len(types), os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         features = dict(zip(types, pool.map(one, types.items()), strict=True))
-    return Profile(features, len(df), model)
+    return Profile(features, len(df), model, vocabularies=vocabularies)

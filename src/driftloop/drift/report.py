@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from driftloop.drift.columns import FeatureType
+from driftloop.drift.columns import ColumnType
 from driftloop.errors import UsageError
 
 __all__ = ["write_html_report"]
 
 
 def write_html_report(
-    reference: pd.DataFrame, current: pd.DataFrame, types: dict[str, FeatureType], path: Path
+    reference: pd.DataFrame, current: pd.DataFrame, types: dict[str, ColumnType], path: Path
 ) -> None:
     try:
         from evidently import DataDefinition, Dataset, Report
@@ -24,6 +24,7 @@ def write_html_report(
     definition = DataDefinition(
         numerical_columns=[n for n in columns if types[n] == "numeric"],
         categorical_columns=[n for n in columns if types[n] == "categorical"],
+        text_columns=[n for n in columns if types[n] == "text"],
     )
     snapshot = Report([DataDriftPreset()]).run(
         current_data=Dataset.from_pandas(current[columns], data_definition=definition),

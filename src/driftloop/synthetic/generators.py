@@ -1,4 +1,4 @@
-"""Generative models of the two demo models' data.
+"""Generative models of the demo models' data.
 
 Each generator draws features given a covariate-shift intensity ``shift`` in [0, 1] per row
 and labels given a concept-change intensity ``concept`` in [0, 1] per row. Intensity 0 is the
@@ -11,17 +11,23 @@ customers better than the old one.
 
 taxi: city trips. A new airport route makes trips longer and shifts pickups to the airport
 zone; road works slow central zones, so duration given distance changes too.
+
+tickets: customer-support messages labelled negative, neutral or positive. A new phone
+(``novaphone``) launches: the negative share grows and unhappy customers write new slang the
+reference never saw (``bricked``, ``laggy``), so a model trained before it misses them. In the
+concept change, words that meant trouble (``crazy``, ``insane``) come to mean delight: the
+messages read the same, their labels do not.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["GENERATORS", "Churn", "Generator", "Taxi"]
+__all__ = ["GENERATORS", "Churn", "Generator", "Taxi", "Tickets"]
 
 FloatArray = np.ndarray
 
@@ -165,4 +171,100 @@ class Taxi:
         return duration
 
 
-GENERATORS: dict[str, Generator] = {"churn": Churn(), "taxi": Taxi()}
+def _pick(rng: np.random.Generator, words: tuple[str, ...], n: int) -> np.ndarray:
+    picked: np.ndarray = np.asarray(words, dtype=object)[rng.integers(len(words), size=n)]
+    return picked
+
+
+@dataclass(frozen=True)
+class Tickets:
+    name: str = "tickets"
+    target: str = "sentiment"
+    segment: str = "channel"
+    new_category: tuple[str, str] = ("channel", "whatsapp")
+    dropped_column: str = "plan"
+
+    classes = ("negative", "neutral", "positive")
+    channels = ("email", "chat", "phone", "web")
+    plans = ("free", "pro", "enterprise")
+    products = ("app", "dashboard", "invoice", "account", "order", "subscription", "router")
+    filler = (
+        "i", "my", "the", "it", "is", "a", "to", "and", "this", "with", "for", "on", "again",
+        "today", "please", "your", "was", "have",
+    )  # fmt: skip
+    signal: ClassVar[dict[str, tuple[str, ...]]] = {
+        "negative": (
+            "broken", "refund", "slow", "crash", "angry", "terrible", "waiting", "cancel",
+            "worst", "useless", "charged", "error",
+        ),
+        "neutral": (
+            "how", "change", "update", "question", "address", "password", "where", "when",
+            "plan", "setting", "export", "download", "email",
+        ),
+        "positive": (
+            "thanks", "great", "love", "helpful", "quick", "resolved", "awesome", "perfect",
+            "appreciate", "smooth", "happy", "excellent",
+        ),
+    }  # fmt: skip
+    # negative before the concept change, positive after it: the same words, another class
+    turned = ("crazy", "insane", "unreal", "wild")
+    slang = ("mid", "bricked", "trash", "sus", "laggy", "scam")  # new negative words
+    new_product = "novaphone"
+
+    def features(self, rng: np.random.Generator, shift: FloatArray) -> pd.DataFrame:
+        n = len(shift)
+        sentiment = _mixture_choice(rng, list(self.classes), [30, 42, 28], [52, 30, 18], shift)
+        lengths = rng.poisson(9.0, n) + 3
+        row = np.repeat(np.arange(n), lengths)
+        mood, moved = sentiment[row], shift[row]
+        kind = rng.random(len(row))
+        words = _pick(rng, self.filler, len(row))
+        topic = (kind >= 0.27) & (kind < 0.42)
+        launch = topic & (rng.random(len(row)) < 0.7 * moved)
+        words[topic] = _pick(rng, self.products, int(topic.sum()))
+        words[launch] = self.new_product
+        for index, name in enumerate(self.classes):
+            own = (kind < 0.22) & (mood == name)
+            words[own] = _pick(rng, self.signal[name], int(own.sum()))
+            stray = (kind >= 0.22) & (kind < 0.27) & (mood != name)
+            stray &= rng.integers(2, size=len(row)) == (index % 2)
+            words[stray] = _pick(rng, self.signal[name], int(stray.sum()))
+        negative = (kind < 0.22) & (mood == "negative")
+        turned = negative & (rng.random(len(row)) < 0.35)
+        words[turned] = _pick(rng, self.turned, int(turned.sum()))
+        slang = negative & ~turned & (rng.random(len(row)) < 0.9 * moved)
+        words[slang] = _pick(rng, self.slang, int(slang.sum()))
+        # order numbers: words of their own, nearly all seen once (out of any vocabulary)
+        numbered = kind > 0.97
+        words[numbered] = rng.integers(100_000, 1_000_000, size=int(numbered.sum())).astype(str)
+        ends = np.cumsum(lengths)[:-1]
+        return pd.DataFrame(
+            {
+                "message": [" ".join(part) for part in np.split(words, ends)],
+                "channel": _mixture_choice(
+                    rng, list(self.channels), [30, 35, 15, 20], [20, 50, 10, 20], shift
+                ),
+                "plan": _mixture_choice(rng, list(self.plans), [55, 35, 10], [55, 35, 10], shift),
+            }
+        )
+
+    def labels(self, rng: np.random.Generator, df: pd.DataFrame, concept: FloatArray) -> np.ndarray:
+        """The class whose words a message uses most (ties to neutral), with a little noise;
+        under the concept change the ``turned`` words count as positive."""
+        meaning = {w: i for i, name in enumerate(self.classes) for w in self.signal[name]}
+        meaning |= dict.fromkeys((*self.turned, *self.slang), 0)
+        tokens = [text.split() for text in df["message"]]
+        row = np.repeat(np.arange(len(df)), [len(t) for t in tokens])
+        flat = [w for t in tokens for w in t]
+        cls = np.array([meaning.get(w, -1) for w in flat], dtype=np.int64)
+        turned = np.isin(np.asarray(flat, dtype=object), self.turned)
+        cls[turned & (rng.random(len(flat)) < concept[row])] = 2
+        score = np.zeros((len(df), 3))
+        np.add.at(score, (row[cls >= 0], cls[cls >= 0]), 1.0)
+        score[:, 1] += 0.5
+        score += rng.gumbel(0.0, 0.35, score.shape)
+        chosen: np.ndarray = np.asarray(self.classes, dtype=object)[np.argmax(score, axis=1)]
+        return chosen
+
+
+GENERATORS: dict[str, Generator] = {"churn": Churn(), "taxi": Taxi(), "tickets": Tickets()}

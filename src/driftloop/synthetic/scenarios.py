@@ -193,7 +193,7 @@ def stream(
     df[generator.target] = generator.labels(rng, df, spec.concept(elapsed))
     inverted = spec.inverted_labels(elapsed) > 0
     if inverted.any():
-        df.loc[inverted, generator.target] = 1 - df.loc[inverted, generator.target]
+        df[generator.target] = _invert(df[generator.target], inverted)
     after = elapsed >= ONSET_HOURS
     if spec.degraded or degraded:
         _break_label_join(rng, df, generator, after)
@@ -219,6 +219,15 @@ def golden(model: str, scenario: str, rows: int = 5_000, seed: int = 2) -> pd.Da
     df[generator.target] = generator.labels(rng, df, spec.concept(end))
     df.insert(0, TIMESTAMP, _timestamps(end))
     return df
+
+
+def _invert(target: pd.Series, rows: np.ndarray) -> pd.Series:
+    """The wrong label for ``rows``: 1 - y for 0/1 (and numbers), else the next class."""
+    if pd.api.types.is_numeric_dtype(target.dtype):
+        return target.where(~rows, 1 - target)
+    classes = sorted(target.unique())
+    following = dict(zip(classes, classes[1:] + classes[:1], strict=True))
+    return target.where(~rows, target.map(following))
 
 
 def _break_label_join(

@@ -95,13 +95,16 @@ def load_training_data(
 
 def prepare_features(df: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
     """The model's input frame: features in spec order, numeric as float, categorical as
-    text labels (the same labels the drift profile uses; missing stays missing)."""
+    text labels (the same labels the drift profile uses; missing stays missing), text as
+    strings (missing as the empty text)."""
     columns: dict[str, object] = {}
     for feature in spec.features:
         series = df[feature.name]
         if feature.type == "numeric":
             values = pd.to_numeric(series, errors="coerce").astype(float)
             columns[feature.name] = values.where(np.isfinite(values))
+        elif feature.type == "text":  # the vectoriser takes strings; missing is no words
+            columns[feature.name] = series.astype(object).where(series.notna(), "").astype(str)
         else:
             labels = series.map(category_label).astype(object)
             columns[feature.name] = labels.where(labels != "missing", None)
@@ -129,21 +132,7 @@ def validate(
     if len(df) < min_rows:
         raise DataError(f"{len(df)} rows; at least {min_rows} are needed")
     for feature in spec.features:
-        series = df[feature.name]
-        unusable = series.isna().to_numpy()
-        if feature.type == "numeric":
-            converted = pd.to_numeric(series, errors="coerce")
-            bad = converted.isna() & series.notna()
-            if not ptypes.is_numeric_dtype(series.dtype) and bad.any():
-                raise DataError(
-                    f"column {feature.name!r}: numeric expected, found {series[bad].iloc[0]!r}"
-                )
-            numbers = converted.to_numpy(dtype=float)
-            infinite = int(np.isinf(numbers).sum())
-            if infinite:  # missing is allowed up to a share; infinity is never a measurement
-                raise DataError(f"column {feature.name!r}: {infinite} infinite value(s)")
-            unusable = np.isnan(numbers)
-        rate = float(unusable.mean())
+        rate = float(_unusable(df[feature.name], feature.name, feature.type).mean())
         if rate > max_nan_rate:
             raise DataError(
                 f"column {feature.name!r}: {rate:.0%} missing (at most {max_nan_rate:.0%})"
@@ -152,6 +141,28 @@ def validate(
         _validate_target(df[spec.target], spec)
     if spec.timestamp is not None:
         _validate_timestamps(df, spec.timestamp)
+
+
+def _unusable(series: pd.Series, name: str, kind: str) -> np.ndarray:
+    """Rows without a value; a value of the wrong kind is a DataError naming it."""
+    if kind == "numeric":
+        converted = pd.to_numeric(series, errors="coerce")
+        bad = converted.isna() & series.notna()
+        if not ptypes.is_numeric_dtype(series.dtype) and bad.any():
+            raise DataError(f"column {name!r}: numeric expected, found {series[bad].iloc[0]!r}")
+        numbers = converted.to_numpy(dtype=float)
+        infinite = int(np.isinf(numbers).sum())
+        if infinite:  # missing is allowed up to a share; infinity is never a measurement
+            raise DataError(f"column {name!r}: {infinite} infinite value(s)")
+        nan: np.ndarray = np.isnan(numbers)
+        return nan
+    present = series.notna().to_numpy()
+    if kind == "text":
+        wrong = present & ~series.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+        if wrong.any():
+            raise DataError(f"column {name!r}: text expected, found {series[wrong].iloc[0]!r}")
+    absent: np.ndarray = ~present
+    return absent
 
 
 _BINARY = ({0, 1}, {False, True})

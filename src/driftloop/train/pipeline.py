@@ -10,11 +10,13 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from driftloop.config import ModelSpec
+from driftloop.drift.text import WORD_PATTERN
 from driftloop.errors import ConfigError
 
 __all__ = ["build_pipeline", "estimator_class"]
@@ -60,7 +62,18 @@ def _preprocessor(spec: ModelSpec, native: bool) -> ColumnTransformer:
                 categorical,
             ),
         ]
+    for feature in spec.features:
+        if feature.type == "text":  # a 1-D column of strings: the name, not a list
+            transformers.append((f"text_{feature.name}", _vectoriser(), feature.name))  # type: ignore[arg-type]
     return ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=False)
+
+
+def _vectoriser() -> TfidfVectorizer:
+    # Words (as the drift descriptors tokenise them, driftloop.drift.text) and word pairs;
+    # words in fewer than 2 messages are noise, and sublinear tf damps repeated words.
+    return TfidfVectorizer(
+        token_pattern=WORD_PATTERN, ngram_range=(1, 2), min_df=2, sublinear_tf=True
+    )
 
 
 def _hook(spec: ModelSpec, model_dir: Path) -> Pipeline:
@@ -91,6 +104,11 @@ def build_pipeline(spec: ModelSpec, model_dir: Path | None = None) -> Pipeline:
     assert spec.estimator is not None  # the spec validator requires one or the other
     cls = estimator_class(spec.estimator.class_, source)
     native = cls.__name__ in NATIVE_CATEGORICAL
+    if native and any(f.type == "text" for f in spec.features):
+        raise ConfigError(
+            source, "estimator.class", f"{cls.__name__} takes no text (sparse TF-IDF) input; "
+            "use e.g. sklearn.linear_model.LogisticRegression",
+        )  # fmt: skip
     params = dict(spec.estimator.params)
     if native:
         # The preprocessor puts numeric columns first, then the encoded categorical ones.

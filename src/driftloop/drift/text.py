@@ -1,0 +1,91 @@
+"""Text features seen through numeric descriptors, as the model server can count them.
+
+A free-text column cannot be binned as it stands: nearly every message is a category of its
+own. Drift in text shows in simple descriptors of each message instead (Evidently's text
+descriptors take the same view): how long it is, and how much of it the reference never used.
+Each descriptor is an ordinary numeric feature named ``<feature>.<descriptor>``, so PSI,
+rules, alerts and the check treat it like any other. The reference vocabulary is stored in the
+profile, bounded by ``MAX_VOCABULARY``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "DESCRIPTORS",
+    "MAX_VOCABULARY",
+    "WORD_PATTERN",
+    "descriptor_columns",
+    "descriptor_names",
+    "tokens",
+    "vocabulary",
+    "with_descriptors",
+]
+
+DESCRIPTORS = ("length", "oov_share")
+MAX_VOCABULARY = 5000
+MIN_COUNT = 2
+# Words as scikit-learn's TfidfVectorizer sees them (lowercase runs of word characters),
+# single letters included: "i" and "a" are words here.
+WORD_PATTERN = r"(?u)\b\w+\b"
+_TOKEN = re.compile(WORD_PATTERN)
+
+
+def tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text.lower())
+
+
+def descriptor_names(feature: str) -> list[str]:
+    return [f"{feature}.{name}" for name in DESCRIPTORS]
+
+
+def vocabulary(texts: Iterable[object], size: int = MAX_VOCABULARY) -> tuple[str, ...]:
+    """The ``size`` most frequent tokens (ties by token) that occur at least twice in the
+    non-missing texts: a word seen once (an order number, a typo) is not the reference's
+    vocabulary, so the reference has an out-of-vocabulary share of its own to compare with."""
+    counts: Counter[str] = Counter()
+    for text in texts:
+        if isinstance(text, str):
+            counts.update(tokens(text))
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return tuple(token for token, count in ranked[:size] if count >= MIN_COUNT)
+
+
+def descriptor_columns(
+    feature: str, texts: Iterable[object], known: frozenset[str]
+) -> dict[str, np.ndarray]:
+    """``<feature>.length``: tokens per text; ``<feature>.oov_share``: the share of them not
+    in ``known``. Missing texts are NaN in both; a text without tokens has length 0 and no
+    out-of-vocabulary share (NaN)."""
+    lengths, shares = [], []
+    for text in texts:
+        if not isinstance(text, str):
+            lengths.append(np.nan)
+            shares.append(np.nan)
+            continue
+        words = tokens(text)
+        lengths.append(float(len(words)))
+        unknown = sum(1 for word in words if word not in known)
+        shares.append(unknown / len(words) if words else np.nan)
+    length_name, share_name = descriptor_names(feature)
+    return {
+        length_name: np.asarray(lengths, dtype=float),
+        share_name: np.asarray(shares, dtype=float),
+    }
+
+
+def with_descriptors(df: pd.DataFrame, vocabularies: Mapping[str, frozenset[str]]) -> pd.DataFrame:
+    """``df`` plus the descriptor columns of each text feature it has (others untouched)."""
+    present = [name for name in vocabularies if name in df.columns]
+    if not present:
+        return df
+    extra: dict[str, np.ndarray] = {}
+    for name in present:
+        extra |= descriptor_columns(name, df[name], vocabularies[name])
+    return df.assign(**extra)
