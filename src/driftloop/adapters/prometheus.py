@@ -43,12 +43,15 @@ _QUALITY_ROWS = {
     "roc_auc": "feedback_scored_samples",
     "accuracy": "feedback_samples",
     "f1": "feedback_samples",
+    "f1_macro": "feedback_samples",
     "mae": "feedback_samples",
     "rmse": "feedback_samples",
     "estimated_roc_auc": "prediction_samples",
     "estimated_accuracy": "prediction_samples",
     "prediction_psi": "prediction_samples",  # recorded as driftloop:prediction_psi:<w>
+    "prediction_share_shift": "prediction_samples",
 }
+_OUTPUT = ("prediction_psi", "prediction_share_shift")  # driftloop:<name>:<w>, no model_
 _REFERENCE = "driftloop_reference_metric"  # the served version's metrics at training time
 # Points per series in one range query: below Prometheus's default limit of 11,000.
 MAX_POINTS = 10_000
@@ -301,12 +304,10 @@ class PrometheusSource(MetricsSource):
     ) -> Quality:  # fmt: skip
         if not models:
             return {}
-        metrics = "|".join(sorted(m for m in _QUALITY_ROWS if m != "prediction_psi"))
-        rows = "|".join(sorted(set(_QUALITY_ROWS.values())))
+        metrics = "|".join(sorted(m for m in _QUALITY_ROWS if m not in _OUTPUT))
+        rows = "|".join(sorted({*_QUALITY_ROWS.values(), *_OUTPUT}))
         # with the training-time values the servers export (levels relative to training)
-        name = (
-            f"driftloop:(model_({metrics})|prediction_psi|{rows}):{re.escape(window)}|{_REFERENCE}"
-        )
+        name = f"driftloop:(model_({metrics})|{rows}):{re.escape(window)}|{_REFERENCE}"
         selector = _selector(models).replace("{", "{__name__=~" + json.dumps(name) + ", ", 1)
         values: dict[tuple[str, float], dict[str, dict[str, float]]] = defaultdict(dict)
         for series in self._range(selector, start, end, step):

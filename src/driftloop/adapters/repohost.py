@@ -34,7 +34,7 @@ def compact_evidence(evidence: dict[str, Any]) -> str:
     if len(text) <= MAX_EVIDENCE_CHARS:
         return text
     kept = ("signal", "warnings", "window", "since", "critical_fraction", "realised_performance",
-            "estimated_performance", "schedule")  # fmt: skip
+            "estimated_performance", "prediction_share", "schedule")  # fmt: skip
     trimmed: dict[str, Any] = {k: evidence[k] for k in kept if k in evidence}
     trimmed["top_features"] = evidence.get("top_features", [])[:3]
     return json.dumps(trimmed, separators=(",", ":"), sort_keys=True, default=str)[

@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
             span = lookback(policy, model)
             hellinger = policy.uses_hellinger(model)
             snapshots = source.timeline(model, window, start - span, end, step, hellinger)
-            quality_window = policy.performance_window_name(model)
+            quality_window = policy.quality_window_name(model)
             if quality_window is not None:
                 found = source.quality([model], quality_window, start - span, end, step)
                 snapshots = with_quality(snapshots, found.get(model, {}), end)

@@ -91,12 +91,12 @@ class FeatureOverride(Strict):
     hellinger: Threshold | None = None
 
 
-QualityMetric = Literal["roc_auc", "accuracy", "f1", "mae", "rmse"]
+QualityMetric = Literal["roc_auc", "accuracy", "f1", "f1_macro", "mae", "rmse"]
 LOWER_IS_BETTER = frozenset({"mae", "rmse"})
 # What the server's feedback path records for each task (driftloop.generate.rules).
 RECORDED_FOR = {
     "binary_classification": ("roc_auc", "accuracy", "f1"),
-    "multiclass_classification": ("accuracy",),
+    "multiclass_classification": ("accuracy", "f1_macro"),
     "regression": ("mae", "rmse"),
 }
 Schedule = Literal["daily", "weekly", "monthly"]
@@ -216,6 +216,12 @@ class DriftSettings(Strict):
     fairness: Fairness | None = Field(
         default=None, description="Alert when demographic parity widens (rules are fleet-wide)."
     )
+    prediction_share: Threshold | None = Field(
+        default=None,
+        description="Classifiers: the largest change of any predicted class's share against "
+        "the reference (0.15 = 15 points), read over the quality window (performance.window, "
+        "else window); critical triggers with the sustain and suppression of feature drift.",
+    )
 
 
 class ModelOverride(Strict):
@@ -238,6 +244,7 @@ class ModelOverride(Strict):
     schedule: Schedule | None = None
     detection: Detection | None = None
     out_of_range: OutOfRange | None = None
+    prediction_share: Threshold | None = None
 
 
 class DriftPolicy(Document):
@@ -274,6 +281,9 @@ class DriftPolicy(Document):
                     raise KeyedValueError(name, allowed)
                 if key != "window" and window > LONGEST_RAW:
                     raise KeyedValueError(name, LONG_WINDOWS)
+            share = block.prediction_share
+            if share is not None and share.critical > 1:
+                raise KeyedValueError(f"{prefix}.prediction_share.critical", "a share: at most 1")
         return self
 
     def check_tasks(self, tasks: dict[str, str], source: str = "policies/drift.yaml") -> None:
@@ -281,6 +291,11 @@ class DriftPolicy(Document):
         threshold on a regressor would wait for data forever)."""
         for name, task in tasks.items():
             override = self.models.get(name)
+            if override is not None and override.prediction_share and task == "regression":
+                raise ConfigError(
+                    source, f"models.{name}.prediction_share",
+                    f"{name} is a regression model: it predicts no classes",
+                )  # fmt: skip
             if override is None or override.performance is None:
                 continue
             recorded = RECORDED_FOR.get(task, ())
@@ -293,12 +308,13 @@ class DriftPolicy(Document):
                         f"{', '.join(recorded) or 'nothing'}",
                     )
 
-    def performance_window_name(self, model: str) -> str | None:
-        """The recorded window the model's quality rules are read from, if it has any."""
-        performance = self.settings_for(model).performance
-        if performance is None:
-            return None
-        return self.recorded_name(performance.window)
+    def quality_window_name(self, model: str) -> str | None:
+        """The recorded window the check reads quality and class shares from: the model's
+        performance window, else its decision window when it judges class shares."""
+        settings = self.settings_for(model)
+        if settings.performance is not None:
+            return self.recorded_name(settings.performance.window)
+        return self.window_name(model) if settings.prediction_share is not None else None
 
     def detection_window_name(self, model: str) -> str | None:
         """The recorded window fast detection reads for the model, if it detects at all."""

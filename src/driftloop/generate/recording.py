@@ -236,3 +236,44 @@ def quality_rules(w: str) -> list[dict[str, Any]]:
             f" / on (model, version) driftloop:prediction_samples:{w}",
         ),
     ]
+
+
+def multiclass_rules(w: str) -> list[dict[str, Any]]:
+    """Per-class and macro F1 from the confusion counters over ``w``. Each pair's series is
+    copied twice with a ``class`` label, once from ``actual`` and once from ``predicted``:
+    the copies match on (actual, predicted, class) only on the diagonal (the hits), and
+    their union per class is the rows where the class is actual or predicted (TP + FP + FN),
+    so F1 = 2 TP / (TP + union). A class with no such rows is left out of the mean; an
+    empty window records nothing."""
+    pairs = f"driftloop:feedback_confusion_increase:{w}"
+    by = "model, version, class"
+
+    def as_class(side: str) -> str:
+        return f'label_replace({pairs}, "class", "$1", "{side}", "(.*)")'
+
+    union = f"driftloop:feedback_class_rows:{w}"
+    hits = f"driftloop:feedback_class_hits:{w}"
+    matched = f"{as_class('actual')} and on (model, version, actual, predicted, class) "
+    return [
+        {
+            "record": pairs,
+            "expr": "sum by (model, version, actual, predicted) "
+            f"(increase(driftloop_feedback_confusion_total[{w}]))",
+        },
+        {
+            "record": union,
+            "expr": f"sum by ({by}) ({as_class('actual')} or {as_class('predicted')})",
+        },
+        {
+            "record": hits,
+            "expr": f"sum by ({by}) ({matched}{as_class('predicted')}) or 0 * {union}",
+        },
+        {
+            "record": f"driftloop:model_class_f1:{w}",
+            "expr": f"2 * {hits} / on ({by}) (({hits} + on ({by}) {union}) > 0)",
+        },
+        {
+            "record": f"driftloop:model_f1_macro:{w}",
+            "expr": f"avg by (model, version) (driftloop:model_class_f1:{w})",
+        },
+    ]

@@ -49,6 +49,7 @@ from driftloop.generate.detection import detection_alerts, detection_rules
 from driftloop.generate.recording import (
     daily_rules,
     hellinger_rule,
+    multiclass_rules,
     out_of_range_rule,
     parity_rules,
     psi_rules,
@@ -196,6 +197,7 @@ def build_groups(s: RuleSettings) -> list[dict[str, Any]]:
         rules += psi_rules("prediction", "model, version", window)
         rules.append(share_shift_rule(window))
         rules += quality_rules(window)
+        rules += multiclass_rules(window)
         rules += parity_rules(window, s.fairness_min_rows)
         if window == s.fairness_window:
             rules.append(fairness_alert(s, window))

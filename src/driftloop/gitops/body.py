@@ -181,6 +181,21 @@ def _quality(
     return None
 
 
+def _share(evidence: dict[str, Any]) -> dict[str, Any] | None:
+    """The class-share evidence a dispatch carried, numbers only."""
+    block = evidence.get("prediction_share")
+    numbers = ("shift", "warn", "critical")
+    if not isinstance(block, dict) or not all(
+        isinstance(block.get(k), int | float) for k in numbers
+    ):
+        return None
+    rows, window = block.get("rows"), block.get("window")
+    return {k: float(block[k]) for k in numbers} | {
+        "rows": rows if isinstance(rows, int) else None,
+        "window": window if isinstance(window, str) else None,
+    }
+
+
 def render_pull_request(context: dict[str, Any]) -> str:
     evidence = context.get("evidence", {})
     features = _features(evidence)
@@ -188,7 +203,8 @@ def render_pull_request(context: dict[str, Any]) -> str:
     fired = trigger_signal(evidence, str(context.get("reason", "")))
     return _ENV.get_template("pull_request.md.j2").render(
         **context, features=features, chart_max=chart_max, quality=_quality(evidence, fired),
-        fired=fired, signal_words=SIGNALS[fired], warnings=_warnings(evidence, fired),
+        share=_share(evidence), fired=fired, signal_words=SIGNALS[fired],
+        warnings=_warnings(evidence, fired),
     )  # fmt: skip
 
 

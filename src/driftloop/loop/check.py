@@ -36,6 +36,7 @@ LABELS = {
     "feature_drift": "drift",
     "realised_performance": "performance",
     "estimated_performance": "estimated performance",
+    "prediction_share": "class shares",
     "schedule": "schedule",
 }
 
@@ -137,11 +138,11 @@ def _add_quality(
     source: MetricsSource, policy: DriftPolicy, models: list[str], now: datetime,
     step: timedelta, result: dict[str, list[Snapshot]],
 ) -> None:  # fmt: skip
-    """Recorded quality for the models whose policy judges it: one query per quality window
-    and lookback, whatever the number of models."""
+    """Recorded quality and class shares for the models whose policy judges them: one query
+    per quality window and lookback, whatever the number of models."""
     groups: dict[tuple[str, timedelta], list[str]] = defaultdict(list)
     for model in models:
-        window = policy.performance_window_name(model)
+        window = policy.quality_window_name(model)
         if window is not None:
             groups[(window, lookback(policy, model))].append(model)
     for (window, span), names in groups.items():

@@ -114,12 +114,16 @@ def _evidence(
     }
 
 
+def _too_short(fraction: float, settings: DriftSettings) -> str:
+    need = f"{settings.sustain_fraction:.0%} of {format_duration(settings.sustain)}"
+    return f"critical for {fraction:.0%} of the sustain period; a trigger needs {need}"
+
+
 def _not_sustained(
     model: str, now: datetime, classified: Classified, fraction: float, evidence: dict[str, Any],
     settings: DriftSettings,
 ) -> Decision:  # fmt: skip
-    need = f"{settings.sustain_fraction:.0%} of {format_duration(settings.sustain)}"
-    reasons = [f"critical for {fraction:.0%} of the sustain period; a trigger needs {need}"]
+    reasons = [_too_short(fraction, settings)]
     if classified.state == "critical":
         reasons.insert(0, f"critical now: {', '.join(s.feature for s in classified.critical)}")
     elif classified.warn:
@@ -133,6 +137,7 @@ RANK = {"insufficient_data": 0, "ok": 1, "warn": 2, "detected": 3, "suppressed":
 # evidence of the other signals that a decision carries along (the bodies show it)
 CARRIED_EVIDENCE = (
     "realised_performance", "estimated_performance", "prediction_drift", "out_of_range",
+    "prediction_share",
 )  # fmt: skip
 
 
@@ -157,6 +162,7 @@ def decide(
     if settings.performance is not None:
         others += _quality(model, now, timeline, history, settings, settings.performance, step)
         others += _prediction_drift(model, now, timeline, settings)
+    others += _prediction_share(model, now, timeline, history, settings, step)
     if settings.schedule is not None:
         others.append(scheduled(model, now, history, settings))
     detected = detect(model, now, timeline, policy, settings)
@@ -304,24 +310,40 @@ def _drift(
         )
 
     states = [(s.at, classify(s, model, policy, settings).state) for s in timeline]
-    expected = max(int(settings.sustain / step), 1)
-    window_start = now - settings.sustain
-    critical_points = sum(1 for at, state in states if at > window_start and state == "critical")
-    fraction = min(critical_points / expected, 1.0)
-    since = episode_start(states, settings.sustain * (1 - settings.sustain_fraction))
+    fraction, since, critical_points = _sustain(states, now, settings, step)
     evidence = _evidence(classified, fraction, since, settings)
     if classified.state == "ok" and critical_points == 0:
         reasons = ["no feature above its warn threshold"]
         return Decision(model, "ok", reasons, evidence, at=now, signal="feature_drift")
     if classified.state != "critical" or fraction < settings.sustain_fraction or since is None:
         return _not_sustained(model, now, classified, fraction, evidence, settings)
+    reasons = [f"critical: {', '.join(s.feature for s in classified.critical)}"]
+    return _act(model, now, since, fraction, timeline, history, settings, reasons, evidence,
+                "feature_drift")  # fmt: skip
 
+
+def _sustain(
+    states: list[tuple[datetime, State]], now: datetime, settings: DriftSettings, step: timedelta
+) -> tuple[float, datetime | None, int]:
+    """(share of the sustain period spent critical, when the episode began, critical points)."""
+    expected = max(int(settings.sustain / step), 1)
+    window_start = now - settings.sustain
+    critical_points = sum(1 for at, state in states if at > window_start and state == "critical")
+    since = episode_start(states, settings.sustain * (1 - settings.sustain_fraction))
+    return min(critical_points / expected, 1.0), since, critical_points
+
+
+def _act(
+    model: str, now: datetime, since: datetime, fraction: float, timeline: list[Snapshot],
+    history: History, settings: DriftSettings, reasons: list[str], evidence: dict[str, Any],
+    signal: str,
+) -> Decision:  # fmt: skip
+    """A sustained critical episode: trigger, unless something suppresses it."""
     open_ended = since == timeline[0].at
     episode = trigger_id(model, since)
     sustain = format_duration(settings.sustain)
-    signal = "feature_drift"
     reasons = [
-        f"critical: {', '.join(s.feature for s in classified.critical)}",
+        *reasons,
         f"sustained: critical for {fraction:.0%} of {sustain} since {since.isoformat()}",
     ]
     continuing_from = now - timedelta(days=7) if open_ended else since
@@ -329,3 +351,53 @@ def _drift(
     if suppressed is not None:
         return Decision(model, "suppressed", [*reasons, suppressed], evidence, episode, now, signal)
     return Decision(model, "trigger", reasons, evidence, episode, now, signal)
+
+
+SHARE_SHIFT = "prediction_share_shift"  # driftloop:prediction_share_shift:<w>
+
+
+def _share_level(snapshot: Snapshot, settings: DriftSettings) -> State:
+    share = settings.prediction_share
+    signal = snapshot.quality.get(SHARE_SHIFT)
+    if share is None or signal is None or signal.rows < settings.min_samples:
+        return "insufficient_data"
+    if signal.value >= share.critical:
+        return "critical"
+    return "warn" if signal.value >= share.warn else "ok"
+
+
+def _prediction_share(
+    model: str, now: datetime, timeline: list[Snapshot], history: History,
+    settings: DriftSettings, step: timedelta,
+) -> list[Decision]:  # fmt: skip
+    """Classifiers: the largest change of a predicted class's share (seed 001's "sentiment
+    distribution shift > 25%"), judged with feature drift's sustain and suppression."""
+    share = settings.prediction_share
+    current = timeline[-1] if timeline and timeline[-1].at == now else None
+    signal = current.quality.get(SHARE_SHIFT) if current else None
+    if share is None or current is None or signal is None:
+        return []
+    level = _share_level(current, settings)
+    if level == "insufficient_data":
+        return []
+    states = [(s.at, _share_level(s, settings)) for s in timeline]
+    fraction, since, _ = _sustain(states, now, settings, step)
+    window = settings.performance.window if settings.performance else settings.window
+    evidence = {
+        "prediction_share": {
+            "window": format_duration(window), "shift": round(signal.value, 4),
+            "rows": int(signal.rows), "warn": share.warn, "critical": share.critical,
+            "critical_fraction": round(fraction, 3), "since": since.isoformat() if since else None,
+        }
+    }  # fmt: skip
+    described = (
+        f"a predicted class's share moved {signal.value:.1%} from the reference "
+        f"(warn {share.warn:.0%}, critical {share.critical:.0%})"
+    )
+    if level == "ok":
+        return [Decision(model, "ok", [described], evidence, at=now, signal="prediction_share")]
+    if level != "critical" or fraction < settings.sustain_fraction or since is None:
+        reasons = [described, _too_short(fraction, settings)]
+        return [Decision(model, "warn", reasons, evidence, at=now, signal="prediction_share")]
+    return [_act(model, now, since, fraction, timeline, history, settings, [described], evidence,
+                 "prediction_share")]  # fmt: skip

@@ -17,7 +17,9 @@ import numpy as np
 from driftloop.config import ModelSpec
 from driftloop.drift.columns import MISSING, category_label
 
-__all__ = ["RequestError", "parse_feedback", "parse_scoring"]
+__all__ = ["MAX_TEXT_CHARS", "RequestError", "parse_feedback", "parse_scoring"]
+
+MAX_TEXT_CHARS = 20_000  # a long support email is ~10,000 characters
 
 
 class RequestError(Exception):
@@ -88,13 +90,28 @@ def _check_number(value: Any, row: int, name: str) -> None:
         raise RequestError(422, f"row {row}, field {name!r}: non-finite number")
 
 
+def _check_text(value: Any, row: int, name: str) -> None:
+    """A string of at most ``MAX_TEXT_CHARS``; null is refused (send "" for no text): a
+    text feature's missing rows would be counted as no words, which they are not."""
+    if not isinstance(value, str):
+        raise RequestError(
+            422, f"row {row}, field {name!r}: expected text (a string), got {str(value)[:40]!r}"
+        )
+    if len(value) > MAX_TEXT_CHARS:
+        raise RequestError(
+            413, f"row {row}, field {name!r}: {len(value)} characters; at most {MAX_TEXT_CHARS}"
+        )
+
+
 def _columns(rows: list[dict[str, Any]], spec: ModelSpec) -> dict[str, np.ndarray]:
     """Prepared columns, as ``train.data.prepare_features`` makes them from a frame: floats
-    with NaN for missing, category labels with None for missing."""
+    with NaN for missing, category labels with None for missing, text as strings."""
     columns: dict[str, np.ndarray] = {}
     for feature in spec.features:
         values = [row[feature.name] for row in rows]
-        if feature.type == "numeric":
+        if feature.type == "text":
+            columns[feature.name] = np.array(values, dtype=object)
+        elif feature.type == "numeric":
             columns[feature.name] = np.array(
                 [np.nan if v is None else v for v in values], dtype=float
             )
@@ -116,6 +133,7 @@ def parse_scoring(body: bytes, spec: ModelSpec, max_rows: int) -> dict[str, np.n
     names = spec.feature_names
     expected = set(names)
     numeric = {f.name for f in spec.features if f.type == "numeric"}
+    text = {f.name for f in spec.features if f.type == "text"}
     for index, row in enumerate(rows):
         if row.keys() != expected:
             unknown = sorted(set(map(str, row)) - expected)
@@ -125,7 +143,9 @@ def parse_scoring(body: bytes, spec: ModelSpec, max_rows: int) -> dict[str, np.n
             raise RequestError(422, f"row {index}: missing field(s) {', '.join(missing)}")
         for name in numeric:
             _check_number(row[name], index, name)
-        for name in expected - numeric:
+        for name in text:
+            _check_text(row[name], index, name)
+        for name in expected - numeric - text:
             value = row[name]
             if isinstance(value, dict | list):
                 raise RequestError(

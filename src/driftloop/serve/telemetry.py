@@ -17,6 +17,9 @@ from prometheus_client.registry import Collector
 from driftloop.drift.binned_quality import below, expected_positives
 from driftloop.drift.columns import category_label
 from driftloop.drift.profile import Z_LIMIT, FeatureProfile, count_beyond
+from driftloop.drift.text import descriptor_columns, descriptor_names
+from driftloop.serve.confusion import Confusion
+from driftloop.serve.payload import class_of
 from driftloop.train.bundle import ModelBundle
 
 __all__ = ["LATENCY_BUCKETS", "Telemetry"]
@@ -95,6 +98,8 @@ class _BinCollector(Collector):
             yield from t.quality.collect(labels, prediction.bins)
         if t.groups is not None:
             yield t.groups.collect(labels)
+        if t.confusion is not None:
+            yield t.confusion.collect()
         rows = GaugeMetricFamily(
             "driftloop_reference_rows",
             "Rows the reference profile was built from (for noise-aware drift thresholds).",
@@ -244,9 +249,17 @@ class Telemetry:
 
     def __init__(self, bundle: ModelBundle) -> None:
         self.bundle = bundle
-        self.features: dict[str, FeatureProfile] = {
-            f.name: bundle.profile.features[f.name] for f in bundle.spec.features
+        profile = bundle.profile
+        # text features are counted as their descriptors (driftloop.drift.text)
+        self.texts = {
+            f.name: profile.known_words[f.name] for f in bundle.spec.features if f.type == "text"
         }
+        monitored = [
+            name
+            for f in bundle.spec.features
+            for name in (descriptor_names(f.name) if f.name in self.texts else [f.name])
+        ]
+        self.features: dict[str, FeatureProfile] = {n: profile.features[n] for n in monitored}
         self.counts = {
             name: np.zeros(len(f.bins), dtype=np.int64) for name, f in self.features.items()
         }
@@ -269,6 +282,11 @@ class Telemetry:
         self.groups = (
             GroupPredictions(self.features[attribute])
             if self.quality is not None and attribute is not None and attribute in self.features
+            else None
+        )
+        self.confusion = (
+            Confusion(bundle.name, bundle.version, bundle.pipeline.classes_)
+            if bundle.spec.task == "multiclass_classification"
             else None
         )
         self.registry = CollectorRegistry(auto_describe=True)
@@ -306,6 +324,8 @@ class Telemetry:
             registry=self.registry,
         )
         self._ids = (bundle.name, bundle.version)
+        classes = getattr(bundle.pipeline, "classes_", [])
+        self.known = {str(c.item() if isinstance(c, np.generic) else c): c for c in classes}
         self.versions: set[str] = set()  # other versions feedback was counted for
         self.latency_child = self.latency.labels(*self._ids)
         self._init_series()
@@ -332,6 +352,8 @@ class Telemetry:
         """Count one accepted batch of prepared columns (only after it was scored)."""
         # binary classifiers' outputs are positive-class scores (for quality and groups)
         scores = np.asarray(outputs, dtype=float) if self.quality is not None else None
+        for name, known in self.texts.items():
+            columns = columns | descriptor_columns(name, columns[name], known)
         for name, feature in self.features.items():
             index = feature.index_of_prepared(columns[name])
             self.counts[name] += np.bincount(index, minlength=len(feature.bins))
@@ -345,6 +367,11 @@ class Telemetry:
         self.prediction_counts += np.bincount(index, minlength=len(self.prediction.bins))
         if self.quality is not None and scores is not None:
             self.quality.observe_scores(scores)
+
+    def _class(self, value: object) -> str:
+        """The class a checked feedback value names, as the model spells it (1.0 -> "1")."""
+        found = class_of(value, self.known)
+        return str(found.item() if isinstance(found, np.generic) else found)
 
     def new_versions(self, versions: list[str | None]) -> str | None:
         """Why these records' versions cannot be counted, or None: each version is a label
@@ -403,8 +430,12 @@ class Telemetry:
                 kind = ("t" if hit else "f") + ("p" if str(predicted) == positive else "n")
                 tally[kind] = tally.get(kind, 0) + 1
         else:
-            for predicted, actual in zip(predictions, labels, strict=True):
-                kind = "correct" if str(predicted) == str(actual) else "incorrect"
+            actual = [self._class(v) for v in labels]
+            served = [self._class(v) for v in predictions]
+            for predicted, truth in zip(served, actual, strict=True):
+                kind = "correct" if predicted == truth else "incorrect"
                 tally[kind] = tally.get(kind, 0) + 1
+            if self.confusion is not None:
+                self.confusion.observe(ids[1], actual, served)
         for outcome, count in tally.items():
             self.feedback.labels(*ids, outcome).inc(count)
