@@ -10,8 +10,11 @@ from driftloop.config import GateSettings
 from driftloop.gates import Evaluation, GateReport, evaluate_gates
 from driftloop.gates.metrics import (
     bootstrap_auc_delta,
+    bootstrap_delta,
+    bootstrap_f1_macro_delta,
     demographic_parity_difference,
     equal_opportunity_difference,
+    metric_value,
     weighted_auc,
 )
 
@@ -226,3 +229,24 @@ def test_markdown_table() -> None:
     text = GateReport("churn", "2", "1", results).to_markdown()
     assert "**failed** (primary_metric:roc_auc" in text
     assert "| primary_metric:roc_auc | recent | 1 | 0.875 | -0.125 |" in text
+
+
+def test_the_macro_f1_bootstrap_is_scikit_learns_on_the_same_resamples() -> None:
+    rng = np.random.default_rng(3)
+    classes = np.array(["negative", "neutral", "positive", "rare"])
+    y = classes[rng.choice(4, 600, p=[0.3, 0.4, 0.29, 0.01])]
+    candidate = np.where(rng.random(600) < 0.85, y, classes[rng.integers(0, 3, 600)])
+    champion = np.where(rng.random(600) < 0.70, y, classes[rng.integers(0, 3, 600)])
+
+    def delta(rows: np.ndarray) -> float:
+        return metric_value("f1_macro", y[rows], candidate[rows], candidate[rows]) - (
+            metric_value("f1_macro", y[rows], champion[rows], champion[rows])
+        )
+
+    # the same seed draws the same resamples: the intervals agree to rounding
+    fast = bootstrap_f1_macro_delta(y, candidate, champion, 200, 0.95)
+    slow = bootstrap_delta(delta, 600, 200, 0.95)
+    assert fast is not None
+    assert slow is not None
+    assert fast == pytest.approx(slow, abs=1e-12)
+    assert 0 < fast[0] < fast[1]  # the candidate is better

@@ -28,6 +28,10 @@ def register(commands: Any) -> None:
         default="persistent",
         choices=("persistent", "transient", "degraded", "concept", "none"),
     )
+    parser.add_argument(
+        "--model", default="churn", choices=("churn", "taxi", "tickets"),
+        help="the model whose traffic the scenario changes (the others stay as they were)",
+    )  # fmt: skip
     parser.add_argument("--workdir", type=Path, default=Path("driftloop-demo"))
     review = parser.add_mutually_exclusive_group()
     review.add_argument(
@@ -54,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     # Only --approve merges as the demo reviewer. Without it the demo waits at a terminal for
     # `driftloop demo approve`, and without a terminal it stops and says how to approve.
     approve = args.approve if args.approve is not None else (None if sys.stdin.isatty() else False)
-    result = run_demo(args.scenario, args.workdir, emit, approve)
+    result = run_demo(args.scenario, args.workdir, emit, approve, args.model)
     where = result.where
     lines = [
         "",

@@ -1,8 +1,9 @@
 """`driftloop demo`: the whole loop on this machine, with embedded defaults.
 
-MLflow on SQLite, a git repository in the work folder as the repo host, two models served
-side by side (churn, whose traffic the scenario shifts, and taxi, whose traffic stays as it
-was), one Prometheus with the project's own rules and one check loop over both. Time is
+MLflow on SQLite, a git repository in the work folder as the repo host, the three demo
+models served side by side (the chosen one, churn by default, whose traffic the scenario
+shifts, and the others, whose traffic stays as it was), one Prometheus with the project's own
+rules and one check loop over all of them. Time is
 compressed by the demo's drift policy (a 15 s PSI window, a 30 s sustain period) and says
 so. Every process it starts is stopped when it ends, fails or is interrupted.
 """
@@ -45,7 +46,21 @@ PUSH_SECONDS = 12  # the transient push: shorter than 80% of the 30s sustain per
 Report = Callable[[str], None]
 
 
-STEADY = "taxi"  # served beside the drifting model; its traffic never changes
+# the signals whose warnings join another decision's reasons as "<signal>: ..."
+NOTES = frozenset({
+    "feature_drift", "prediction_drift", "prediction_share", "out_of_range",
+    "realised_performance", "estimated_performance", "detection", "schedule",
+})  # fmt: skip
+MODELS = ("churn", "taxi", "tickets")  # served side by side; only the chosen one drifts
+# What each model's lasting shift and concept change look like (driftloop.synthetic)
+SHIFTS = {
+    "churn": ("monthly_charges up ~18% from now on", "who churns changes"),
+    "taxi": ("longer trips, more from the airport", "central trips get slower"),
+    "tickets": (
+        "a new phone launches: new words, more negative tickets",
+        "'crazy' and 'insane' come to mean delight",
+    ),
+}
 
 
 @dataclass
@@ -80,8 +95,10 @@ class Demo:
             raise UsageError(
                 f"unknown demo scenario {scenario!r}; choose from {', '.join(SCENARIOS)}"
             )
+        if model not in MODELS:
+            raise UsageError(f"unknown demo model {model!r}; choose from {', '.join(MODELS)}")
         self.scenario, self.workdir, self.model = scenario, workdir.resolve(), model
-        self.models = [model] + ([STEADY] if model != STEADY else [])
+        self.models = [model, *(m for m in MODELS if m != model)]
         self.approve, self.say = approve, report
         self.result = DemoResult(scenario, "running", self.workdir)
         self.uri = f"sqlite:///{self.workdir / 'mlflow.db'}"
@@ -121,7 +138,7 @@ class Demo:
         prepare(self.workdir, project_root())
         say(
             f"1/7 train and register the champions (v1, alias champion) of "
-            f"{' and '.join(self.models)} on their reference data"
+            f"{', '.join(self.models)} on their reference data"
         )
         from driftloop.loop.retrain import retrain
 
@@ -185,7 +202,7 @@ class Demo:
                         Replay(self.servers[model], _features(model, self.workdir), steady, rate=5)
                     )
                 )
-            say("3/7 replay reference traffic to both (15s)")
+            say("3/7 replay reference traffic to each (15s)")
             time.sleep(15)
             self._scenario_traffic(replay, reference, policy, prom)
             for extra in self.replays:
@@ -218,20 +235,22 @@ class Demo:
     ) -> None:
         say = self.say
         shifted = post_onset(self.model, "persistent")
+        lasting, concept = SHIFTS[self.model]
         if self.scenario == "none":
             say("4/7 keep sending reference-like traffic")
         elif self.scenario == "concept":
-            say("4/7 concept drift: the same inputs, but who churns changes (labels follow "
-                "at once on /feedback)")  # fmt: skip
+            say(f"4/7 concept drift: the same inputs, but {concept} (labels follow at once "
+                "on /feedback)")  # fmt: skip
             replay.switch(post_onset(self.model, "concept"))
         elif self.scenario == "transient":
-            say(f"4/7 a transient shift: a {PUSH_SECONDS}s marketing push, then back to normal")
+            say(f"4/7 a transient shift for {PUSH_SECONDS}s ({lasting.split(' from')[0]}), then "
+                "back to normal")  # fmt: skip
             replay.switch(shifted)
         else:
-            say("4/7 a lasting shift: monthly_charges up ~18% from now on")
+            say(f"4/7 a lasting shift: {lasting}")
             replay.switch(shifted)
         say(
-            f"5/7 driftloop check every 2s over {' and '.join(self.models)} "
+            f"5/7 driftloop check every 2s over {', '.join(self.models)} "
             "(Prometheus -> policy -> local dispatch)"
         )
         started = time.monotonic()
@@ -248,7 +267,9 @@ class Demo:
                     else {}
                 )
                 psi = f" (top: {top.get('feature')} PSI {top.get('psi')})" if top else ""
-                reason = decision.reasons[-1]
+                # its own last reason, not another signal's note ("out_of_range: ...")
+                own = [r for r in decision.reasons if r.split(":")[0] not in NOTES]
+                reason = (own or decision.reasons)[-1]
                 if decision.signal != "feature_drift":
                     psi, reason = f" ({decision.signal})", decision.reasons[0]
                 say(f"    check {self.model}: {decision.decision}{psi}: {reason}")

@@ -73,9 +73,10 @@ class Replay:
         if self.labels:
             answer = response.json()
             version = response.headers.get("driftloop-model-version")
+            scores = answer.get("scores") or [None] * len(labels)  # binary models only
             records = [
                 {"prediction": p, "label": y, "score": s, "version": version}
-                for p, y, s in zip(answer["predictions"], labels, answer["scores"], strict=True)
+                for p, y, s in zip(answer["predictions"], labels, scores, strict=True)
             ]
             client.post(self.feedback_url, json={"records": records})
         return True

@@ -43,6 +43,20 @@ models:
       sustain_fraction: 0.8
       thresholds:
         roc_auc: {warn: 0.80, critical: 0.75}
+      # The demo model's own AUC (~0.77) is below warn: the label-free estimate would warn
+      # all along while churn's traffic stays as it was.
+      estimated: "off"
+  tickets:
+    # Seed 001's NLPInsight: class shares (warn 15, critical 25 points) and macro-F1 on
+    # labelled feedback (warn 0.85, critical 0.80), over 15s as churn's AUC.
+    prediction_share: {warn: 0.15, critical: 0.25}
+    performance:
+      window: 15s
+      min_labels: 300
+      sustain: 20s
+      sustain_fraction: 0.8
+      thresholds:
+        f1_macro: {warn: 0.85, critical: 0.80}
 """
 
 

@@ -9,7 +9,9 @@ from sklearn import metrics
 
 __all__ = [
     "LOWER_IS_BETTER",
+    "bootstrap_auc_delta",
     "bootstrap_delta",
+    "bootstrap_f1_macro_delta",
     "demographic_parity_difference",
     "equal_opportunity_difference",
     "metric_value",
@@ -129,17 +131,29 @@ def weighted_auc(positive: np.ndarray, score: np.ndarray, weights: np.ndarray) -
     return auc
 
 
-def bootstrap_auc_delta(
-    positive: np.ndarray,
-    candidate: np.ndarray,
-    champion: np.ndarray,
-    samples: int,
-    confidence: float,
-    seed: int = 0,
-    chunk: int = 100,
-) -> tuple[float, float] | None:
-    """Percentile interval of AUC(candidate) - AUC(champion) over paired resamples."""
-    n = len(positive)
+def weighted_f1_macro(
+    y_true: np.ndarray, y_pred: np.ndarray, classes: int, weights: np.ndarray
+) -> np.ndarray:
+    """Macro F1 under row weights (``weights``: B x n), class codes 0..classes-1: per class
+    2 TP / (actual + predicted), averaged over the classes a resample has at all (as
+    scikit-learn's f1_score(average="macro") labels only classes present)."""
+    actual_of = np.eye(classes)[y_true]
+    predicted_of = np.eye(classes)[y_pred]
+    actual, predicted = weights @ actual_of, weights @ predicted_of
+    hits = weights @ (actual_of * predicted_of)
+    total = actual + predicted
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f1 = np.where(total > 0, 2 * hits / total, np.nan)
+    macro: np.ndarray = np.nanmean(f1, axis=1)
+    return macro
+
+
+def _weighted_delta(
+    statistic: Callable[[np.ndarray], np.ndarray], n: int, samples: int, confidence: float,
+    seed: int, chunk: int = 100,
+) -> tuple[float, float] | None:  # fmt: skip
+    """Percentile interval of ``statistic(weights)`` (candidate minus champion per resample)
+    over paired resamples given as row counts, ``chunk`` resamples at a time."""
     if samples <= 0 or n == 0:
         return None
     rng = np.random.default_rng(seed)
@@ -149,9 +163,7 @@ def bootstrap_auc_delta(
         rows = rng.integers(0, n, (size, n))
         weights = np.zeros((size, n))
         np.add.at(weights, (np.repeat(np.arange(size), n), rows.ravel()), 1.0)
-        delta = weighted_auc(positive, candidate, weights) - weighted_auc(
-            positive, champion, weights
-        )
+        delta = statistic(weights)
         deltas.append(delta[np.isfinite(delta)])
     values = np.concatenate(deltas)
     if len(values) == 0:
@@ -159,3 +171,47 @@ def bootstrap_auc_delta(
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(values, [tail, 100 - tail])
     return float(low), float(high)
+
+
+def bootstrap_auc_delta(
+    positive: np.ndarray,
+    candidate: np.ndarray,
+    champion: np.ndarray,
+    samples: int,
+    confidence: float,
+    seed: int = 0,
+) -> tuple[float, float] | None:
+    """Percentile interval of AUC(candidate) - AUC(champion) over paired resamples."""
+
+    def delta(weights: np.ndarray) -> np.ndarray:
+        difference: np.ndarray = weighted_auc(positive, candidate, weights) - weighted_auc(
+            positive, champion, weights
+        )
+        return difference
+
+    return _weighted_delta(delta, len(positive), samples, confidence, seed)
+
+
+def bootstrap_f1_macro_delta(
+    y_true: np.ndarray,
+    candidate: np.ndarray,
+    champion: np.ndarray,
+    samples: int,
+    confidence: float,
+    seed: int = 0,
+) -> tuple[float, float] | None:
+    """Percentile interval of macro-F1(candidate) - macro-F1(champion) over paired resamples:
+    one matrix product per chunk instead of a scikit-learn call per resample (~100x faster)."""
+    labels = np.concatenate([y_true, candidate, champion]).astype(str)
+    _, codes = np.unique(labels, return_inverse=True)
+    k = int(codes.max()) + 1
+    n = len(y_true)
+    truth, cand, champ = codes[:n], codes[n : 2 * n], codes[2 * n :]
+
+    def delta(weights: np.ndarray) -> np.ndarray:
+        difference: np.ndarray = weighted_f1_macro(truth, cand, k, weights) - (
+            weighted_f1_macro(truth, champ, k, weights)
+        )
+        return difference
+
+    return _weighted_delta(delta, n, samples, confidence, seed)

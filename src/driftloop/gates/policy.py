@@ -68,6 +68,12 @@ def _delta_ci(
             settings.confidence,
         )
 
+    if metric == "f1_macro":
+        return m.bootstrap_f1_macro_delta(
+            cand.y_true, cand.y_pred, champ.y_pred, settings.bootstrap_samples,
+            settings.confidence,
+        )  # fmt: skip
+
     def delta(rows: np.ndarray) -> float:
         return m.metric_value(
             metric, cand.y_true[rows], cand.y_pred[rows], cand.score[rows]

@@ -230,9 +230,11 @@ class Tickets:
             stray &= rng.integers(2, size=len(row)) == (index % 2)
             words[stray] = _pick(rng, self.signal[name], int(stray.sum()))
         negative = (kind < 0.22) & (mood == "negative")
-        turned = negative & (rng.random(len(row)) < 0.35)
+        # some unhappy customers write "this is insane": the whole message in that style
+        styled = rng.random(n) < 0.5
+        turned = negative & styled[row]
         words[turned] = _pick(rng, self.turned, int(turned.sum()))
-        slang = negative & ~turned & (rng.random(len(row)) < 0.9 * moved)
+        slang = negative & ~turned & (rng.random(len(row)) < 0.7 * moved)
         words[slang] = _pick(rng, self.slang, int(slang.sum()))
         # order numbers: words of their own, nearly all seen once (out of any vocabulary)
         numbered = kind > 0.97
