@@ -137,3 +137,37 @@ def test_tickets_reaches_macro_f1_near_0_9_and_persistent_really_hurts_it() -> N
         average="macro",
     )
     assert after > before + 0.15, (before, after)
+
+
+@pytest.mark.parametrize(
+    ("scenario", "drifted"), [("none", False), ("persistent", True), ("concept", False)]
+)
+def test_the_domain_classifier_agrees_with_evidentlys_text_drift(
+    scenario: str, drifted: bool
+) -> None:
+    from evidently.legacy.utils.data_drift_utils import calculate_text_drift_score
+
+    reference = scenarios.reference("tickets", 4000)
+    stream = scenarios.stream("tickets", scenario, hours=18)
+    current = stream[stream["event_time"] >= POST].head(3000)
+    profile = build_profile(reference, {"message": "text", "channel": "categorical"})
+    report = compare(reference, current, profile, DriftOptions())
+    ours = report.features["message"]
+    # Evidently's DataDriftPreset on a text column with > 1,000 reference rows: this call
+    _, theirs = calculate_text_drift_score(reference["message"], current["message"], False)
+    assert ours.type == "text"
+    assert ours.drifted is bool(theirs) is drifted
+    test = ours.tests["domain_classifier"]
+    assert (test.score > 0.8) if drifted else (abs(test.score - 0.5) < 0.03)
+    shown = report.to_dict()["features"]
+    assert shown["message"]["tests"]["domain_classifier"]["threshold"] == 0.55
+    assert "psi" in shown["message.oov_share"]["tests"]  # both views in --json
+
+
+def test_with_a_profile_alone_the_text_is_judged_by_its_descriptors_only() -> None:
+    reference = scenarios.reference("tickets", 2000)
+    profile = build_profile(reference, {"message": "text"})
+    report = compare(None, scenarios.stream("tickets", "none", hours=2), profile, DriftOptions())
+    assert report.features["message"].status == "insufficient_data"
+    assert "needs the reference texts" in report.features["message"].skipped["domain_classifier"]
+    assert report.features["message.length"].status == "no_drift"

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from driftloop.drift import stats
+from driftloop.drift.classifier import domain_classifier
 from driftloop.drift.columns import numeric_values
 from driftloop.drift.correction import Correction, adjust
 from driftloop.drift.evidently_compat import evidently_psi
@@ -360,4 +361,22 @@ def compare(
             name, kind, status, per_feature[name], skipped[name], n_ref[name], len(current),
             warning, missing[name],
         )  # fmt: skip
+    for name in profile.vocabularies:
+        if name in current.columns:  # else its descriptors say missing_in_current
+            result[name] = _text_drift(name, reference, current, options)
     return DriftReport(result, n_reference, len(current), options)
+
+
+def _text_drift(
+    name: str, reference: pd.DataFrame | None, current: pd.DataFrame, options: DriftOptions
+) -> FeatureDrift:
+    """A text feature as a whole: can a classifier tell the two sides' texts apart?"""
+    if reference is None or name not in reference.columns:
+        why = {"domain_classifier": "needs the reference texts (--reference), not a profile"}
+        return FeatureDrift(name, "text", "insufficient_data", {}, why)
+    n_ref, n_cur = int(reference[name].notna().sum()), int(current[name].notna().sum())
+    if min(n_ref, n_cur) < options.min_samples:
+        return FeatureDrift(name, "text", "insufficient_data", {}, {}, n_ref, n_cur)
+    test = domain_classifier(reference[name], current[name])
+    status: Status = "drift" if test.drifted else "no_drift"
+    return FeatureDrift(name, "text", status, {test.name: test}, {}, n_ref, n_cur)

@@ -15,7 +15,9 @@ __all__ = [
     "TestResult",
 ]
 
-TestName = Literal["psi", "ks", "chisquare", "jensenshannon", "wasserstein", "hellinger"]
+TestName = Literal[
+    "psi", "ks", "chisquare", "jensenshannon", "wasserstein", "hellinger", "domain_classifier"
+]
 TEST_NAMES: tuple[TestName, ...] = (
     "psi",
     "ks",
