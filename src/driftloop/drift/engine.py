@@ -296,6 +296,17 @@ def _apply_correction(
     return per_feature
 
 
+def _check_frames(reference: pd.DataFrame | None, current: pd.DataFrame, names: list[str]) -> None:
+    if len(current) == 0:
+        raise DataError("current data has no rows")
+    if reference is not None and len(reference) == 0:
+        raise DataError("reference data has no rows")
+    if reference is not None:
+        lacking = [name for name in names if name not in reference.columns]
+        if lacking:
+            raise DataError(f"reference data lacks feature column(s): {', '.join(lacking)}")
+
+
 def compare(
     reference: pd.DataFrame | None,
     current: pd.DataFrame,
@@ -309,15 +320,8 @@ def compare(
     current = profile.with_descriptors(current)
     if reference is not None:
         reference = profile.with_descriptors(reference)
-    if len(current) == 0:
-        raise DataError("current data has no rows")
-    if reference is not None and len(reference) == 0:
-        raise DataError("reference data has no rows")
     names = list(features) if features is not None else list(profile.features)
-    if reference is not None:
-        lacking = [name for name in names if name not in reference.columns]
-        if lacking:
-            raise DataError(f"reference data lacks feature column(s): {', '.join(lacking)}")
+    _check_frames(reference, current, names)
     per_feature: dict[str, dict[str, TestResult]] = {}
     skipped: dict[str, dict[str, str]] = {}
     n_ref: dict[str, int] = {}
