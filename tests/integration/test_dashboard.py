@@ -1,7 +1,8 @@
 """The Grafana dashboard's queries return data: every panel's PromQL runs against a real
 Prometheus scraping the real model server (with the shipped recording rules) and the
 Pushgateway the check pushes to, after reference traffic and one check. A panel whose query
-has a typo (a metric or label nobody records) finds nothing and fails here."""
+has a typo (a metric or label nobody records) finds nothing and fails here. The multiclass
+panels are asked about tickets, served beside churn; the others about churn."""
 
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ def panels() -> list[tuple[str, str]]:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     work = tmp_path_factory.mktemp("dashboard")
     bundle = train_bundle("churn", work / "churn")
+    tickets = train_bundle("tickets", work / "tickets", rows=3000)
     binary = shutil.which("prometheus-pushgateway")
     assert binary is not None, "scripts/setup.sh installs prometheus-pushgateway"
     settings = replace(RuleSettings(), intervals=(("5m", "1s"), ("1h", "1s"), ("24h", "1s")))
@@ -52,18 +54,44 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     gateway_command = [binary, f"--web.listen-address=127.0.0.1:{port}"]
     with (
         model_server(bundle, work / "server.log") as server,
+        model_server(tickets, work / "tickets.log") as multiclass,
         running(
             gateway_command,
             f"http://127.0.0.1:{port}/-/ready",
             "pushgateway",
             work / "pushgateway.log",
         ) as gateway,  # fmt: skip
-        prometheus(work / "prometheus", [server, gateway], build_groups(settings)) as prom,
+        prometheus(
+            work / "prometheus", [server, multiclass, gateway], build_groups(settings)
+        ) as prom,
     ):
         decision = Decision("churn", "ok", ["no feature above its warn threshold"])
         push(gateway, CheckRun([decision]), datetime.now(UTC))
+        # counters scraped at zero first, or their first increase() would be nothing
+        eventually(prom, 'driftloop_feedback_confusion_total{model="$model"}', 30, "tickets")
+        feed_tickets(multiclass)
         feed_until_every_panel_answers(server, prom)
         yield prom
+
+
+def feed_tickets(server: str) -> None:
+    """Labelled tickets, spread over a few seconds so that 1h increases see them move."""
+    frame = scenarios.reference("tickets", rows=1500, seed=5)
+    with httpx.Client(timeout=10.0) as client:
+        for start in range(0, len(frame), 300):
+            part = frame.iloc[start : start + 300]
+            batch = part[["message", "channel", "plan"]].to_dict(orient="records")
+            answer = client.post(f"{server}/invocations", json={"dataframe_records": batch})
+            records = [
+                {"prediction": p, "label": y}
+                for p, y in zip(answer.json()["predictions"], part["sentiment"], strict=True)
+            ]
+            client.post(f"{server}/feedback", json={"records": records}).raise_for_status()
+            time.sleep(1.0)
+
+
+def model_of(title: str) -> str:
+    return "tickets" if title.startswith("Multiclass") else "churn"
 
 
 def feed_until_every_panel_answers(server: str, prom: str, timeout: float = 180.0) -> None:
@@ -84,24 +112,25 @@ def feed_until_every_panel_answers(server: str, prom: str, timeout: float = 180.
                                    answer["scores"], strict=True)
             ]  # fmt: skip
             client.post(f"{server}/feedback", json={"records": feedback})
-            if all(results(prom, expr) for _, expr in panels()) or time.monotonic() > deadline:
+            answered = all(results(prom, expr, model_of(title)) for title, expr in panels())
+            if answered or time.monotonic() > deadline:
                 return
             time.sleep(0.25)  # spread the traffic over scrapes (every second)
 
 
-def results(prom: str, expr: str) -> list[dict]:  # type: ignore[type-arg]
-    query = expr.replace("$model", "churn")  # the dashboard's model variable, one model chosen
+def results(prom: str, expr: str, model: str = "churn") -> list[dict]:  # type: ignore[type-arg]
+    query = expr.replace("$model", model)  # the dashboard's model variable, one model chosen
     body = httpx.post(f"{prom}/api/v1/query", data={"query": query}, timeout=5.0).json()
     assert body["status"] == "success", (query, body)
     return body["data"]["result"]  # type: ignore[no-any-return]
 
 
-def eventually(prom: str, expr: str, timeout: float = 10.0) -> list[dict]:  # type: ignore[type-arg]
+def eventually(prom: str, expr: str, timeout: float = 10.0, model: str = "churn") -> list[dict]:  # type: ignore[type-arg]
     """The panel's answer once the scrapes and rule evaluations it needs have happened (the
     rules run every second; a 5m rate needs two scrapes): at most ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
-        found = results(prom, expr)
+        found = results(prom, expr, model)
         if found or time.monotonic() > deadline:
             return found
         time.sleep(0.5)
@@ -109,9 +138,10 @@ def eventually(prom: str, expr: str, timeout: float = 10.0) -> list[dict]:  # ty
 
 @pytest.mark.parametrize(("title", "expr"), panels())
 def test_every_panel_returns_data(stack: str, title: str, expr: str) -> None:
-    found = eventually(stack, expr)
-    assert found, f"panel {title!r} shows no data: {expr}"
-    assert all(series["metric"].get("model") == "churn" for series in found)
+    model = model_of(title)
+    found = eventually(stack, expr, model=model)
+    assert found, f"panel {title!r} shows no data for {model}: {expr}"
+    assert all(series["metric"].get("model") == model for series in found)
 
 
 def test_a_panel_with_a_typo_finds_nothing(stack: str) -> None:
