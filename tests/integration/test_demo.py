@@ -1,4 +1,5 @@
-"""`driftloop demo` end to end: the persistent, transient, degraded and concept scenarios."""
+"""`driftloop demo` end to end: the persistent, transient, degraded and concept scenarios,
+for churn and (persistent, concept) for tickets, the text classifier."""
 
 from __future__ import annotations
 
@@ -18,16 +19,17 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def demo(scenario: str, workdir: Path) -> tuple[dict, str]:  # type: ignore[type-arg]
+def demo(scenario: str, workdir: Path, model: str = "churn") -> tuple[dict, str]:  # type: ignore[type-arg]
     """The demo's JSON summary, and what it printed as it went."""
     result = subprocess.run(
         [sys.executable, "-m", "driftloop.cli.main", "demo", "--scenario", scenario, "--workdir", str(workdir),
-         "--approve", "--json"],
+         "--approve", "--json", "--model", model],
         cwd=ROOT, capture_output=True, text=True, check=False, timeout=400,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads(result.stdout.strip().splitlines()[-1])
-    for key in ("prometheus", "model_server", "model_server_churn", "model_server_taxi"):
+    for key in ("prometheus", "model_server", "model_server_churn", "model_server_taxi",
+                "model_server_tickets"):  # fmt: skip
         url = urlparse(summary["where"][key])
         with socket.socket() as sock:  # nothing is left listening
             assert sock.connect_ex((url.hostname, url.port)) != 0, key
@@ -41,8 +43,9 @@ def git(workdir: Path, *args: str) -> str:
 
 
 def test_persistent_drift_ends_with_v2_promoted(tmp_path: Path) -> None:
-    """Two models side by side: churn drifts and is retrained, proposed, merged, promoted;
-    taxi, served beside it, stays ok and keeps serving v1; the merge touches churn only."""
+    """Three models side by side: churn drifts and is retrained, proposed, merged, promoted;
+    taxi and tickets, served beside it, stay ok and keep serving v1; the merge touches churn
+    only."""
     summary, log = demo("persistent", tmp_path / "demo")
     workdir = tmp_path / "demo"
     assert summary["outcome"] == "v2 promoted and serving"
@@ -52,6 +55,7 @@ def test_persistent_drift_ends_with_v2_promoted(tmp_path: Path) -> None:
     assert summary["models"] == {
         "churn": {"decision": "trigger", "serving": "2"},
         "taxi": {"decision": "ok", "serving": "1"},
+        "tickets": {"decision": "ok", "serving": "1"},
     }
     changed = git(workdir, "diff", "main^1", "main", "--", "k8s").splitlines()
     edits = [line for line in changed if line[:1] in "+-" and line[:3] not in ("+++", "---")]
@@ -106,3 +110,32 @@ def test_concept_drift_ends_with_a_pr_naming_realised_auc(tmp_path: Path) -> Non
     assert "| 0.75 | critical |" in body
     assert "Drift evidence: no recorded drift" in body
     assert "check churn: trigger (realised_performance): realised roc_auc" in log
+
+
+@pytest.mark.parametrize(
+    ("scenario", "signal", "words"),
+    [
+        ("persistent", "feature_drift", "for **feature drift**"),
+        ("concept", "realised_performance", "| `f1_macro` | 0."),
+    ],
+)
+def test_tickets_ends_with_a_pr_naming_its_signal_and_the_others_stay_ok(
+    tmp_path: Path, scenario: str, signal: str, words: str
+) -> None:
+    """Seed 001's NLPInsight: new words (persistent: message.oov_share drifts) or words that
+    now mean another class (concept: macro-F1 on /feedback below 0.80) retrain tickets; churn
+    and taxi, served beside it, stay ok and keep serving v1."""
+    summary, log = demo(scenario, tmp_path / "demo", "tickets")
+    assert summary["outcome"] == "v2 promoted and serving"
+    assert summary["last_decision"]["signal"] == signal
+    assert summary["models"] == {
+        "tickets": {"decision": "trigger", "serving": "2"},
+        "churn": {"decision": "ok", "serving": "1"},
+        "taxi": {"decision": "ok", "serving": "1"},
+    }
+    body = Path(summary["where"]["pull_request"]).read_text()
+    assert words in body
+    assert "| `primary_metric:f1_macro` | `golden` |" in body
+    if scenario == "persistent":
+        assert "message.oov" in body
+    assert "check tickets: trigger" in log
