@@ -30,12 +30,7 @@ from driftloop.drift.columns import (
     category_label,
     numeric_values,
 )
-from driftloop.drift.text import (
-    descriptor_columns,
-    descriptor_names,
-    vocabulary,
-    with_descriptors,
-)
+from driftloop.drift.text import descriptor_names, profile_text, with_descriptors
 from driftloop.errors import DataError
 
 __all__ = [
@@ -416,8 +411,7 @@ def build_profile(
         if kind != "text":
             types[name] = kind
             continue
-        vocabularies[name] = vocabulary(df[name])
-        described = descriptor_columns(name, df[name], frozenset(vocabularies[name]))
+        vocabularies[name], described = profile_text(name, df[name])
         df = df.assign(**described)
         types |= dict.fromkeys(described, "numeric")
 

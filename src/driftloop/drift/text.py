@@ -23,6 +23,7 @@ __all__ = [
     "WORD_PATTERN",
     "descriptor_columns",
     "descriptor_names",
+    "profile_text",
     "tokens",
     "vocabulary",
     "with_descriptors",
@@ -45,16 +46,39 @@ def descriptor_names(feature: str) -> list[str]:
     return [f"{feature}.{name}" for name in DESCRIPTORS]
 
 
+def _token_lists(texts: Iterable[object]) -> list[list[str] | None]:
+    return [tokens(text) if isinstance(text, str) else None for text in texts]
+
+
+def _vocabulary_of(lists: list[list[str] | None], size: int) -> tuple[str, ...]:
+    counts: Counter[str] = Counter()
+    for words in lists:
+        if words:
+            counts.update(words)
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return tuple(token for token, count in ranked[:size] if count >= MIN_COUNT)
+
+
 def vocabulary(texts: Iterable[object], size: int = MAX_VOCABULARY) -> tuple[str, ...]:
     """The ``size`` most frequent tokens (ties by token) that occur at least twice in the
     non-missing texts: a word seen once (an order number, a typo) is not the reference's
     vocabulary, so the reference has an out-of-vocabulary share of its own to compare with."""
-    counts: Counter[str] = Counter()
-    for text in texts:
-        if isinstance(text, str):
-            counts.update(tokens(text))
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return tuple(token for token, count in ranked[:size] if count >= MIN_COUNT)
+    return _vocabulary_of(_token_lists(texts), size)
+
+
+def _descriptors_of(
+    feature: str, lists: list[list[str] | None], known: frozenset[str]
+) -> dict[str, np.ndarray]:
+    lengths = np.full(len(lists), np.nan)
+    shares = np.full(len(lists), np.nan)
+    for index, words in enumerate(lists):
+        if words is None:
+            continue
+        lengths[index] = len(words)
+        if words:
+            shares[index] = len([w for w in words if w not in known]) / len(words)
+    length_name, share_name = descriptor_names(feature)
+    return {length_name: lengths, share_name: shares}
 
 
 def descriptor_columns(
@@ -63,21 +87,16 @@ def descriptor_columns(
     """``<feature>.length``: tokens per text; ``<feature>.oov_share``: the share of them not
     in ``known``. Missing texts are NaN in both; a text without tokens has length 0 and no
     out-of-vocabulary share (NaN)."""
-    lengths, shares = [], []
-    for text in texts:
-        if not isinstance(text, str):
-            lengths.append(np.nan)
-            shares.append(np.nan)
-            continue
-        words = tokens(text)
-        lengths.append(float(len(words)))
-        unknown = sum(1 for word in words if word not in known)
-        shares.append(unknown / len(words) if words else np.nan)
-    length_name, share_name = descriptor_names(feature)
-    return {
-        length_name: np.asarray(lengths, dtype=float),
-        share_name: np.asarray(shares, dtype=float),
-    }
+    return _descriptors_of(feature, _token_lists(texts), known)
+
+
+def profile_text(
+    feature: str, texts: Iterable[object], size: int = MAX_VOCABULARY
+) -> tuple[tuple[str, ...], dict[str, np.ndarray]]:
+    """The reference vocabulary and the reference's descriptors, tokenising once."""
+    lists = _token_lists(texts)
+    words = _vocabulary_of(lists, size)
+    return words, _descriptors_of(feature, lists, frozenset(words))
 
 
 def with_descriptors(df: pd.DataFrame, vocabularies: Mapping[str, frozenset[str]]) -> pd.DataFrame:
