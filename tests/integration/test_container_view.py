@@ -171,7 +171,7 @@ def test_the_cronjobs_exact_command_runs_in_the_images_filesystem(
     result = run_check(ROOT, tmp_path / "cronjob", services)
     assert result.returncode == 0, result.stderr
     decisions = [json.loads(line) for line in result.stdout.splitlines()]
-    assert sorted(d["model"] for d in decisions) == ["churn", "taxi"]
+    assert sorted(d["model"] for d in decisions) == ["churn", "taxi", "tickets"]
     assert {d["decision"] for d in decisions} == {"insufficient_data"}  # checked, no telemetry
     assert services["github"].app_token_requests >= 1  # the mounted App key authenticated
     metrics = httpx.get(f"{services['pushgateway']}/metrics").text

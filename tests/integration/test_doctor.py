@@ -34,7 +34,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_local_stack_all_ok_then_a_missing_champion_fails(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for model in ("churn", "taxi"):
+    for model in ("churn", "taxi", "tickets"):
         assert (
             main(
                 [
@@ -60,6 +60,7 @@ def test_local_stack_all_ok_then_a_missing_champion_fails(
         assert "FAIL  MLflow taxi: no version with alias champion" in out
         assert f"ok    Prometheus: {url} records driftloop:feature_psi:1h" in out
         registry.set_alias("taxi", "champion", "1")
+        registry.set_alias("tickets", "champion", "1")
         assert main(["doctor", "--prometheus", url]) == 0
         out = capsys.readouterr().out
         assert "FAIL" not in out

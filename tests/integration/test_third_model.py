@@ -1,4 +1,4 @@
-"""Adding a model is its folder, `make manifests` and one line per overlay (ADR 0006): a third
+"""Adding a model is its folder, `make manifests` and one line per overlay (ADR 0006): a fourth
 model, copied from churn's model.yaml, is served (its own Rollout and pin), checked (the drift
 check reports on it from a real Prometheus) and proposed (a pull request on the local git host
 whose diff is its pin alone), with nothing else written by hand."""
@@ -85,7 +85,7 @@ def test_a_third_model_is_served_checked_and_proposed(
         capsys.readouterr()
         assert main(["check", "--prometheus", url, "--dispatch", "none"]) == 0
         decisions = {d["model"]: d for d in map(json.loads, capsys.readouterr().out.splitlines())}
-    assert set(decisions) == {"churn", "fraud", "taxi"}
+    assert set(decisions) == {"churn", "fraud", "taxi", "tickets"}
     assert decisions["fraud"]["decision"] == "insufficient_data"
 
     assert main(["retrain", "--model", "fraud", "--data", "demo://churn/reference?rows=3000",
