@@ -10,7 +10,6 @@ both paths give the same outputs.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -62,25 +61,33 @@ class TextPath:
             values += x.tolist()
         for name, codes in self.categorical:
             for row, value in enumerate(columns[name]):
-                found = codes.get("missing" if value is None else value)
-                if found is not None:  # an unseen category is all zeros (handle_unknown)
+                code = codes.get("missing" if value is None else value)
+                if code is not None:  # an unseen category is all zeros (handle_unknown)
                     rows.append(row)
-                    cols.append(found)
+                    cols.append(code)
                     values.append(1.0)
         for text in self.texts:
+            found: list[int] = []
+            owners: list[int] = []
             for row, message in enumerate(columns[text.column]):
-                counts = Counter(
+                terms = [
                     i for t in text.analyse(message) if (i := text.vocabulary.get(t)) is not None
-                )
-                if not counts:
-                    continue
-                terms = np.fromiter(counts, dtype=np.int64, count=len(counts))
-                tf = np.fromiter(counts.values(), dtype=float, count=len(counts))
-                weights = (1.0 + np.log(tf) if text.sublinear else tf) * text.idf[terms]
-                weights /= np.sqrt(np.dot(weights, weights))
-                rows += [row] * len(terms)
-                cols += (terms + text.offset).tolist()
-                values += weights.tolist()
+                ]
+                found += terms
+                owners += [row] * len(terms)
+            if not found:
+                continue
+            # term frequencies per (row, term), then tf-idf and each row's l2 norm, at once
+            keys, tf = np.unique(
+                np.asarray(owners, dtype=np.int64) * len(text.idf) + np.asarray(found),
+                return_counts=True,
+            )
+            owner, term = np.divmod(keys, len(text.idf))
+            weights = (1.0 + np.log(tf) if text.sublinear else tf.astype(float)) * text.idf[term]
+            norms = np.sqrt(np.bincount(owner, weights * weights, minlength=n))
+            rows += owner.tolist()
+            cols += (term + text.offset).tolist()
+            values += (weights / norms[owner]).tolist()
         return sparse.csr_matrix((values, (rows, cols)), shape=(n, self.width))
 
 
