@@ -356,7 +356,8 @@ def test_two_models_are_proposed_and_promoted_independently(
     assert (main_pins["churn"], main_pins["taxi"]) == ("2", "1")  # the merge touched churn only
     gate.fake.add_review(taxi, "alice")
     gate.fake.merge(taxi)
-    assert pins(gate.fake.branches["main"][OVERLAY_FILE]) == {"churn": "2", "taxi": "2"}
+    after = pins(gate.fake.branches["main"][OVERLAY_FILE])
+    assert (after["churn"], after["taxi"]) == ("2", "2")
     # promote run once after both merges (no commit given): each pin judged at its own merge
     capsys.readouterr()
     assert main(["promote", "--host", "github", "--json"]) == 0

@@ -17,6 +17,7 @@ from driftloop.train.data import prepare_features
 from driftloop.train.fastpath import compile_fast_path
 from driftloop.train.fit import fit_model
 from driftloop.train.pipeline import build_pipeline
+from driftloop.train.textpath import TextPath, compile_text_path
 
 
 @pytest.mark.parametrize("model", ["churn", "taxi"])
@@ -68,3 +69,26 @@ def test_other_pipelines_have_no_fast_path() -> None:
     fitted = fit_model(linear, data)
     assert compile_fast_path(fitted.pipeline, linear) is None
     assert compile_fast_path(build_pipeline(spec), spec) is None  # not fitted yet
+
+
+def test_the_text_path_matches_the_tickets_pipeline(tmp_path: Path) -> None:
+    """TF-IDF, one-hot and the linear model by hand: the same probabilities and labels, for
+    unseen and missing categories, empty and unseen-word messages, parsed as the server
+    parses them."""
+    bundle = load_bundle(train_bundle("tickets", tmp_path / "tickets", rows=3000))
+    assert isinstance(bundle.fast_path, TextPath)
+    frame = scenarios.stream("tickets", "schema", hours=16, rows_per_hour=40)  # new channel
+    frame = frame.reindex(columns=bundle.spec.feature_names)  # plan dropped: all missing
+    frame.iloc[::9, 0] = ""
+    frame.iloc[1::9, 0] = "zzz qqq novaphone!!"
+    records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+    body = pd.Series({"dataframe_records": records}).to_json().encode()
+    columns = parse_scoring(body, bundle.spec, 10_000)
+    prepared = prepare_features(frame, bundle.spec)
+    expected = bundle.pipeline.predict_proba(prepared)
+    got = bundle.fast_path.model.predict_proba(bundle.fast_path.matrix(columns))  # type: ignore[attr-defined]
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+    fast, slow = bundle.outputs_of_columns(columns), bundle.outputs(prepared)
+    np.testing.assert_array_equal(fast[0], slow[0])
+    assert compile_text_path(load_bundle(train_bundle("churn", tmp_path / "c", 1000)).pipeline,
+                             load_model("churn", ROOT / "models")) is None  # fmt: skip

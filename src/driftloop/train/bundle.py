@@ -30,6 +30,7 @@ from driftloop.drift import Profile
 from driftloop.errors import ConfigError, DataError
 from driftloop.train.fastpath import FastPath, compile_fast_path
 from driftloop.train.fit import model_outputs
+from driftloop.train.textpath import TextPath, compile_text_path
 
 __all__ = ["BUNDLE_FILE", "ModelBundle", "load_bundle", "save_bundle"]
 
@@ -44,7 +45,7 @@ class ModelBundle:
     profile: Profile
     version: str
     metrics: dict[str, float]
-    fast_path: FastPath | None = field(default=None, compare=False, repr=False)
+    fast_path: FastPath | TextPath | None = field(default=None, compare=False, repr=False)
     # scored on the golden set when served with --golden (serve/golden.py); empty otherwise
     golden: dict[str, float] = field(default_factory=dict, compare=False)
 
@@ -140,5 +141,5 @@ def load_bundle(path: Path, version: str | None = None) -> ModelBundle:
         profile=profile,
         version=str(version or meta.get("version", "0")),
         metrics={str(k): float(v) for k, v in meta.get("metrics", {}).items()},
-        fast_path=compile_fast_path(pipeline, spec),
+        fast_path=compile_fast_path(pipeline, spec) or compile_text_path(pipeline, spec),
     )
