@@ -68,13 +68,20 @@ def test_recorded_macro_f1_share_shift_and_text_psi_equal_the_rows(
             client.post(f"{server}/feedback", json={"records": records}).raise_for_status()
             served += predictions
 
-    def settled() -> bool:  # every labelled row scraped, and the rules ran on it
-        rows = query(prom, "sum(driftloop:feedback_confusion_increase:5m)")
+    def settled() -> bool:
+        """Every labelled row scraped, and the rules evaluated after that scrape (a loaded
+        host can run them late: an earlier evaluation saw only part of the rows)."""
         total = query(prom, "sum(driftloop_feedback_confusion_total)")
-        return bool(rows and total) and float(total[0]["value"][1]) == len(frame)
+        if not total or float(total[0]["value"][1]) != len(frame):
+            return False
+        scraped = query(prom, "max(timestamp(driftloop_feedback_confusion_total))")
+        recorded = query(prom, "min(timestamp(driftloop:model_f1_macro:5m))")
+        shift = query(prom, "min(timestamp(driftloop:prediction_share_shift:5m))")
+        return bool(recorded and shift) and min(
+            float(recorded[0]["value"][1]), float(shift[0]["value"][1])
+        ) > float(scraped[0]["value"][1])
 
-    wait_until(settled, timeout=60.0)
-    wait_until(lambda: bool(query(prom, "driftloop:model_f1_macro:5m")))
+    wait_until(settled, timeout=120.0)
     at = datetime.now(UTC)
     macro = float(query(prom, "driftloop:model_f1_macro:5m", at.timestamp())[0]["value"][1])
     assert macro == pytest.approx(f1_score(labels, served, average="macro"), abs=1e-6)
