@@ -10,23 +10,12 @@ Prints a markdown table for docs/benchmarks.md. Goal: `driftloop drift` on a tex
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable
-from typing import Any
 
 import pandas as pd
+from drift_engine import timed  # benchmarks/ is on sys.path when run as a script
 
 from driftloop.drift import DriftOptions, build_profile, compare
 from driftloop.synthetic import scenarios
-
-
-def timed(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
 
 
 def frames(rows: int) -> tuple[pd.DataFrame, pd.DataFrame]:
