@@ -1,6 +1,7 @@
 """The tickets model (#19) served for real and scraped by a real Prometheus: the recorded
-macro-F1 is scikit-learn's on the fed rows, the class-share shift is the served shares'
-largest move, and the text descriptors' PSI is the engine's; the check reads them."""
+macro-F1 is scikit-learn's on the fed rows, its label-free estimate is the offline one on
+the same rows, the class-share shift is the served shares' largest move, and the text
+descriptors' PSI is the engine's; the check reads them."""
 
 from __future__ import annotations
 
@@ -19,9 +20,11 @@ from tests.support.processes import model_server, prometheus
 
 from driftloop.adapters.prometheus import PrometheusSource
 from driftloop.drift import stats
+from driftloop.drift.class_quality import calibrate, expected_counts, f1_macro_of_counts
 from driftloop.generate.rules import RuleSettings, build_groups
 from driftloop.synthetic import scenarios
 from driftloop.train.bundle import load_bundle
+from driftloop.train.data import prepare_features
 
 pytestmark = pytest.mark.integration
 FEATURES = ["message", "channel", "plan"]
@@ -75,11 +78,14 @@ def test_recorded_macro_f1_share_shift_and_text_psi_equal_the_rows(
         if not total or float(total[0]["value"][1]) != len(frame):
             return False
         scraped = query(prom, "max(timestamp(driftloop_feedback_confusion_total))")
-        recorded = query(prom, "min(timestamp(driftloop:model_f1_macro:5m))")
-        shift = query(prom, "min(timestamp(driftloop:prediction_share_shift:5m))")
-        return bool(recorded and shift) and min(
-            float(recorded[0]["value"][1]), float(shift[0]["value"][1])
-        ) > float(scraped[0]["value"][1])
+        times = [
+            query(prom, f"min(timestamp({name}:5m))")
+            for name in ("driftloop:model_f1_macro", "driftloop:prediction_share_shift",
+                         "driftloop:model_estimated_f1_macro")
+        ]  # fmt: skip
+        return all(times) and min(float(t[0]["value"][1]) for t in times) > float(
+            scraped[0]["value"][1]
+        )
 
     wait_until(settled, timeout=120.0)
     at = datetime.now(UTC)
@@ -91,6 +97,15 @@ def test_recorded_macro_f1_share_shift_and_text_psi_equal_the_rows(
     }
     expected = f1_score(labels, served, average=None, labels=sorted(per_class))
     assert list(per_class.values()) == pytest.approx(list(expected), abs=1e-6)
+
+    # the label-free estimate is driftloop.drift.class_quality's on the same rows' scores
+    _, probabilities = bundle.outputs(prepare_features(frame, bundle.spec))
+    table = np.array([bundle.profile.class_calibration[str(c)] for c in bundle.pipeline.classes_])
+    winners = np.argmax(probabilities, axis=1)
+    hits, rows = expected_counts(calibrate(probabilities, table), winners)
+    offline = f1_macro_of_counts(hits, rows, np.bincount(winners, minlength=len(table)))
+    estimate = query(prom, "driftloop:model_estimated_f1_macro:5m", at.timestamp())
+    assert float(estimate[0]["value"][1]) == pytest.approx(offline, abs=1e-6)
 
     prediction = bundle.profile.prediction
     assert prediction is not None
@@ -118,3 +133,4 @@ def test_recorded_macro_f1_share_shift_and_text_psi_equal_the_rows(
     assert signals["f1_macro"].rows >= len(frame)
     assert signals["prediction_share_shift"].value == pytest.approx(shift, abs=1e-9)
     assert signals["reference_f1_macro"].value == pytest.approx(bundle.metrics["f1_macro"])
+    assert signals["estimated_f1_macro"].value == pytest.approx(offline, abs=1e-6)

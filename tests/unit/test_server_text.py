@@ -13,10 +13,12 @@ from starlette.testclient import TestClient
 from tests.support.bundles import train_bundle
 from tests.unit.test_server import bin_total, samples
 
+from driftloop.drift.class_quality import calibrate, expected_counts, f1_macro_of_counts
 from driftloop.drift.text import descriptor_columns
 from driftloop.serve.app import Settings, create_app
 from driftloop.synthetic import scenarios
 from driftloop.train.bundle import load_bundle
+from driftloop.train.data import prepare_features
 
 ROW = {"message": "my novaphone is bricked again", "channel": "chat", "plan": "pro"}
 
@@ -113,3 +115,39 @@ def test_a_class_the_model_never_saw_is_refused_and_counted_nowhere(client: Test
     assert "'furious' is not one of the model's classes" in response.json()["message"]
     assert sum(samples(client, "driftloop_feedback_confusion_total").values()) == 0
     assert sum(samples(client, "driftloop_feedback_total").values()) == 0
+
+
+def test_scored_rows_count_the_label_free_estimate_of_each_class(
+    client: TestClient, bundle_dir: Path
+) -> None:
+    """The expected hits and rows per class, and expected correct rows, equal the offline
+    estimate (driftloop.drift.class_quality) on the same rows; the estimated macro-F1 from
+    the counters, as the rules compute it, tracks the realised one where nothing changed."""
+    bundle = load_bundle(bundle_dir)
+    rows = scenarios.stream("tickets", "none", hours=14).tail(400)
+    records = rows[["message", "channel", "plan"]].to_dict("records")
+    answer = client.post("/invocations", json={"dataframe_records": records}).json()
+    _, probabilities = bundle.outputs(prepare_features(rows, bundle.spec))
+    classes = [str(c) for c in bundle.pipeline.classes_]
+    table = np.array([bundle.profile.class_calibration[c] for c in classes])
+    served = np.argmax(probabilities, axis=1)
+    hits, expected = expected_counts(calibrate(probabilities, table), served)
+
+    def per_class(name: str) -> list[float]:
+        found = {dict(k)["class"]: v for k, v in samples(client, name).items()}
+        return [found[c] for c in classes]
+
+    got_hits = per_class("driftloop_prediction_expected_class_hits_total")
+    got_rows = per_class("driftloop_prediction_expected_class_rows_total")
+    assert got_hits == pytest.approx(hits, abs=1e-9)
+    assert got_rows == pytest.approx(expected, abs=1e-9)
+    assert sum(got_rows) == pytest.approx(400)  # each row's calibrated probabilities sum to 1
+    (correct,) = samples(client, "driftloop_prediction_expected_correct_total").values()
+    assert correct == pytest.approx(hits.sum(), abs=1e-9)
+    # the served classes are still counted as prediction bins
+    bins = {dict(k)["bin"]: v for k, v in samples(client, "driftloop_prediction_bin_total").items()}
+    served_counts = [bins[c] for c in classes]
+    assert served_counts == list(map(float, np.bincount(served, minlength=3)))
+    estimate = f1_macro_of_counts(np.array(got_hits), np.array(got_rows), served_counts)
+    realised = f1_score(rows["sentiment"], answer["predictions"], average="macro")
+    assert estimate == pytest.approx(realised, abs=0.05)

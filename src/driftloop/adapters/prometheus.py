@@ -48,6 +48,7 @@ _QUALITY_ROWS = {
     "rmse": "feedback_samples",
     "estimated_roc_auc": "prediction_samples",
     "estimated_accuracy": "prediction_samples",
+    "estimated_f1_macro": "prediction_samples",
     "prediction_psi": "prediction_samples",  # recorded as driftloop:prediction_psi:<w>
     "prediction_share_shift": "prediction_samples",
 }

@@ -157,7 +157,7 @@ class PerformanceSettings(Strict):
     thresholds: dict[QualityMetric, QualityBound] = Field(min_length=1)
     estimated: Literal["off", "warn", "trigger"] = Field(
         default="warn",
-        description="The label-free estimate (binary classifiers) only warns unless 'trigger'.",
+        description="The label-free estimate (classifiers) only warns unless 'trigger'.",
     )
 
     @model_validator(mode="after")

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from driftloop.drift.class_quality import parse_class_calibration
 from driftloop.drift.columns import (
     MISSING,
     OTHER,
@@ -272,6 +273,8 @@ class Profile:
     calibration: tuple[float, ...] = ()
     # Text features: the reference vocabulary their descriptor features are counted against.
     vocabularies: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Multiclass: each class's calibration table (driftloop.drift.class_quality).
+    class_calibration: dict[str, tuple[float, ...]] = field(default_factory=dict)
 
     @functools.cached_property
     def known_words(self) -> dict[str, frozenset[str]]:
@@ -313,6 +316,15 @@ class Profile:
             **({"prediction": self.prediction.to_dict()} if self.prediction else {}),
             **({"prediction_calibration": list(self.calibration)} if self.calibration else {}),
             **({"text": _text_dict(self.vocabularies)} if self.vocabularies else {}),
+            **(
+                {
+                    "prediction_class_calibration": {
+                        k: list(v) for k, v in self.class_calibration.items()
+                    }
+                }
+                if self.class_calibration
+                else {}
+            ),
         }
 
     @classmethod
@@ -331,6 +343,9 @@ class Profile:
                 FeatureProfile.from_dict("prediction", prediction) if prediction else None,
                 _probabilities(data.get("prediction_calibration", ()), "prediction_calibration"),
                 _vocabularies(data.get("text", {})),
+                parse_class_calibration(
+                    data.get("prediction_class_calibration", {}), "prediction_class_calibration"
+                ),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise DataError(f"{source}: invalid profile: {error}") from None

@@ -276,4 +276,30 @@ def multiclass_rules(w: str) -> list[dict[str, Any]]:
             "record": f"driftloop:model_f1_macro:{w}",
             "expr": f"avg by (model, version) (driftloop:model_class_f1:{w})",
         },
+        *estimated_class_rules(w),
     ]
+
+
+def estimated_class_rules(w: str) -> list[dict[str, Any]]:
+    """The label-free per-class and macro F1 (driftloop.drift.class_quality): expected hits
+    and expected rows per class from the server, served rows per class from the prediction
+    bins (their ``bin`` is the class); F1_k = 2 hits / (served + rows)."""
+    by = "model, version, class"
+    hits = f"driftloop:prediction_expected_class_hits_increase:{w}"
+    rows = f"driftloop:prediction_expected_class_rows_increase:{w}"
+    served = f'label_replace(driftloop:prediction_bin_increase:{w}, "class", "$1", "bin", "(.*)")'
+    return [
+        {"record": hits, "expr": f"sum by ({by}) "
+         f"(increase(driftloop_prediction_expected_class_hits_total[{w}]))"},
+        {"record": rows, "expr": f"sum by ({by}) "
+         f"(increase(driftloop_prediction_expected_class_rows_total[{w}]))"},
+        {
+            "record": f"driftloop:model_estimated_class_f1:{w}",
+            "expr": f"2 * {hits} / on ({by}) "
+            f"((sum by ({by}) ({served}) + on ({by}) {rows}) > 0)",
+        },
+        {
+            "record": f"driftloop:model_estimated_f1_macro:{w}",
+            "expr": f"avg by (model, version) (driftloop:model_estimated_class_f1:{w})",
+        },
+    ]  # fmt: skip

@@ -64,7 +64,9 @@ __all__ = ["RuleSettings", "render_prometheus_rule", "settings_from_policy"]
 _ONE_SECOND = timedelta(seconds=1)
 # Prometheus's lookback: a rule that instant queries read is evaluated at least this often
 _LOOKBACK = timedelta(minutes=5)
-ESTIMATED = frozenset({"roc_auc", "accuracy"})  # the quality rules record an estimate of these
+ESTIMATED = frozenset(
+    {"roc_auc", "accuracy", "f1_macro"}
+)  # the quality rules record an estimate of these
 
 
 def settings_from_policy(policy: DriftPolicy) -> RuleSettings:

@@ -1,32 +1,59 @@
-"""Multiclass feedback as a confusion matrix, for per-class and macro F1 in PromQL."""
+"""Multiclass quality in PromQL: labelled feedback as a confusion matrix (realised per-class
+and macro F1), and from the scored rows' class probabilities, the expected counts of the
+label-free estimate (driftloop.drift.class_quality)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
+import numpy as np
 from prometheus_client.core import CounterMetricFamily
 
-__all__ = ["Confusion"]
+from driftloop.drift.class_quality import calibrate, expected_counts
+
+__all__ = ["Confusion", "expected_correct"]
 
 
 class Confusion:
     """Labelled rows per (actual, predicted) class pair and model version. Classes are the
     model's own (``/feedback`` refuses any other), so the series are bounded by classes
-    squared per version; the served version's pairs exist from start-up (zeros)."""
+    squared per version; the served version's pairs exist from start-up (zeros). With a
+    calibration table for every class, also the expected hits and rows per class and the
+    expected correct rows among scored rows (this version's only)."""
 
-    def __init__(self, model: str, version: str, classes: Iterable[object]) -> None:
-        self.model = model
+    def __init__(
+        self, model: str, version: str, classes: Iterable[object],
+        calibration: dict[str, tuple[float, ...]] | None = None,
+    ) -> None:  # fmt: skip
+        self.model, self.version = model, version
         self.classes = [str(c) for c in classes]
         self.counts: dict[tuple[str, str, str], int] = {
             (version, actual, predicted): 0 for actual in self.classes for predicted in self.classes
         }
+        table = calibration or {}
+        known = all(c in table for c in self.classes)
+        self.table = np.array([table[c] for c in self.classes]) if known and table else None
+        self.hits = np.zeros(len(self.classes))
+        self.rows = np.zeros(len(self.classes))
+        self.correct = 0.0
 
     def observe(self, version: str, actual: Iterable[object], predicted: Iterable[object]) -> None:
         for a, p in zip(actual, predicted, strict=True):
             key = (version, str(a), str(p))
             self.counts[key] = self.counts.get(key, 0) + 1
 
-    def collect(self) -> CounterMetricFamily:
+    def observe_probabilities(self, probabilities: np.ndarray) -> np.ndarray:
+        """Count the expected hits and rows of scored rows; returns the served class indices."""
+        served: np.ndarray = np.argmax(probabilities, axis=1)
+        if self.table is not None:
+            calibrated = calibrate(probabilities, self.table)
+            hits, rows = expected_counts(calibrated, served)
+            self.hits += hits
+            self.rows += rows
+            self.correct += float(hits.sum())
+        return served
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
         family = CounterMetricFamily(
             "driftloop_feedback_confusion",
             "Labelled rows per true class (actual) and served class (predicted).",
@@ -34,4 +61,29 @@ class Confusion:
         )
         for (version, actual, predicted), count in sorted(self.counts.items()):
             family.add_metric([self.model, version, actual, predicted], float(count))
-        return family
+        yield family
+        if self.table is None:
+            return
+        labels = [self.model, self.version]
+        for name, values, text in (
+            ("driftloop_prediction_expected_class_hits", self.hits,
+             "Expected correct rows among scored rows served each class (calibrated)."),
+            ("driftloop_prediction_expected_class_rows", self.rows,
+             "Expected rows of each true class among scored rows (calibrated)."),
+        ):  # fmt: skip
+            family = CounterMetricFamily(name, text, labels=["model", "version", "class"])
+            for label, value in zip(self.classes, values, strict=True):
+                family.add_metric([*labels, label], float(value))
+            yield family
+        yield expected_correct(labels, self.correct)
+
+
+def expected_correct(labels: list[str], value: float) -> CounterMetricFamily:
+    """The label-free accuracy's numerator, binary or multiclass alike."""
+    family = CounterMetricFamily(
+        "driftloop_prediction_expected_correct",
+        "Expected correct served labels among scored rows (reference calibration).",
+        labels=["model", "version"],
+    )
+    family.add_metric(labels, value)
+    return family

@@ -18,7 +18,7 @@ from driftloop.drift.binned_quality import below, expected_positives
 from driftloop.drift.columns import category_label
 from driftloop.drift.profile import Z_LIMIT, FeatureProfile, count_beyond
 from driftloop.drift.text import descriptor_columns, descriptor_names
-from driftloop.serve.confusion import Confusion
+from driftloop.serve.confusion import Confusion, expected_correct
 from driftloop.serve.payload import class_of
 from driftloop.train.bundle import ModelBundle
 
@@ -99,7 +99,7 @@ class _BinCollector(Collector):
         if t.groups is not None:
             yield t.groups.collect(labels)
         if t.confusion is not None:
-            yield t.confusion.collect()
+            yield from t.confusion.collect()
         rows = GaugeMetricFamily(
             "driftloop_reference_rows",
             "Rows the reference profile was built from (for noise-aware drift thresholds).",
@@ -205,13 +205,7 @@ class ScoreQuality:
             "Expected negatives among scored rows in the score bins below this one.",
             labels, self.expected_negative_below, bins,
         )  # fmt: skip
-        correct = CounterMetricFamily(
-            "driftloop_prediction_expected_correct",
-            "Expected correct served labels among scored rows (reference calibration).",
-            labels=["model", "version"],
-        )
-        correct.add_metric(labels, self.expected_correct)
-        yield correct
+        yield expected_correct(labels, self.expected_correct)
 
 
 class GroupPredictions:
@@ -285,7 +279,9 @@ class Telemetry:
             else None
         )
         self.confusion = (
-            Confusion(bundle.name, bundle.version, bundle.pipeline.classes_)
+            Confusion(
+                bundle.name, bundle.version, bundle.pipeline.classes_, profile.class_calibration
+            )
             if bundle.spec.task == "multiclass_classification"
             else None
         )
@@ -361,6 +357,8 @@ class Telemetry:
                 self.groups.observe(index, scores)
         for name, (mean, std) in self.ranges.items():
             self.out_of_range[name] += count_beyond(columns[name], mean, std)
+        if self.confusion is not None and np.ndim(outputs) == 2:  # class probabilities
+            outputs = self.bundle.pipeline.classes_[self.confusion.observe_probabilities(outputs)]
         if self.prediction.type == "categorical":
             outputs = np.array([category_label(v) for v in outputs], dtype=object)
         index = self.prediction.index_of_prepared(outputs)

@@ -13,6 +13,7 @@ from sklearn.pipeline import Pipeline
 from driftloop.config import ModelSpec
 from driftloop.drift import Profile, build_profile
 from driftloop.drift.binned_quality import calibration
+from driftloop.drift.class_quality import class_calibration
 from driftloop.drift.columns import FeatureType
 from driftloop.drift.profile import profile_values
 from driftloop.gates.metrics import demographic_parity_difference
@@ -34,9 +35,9 @@ class FitResult:
 
 
 def model_outputs(pipeline: Any, features: Any, spec: ModelSpec) -> tuple[np.ndarray, np.ndarray]:
-    """(predictions, telemetry values) of a fitted pipeline or estimator: labels and
-    positive-class score for binary
-    classification, labels twice for multi-class, values twice for regression."""
+    """(predictions, telemetry values) of a fitted pipeline or estimator: labels and the
+    positive-class score for binary classification, labels and every class's probability
+    (rows by ``classes_``) for multi-class, values twice for regression."""
     if spec.task == "regression":
         predicted = np.asarray(pipeline.predict(features), dtype=float)
         return predicted, predicted
@@ -45,7 +46,7 @@ def model_outputs(pipeline: Any, features: Any, spec: ModelSpec) -> tuple[np.nda
     labels = classes[np.argmax(probabilities, axis=1)]
     if spec.task == "binary_classification":
         return labels, probabilities[:, 1]
-    return labels, labels
+    return labels, probabilities
 
 
 def prediction_kind(spec: ModelSpec) -> FeatureType:
@@ -66,11 +67,22 @@ def fit_model(
     profile = build_profile(
         train, spec.feature_types, spec.profile.bins, spec.profile.top_k, model=spec.name
     )
-    _, reference_scores = model_outputs(pipeline, x_train, spec)
+    reference_labels, reference_scores = model_outputs(pipeline, x_train, spec)
+    multiclass = spec.task == "multiclass_classification"
     prediction = profile_values(
-        "prediction", pd.Series(reference_scores), prediction_kind(spec), spec.profile.bins
+        "prediction",
+        pd.Series(reference_labels if multiclass else reference_scores),
+        prediction_kind(spec),
+        spec.profile.bins,
     )
     calibrated: tuple[float, ...] = ()
+    by_class: dict[str, tuple[float, ...]] = {}
+    if multiclass:  # held-out rows, as for binary below
+        names = [str(c) for c in pipeline.classes_]  # as the server names them (Confusion)
+        position = {c: i for i, c in enumerate(pipeline.classes_)}  # a class unseen in training: -1
+        actual = np.array([position.get(v, -1) for v in test[spec.target]], dtype=np.int64)
+        table = class_calibration(scores, actual)
+        by_class = {name: tuple(map(float, row)) for name, row in zip(names, table, strict=True)}
     attribute = spec.sensitive_attribute
     if spec.task == "binary_classification":
         if attribute in spec.feature_names:
@@ -88,7 +100,9 @@ def fit_model(
     return FitResult(
         pipeline=pipeline,
         metrics=metrics,
-        profile=replace(profile, prediction=prediction, calibration=calibrated),
+        profile=replace(
+            profile, prediction=prediction, calibration=calibrated, class_calibration=by_class
+        ),
         data_digest=data_digest(df),
         n_train=len(train),
         n_eval=len(test),
