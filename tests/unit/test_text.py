@@ -74,6 +74,15 @@ def test_a_profile_keeps_its_vocabulary_and_reads_the_text_column(tmp_path: Path
     )
     with pytest.raises(DataError, match=r"text.message.vocabulary must be a list of words"):
         Profile.load(tmp_path / "bad.json")
+    # a vocabulary beyond the bound, or for a feature the profile has no descriptors of
+    data = profile.to_dict()
+    for text, phrase in (
+        ({"message": {"vocabulary": [f"w{i}" for i in range(5001)]}},
+         "text.message.vocabulary: 5001 words; at most 5000"),
+        ({"body": {"vocabulary": ["a"]}}, "text.body: no such text feature"),
+    ):  # fmt: skip
+        with pytest.raises(DataError, match=phrase):
+            Profile.from_dict(data | {"text": text})
 
 
 @pytest.mark.parametrize(("scenario", "drifted"), [("none", False), ("persistent", True)])

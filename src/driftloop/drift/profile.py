@@ -31,7 +31,7 @@ from driftloop.drift.columns import (
     category_label,
     numeric_values,
 )
-from driftloop.drift.text import descriptor_names, profile_text, with_descriptors
+from driftloop.drift.text import MAX_VOCABULARY, descriptor_names, profile_text, with_descriptors
 from driftloop.errors import DataError
 
 __all__ = [
@@ -241,7 +241,7 @@ def _text_dict(vocabularies: dict[str, tuple[str, ...]]) -> dict[str, Any]:
     return {name: {"vocabulary": list(words)} for name, words in vocabularies.items()}
 
 
-def _vocabularies(data: Any) -> dict[str, tuple[str, ...]]:
+def _vocabularies(data: Any, features: dict[str, FeatureProfile]) -> dict[str, tuple[str, ...]]:
     if not isinstance(data, dict):
         raise TypeError("text must map each text feature to its vocabulary")
     found = {}
@@ -249,6 +249,12 @@ def _vocabularies(data: Any) -> dict[str, tuple[str, ...]]:
         words = spec.get("vocabulary") if isinstance(spec, dict) else None
         if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
             raise ValueError(f"text.{name}.vocabulary must be a list of words")
+        if len(words) > MAX_VOCABULARY:  # the server keeps it in memory
+            raise ValueError(
+                f"text.{name}.vocabulary: {len(words)} words; at most {MAX_VOCABULARY}"
+            )
+        if not all(d in features for d in descriptor_names(name)):
+            raise ValueError(f"text.{name}: no such text feature (no {name}.* descriptor features)")
         found[str(name)] = tuple(words)
     return found
 
@@ -335,14 +341,15 @@ class Profile:
             )
         try:
             prediction = data.get("prediction")
+            features = _features(data["features"])
             return cls(
-                _features(data["features"]),
+                features,
                 _count(data["n_rows"], "n_rows"),
                 data.get("model"),
                 str(data["created_at"]),
                 FeatureProfile.from_dict("prediction", prediction) if prediction else None,
                 _probabilities(data.get("prediction_calibration", ()), "prediction_calibration"),
-                _vocabularies(data.get("text", {})),
+                _vocabularies(data.get("text", {}), features),
                 parse_class_calibration(
                     data.get("prediction_class_calibration", {}), "prediction_class_calibration"
                 ),
