@@ -11,7 +11,7 @@ import pytest
 from sklearn.metrics import f1_score
 
 from driftloop.config import load_model
-from driftloop.drift import DriftOptions, Profile, build_profile, compare
+from driftloop.drift import DriftOptions, Profile, build_profile, compare, profile_frame, text
 from driftloop.drift.columns import infer_types
 from driftloop.drift.text import descriptor_columns, tokens, vocabulary
 from driftloop.errors import ConfigError, DataError
@@ -76,13 +76,13 @@ def test_a_profile_keeps_its_vocabulary_and_reads_the_text_column(tmp_path: Path
         Profile.load(tmp_path / "bad.json")
     # a vocabulary beyond the bound, or for a feature the profile has no descriptors of
     data = profile.to_dict()
-    for text, phrase in (
+    for block, phrase in (
         ({"message": {"vocabulary": [f"w{i}" for i in range(5001)]}},
          "text.message.vocabulary: 5001 words; at most 5000"),
         ({"body": {"vocabulary": ["a"]}}, "text.body: no such text feature"),
     ):  # fmt: skip
         with pytest.raises(DataError, match=phrase):
-            Profile.from_dict(data | {"text": text})
+            Profile.from_dict(data | {"text": block})
 
 
 @pytest.mark.parametrize(("scenario", "drifted"), [("none", False), ("persistent", True)])
@@ -180,3 +180,27 @@ def test_with_a_profile_alone_the_text_is_judged_by_its_descriptors_only() -> No
     assert report.features["message"].status == "insufficient_data"
     assert "needs the reference texts" in report.features["message"].skipped["domain_classifier"]
     assert report.features["message.length"].status == "no_drift"
+
+
+def test_the_reference_is_tokenised_once_for_a_drift_comparison(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``profile_frame`` hands back the reference with its descriptors (equal to computing
+    them again), and ``compare`` reuses them: only the current side is tokenised."""
+    reference = scenarios.reference("tickets", 2000)
+    current = scenarios.stream("tickets", "persistent", hours=14).tail(1500)
+    profile, described = profile_frame(reference, {"message": "text"})
+    again = profile.with_descriptors(reference)
+    for name in ("message.length", "message.oov_share"):
+        np.testing.assert_array_equal(described[name], again[name])
+    calls: list[int] = []
+    original = text.descriptor_columns
+
+    def counted(*args: object) -> dict[str, np.ndarray]:
+        calls.append(len(args[1]))  # type: ignore[arg-type]
+        return original(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(text, "descriptor_columns", counted)
+    report = compare(described, current, profile)
+    assert calls == [len(current)]
+    assert report.features["message.oov_share"].drifted

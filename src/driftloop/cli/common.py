@@ -90,24 +90,25 @@ def profile_for(
     models_dir: Path,
     bins: int | None = None,
     top_k: int | None = None,
-) -> Profile:
-    """A profile of ``reference``: with the model's feature types and binning when a model
-    is named, otherwise with types inferred from the columns."""
-    from driftloop.drift import build_profile
+) -> tuple[Profile, pd.DataFrame]:
+    """A profile of ``reference``, and ``reference`` with its text features' descriptors:
+    with the model's feature types and binning when a model is named, otherwise with types
+    inferred from the columns."""
     from driftloop.drift.columns import infer_types
+    from driftloop.drift.profile import profile_frame
 
     if model is not None:
         from driftloop.config import load_model
 
         spec = load_model(model, models_dir)
-        return build_profile(
+        return profile_frame(
             reference,
             spec.feature_types,
             bins=bins or spec.profile.bins,
             top_k=top_k or spec.profile.top_k,
             model=spec.name,
         )
-    return build_profile(reference, infer_types(reference), bins=bins or 10, top_k=top_k or 20)
+    return profile_frame(reference, infer_types(reference), bins=bins or 10, top_k=top_k or 20)
 
 
 def registry_from_environment() -> ModelRegistry:

@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     reference = read_frame(args.reference, wanted, categories=True) if args.reference else None
     if args.profile is None:
         assert reference is not None  # checked above
-        profile = profile_for(reference, args.model, args.models, args.bins)
+        profile, reference = profile_for(reference, args.model, args.models, args.bins)
     current = read_frame(args.current, profile.columns, categories=True)
     options = DriftOptions(
         tests=parse_tests(args.tests),

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from driftloop.data.frames import read_frame
 
     check_output(args.out, "--out")
-    profile = profile_for(read_frame(args.data), args.model, args.models, args.bins, args.top_k)
+    profile, _ = profile_for(read_frame(args.data), args.model, args.models, args.bins, args.top_k)
     profile.save(args.out)
     emit(f"wrote {args.out}: {len(profile.features)} features from {profile.n_rows} rows")
     for name, text in profile.warnings.items():

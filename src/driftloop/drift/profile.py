@@ -31,7 +31,13 @@ from driftloop.drift.columns import (
     category_label,
     numeric_values,
 )
-from driftloop.drift.text import MAX_VOCABULARY, descriptor_names, profile_text, with_descriptors
+from driftloop.drift.text import (
+    descriptor_names,
+    parse_vocabularies,
+    profile_text,
+    vocabularies_dict,
+    with_descriptors,
+)
 from driftloop.errors import DataError
 
 __all__ = [
@@ -237,28 +243,6 @@ def _features(data: object) -> dict[str, FeatureProfile]:
     return {str(name): FeatureProfile.from_dict(str(name), spec) for name, spec in data.items()}
 
 
-def _text_dict(vocabularies: dict[str, tuple[str, ...]]) -> dict[str, Any]:
-    return {name: {"vocabulary": list(words)} for name, words in vocabularies.items()}
-
-
-def _vocabularies(data: Any, features: dict[str, FeatureProfile]) -> dict[str, tuple[str, ...]]:
-    if not isinstance(data, dict):
-        raise TypeError("text must map each text feature to its vocabulary")
-    found = {}
-    for name, spec in data.items():
-        words = spec.get("vocabulary") if isinstance(spec, dict) else None
-        if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
-            raise ValueError(f"text.{name}.vocabulary must be a list of words")
-        if len(words) > MAX_VOCABULARY:  # the server keeps it in memory
-            raise ValueError(
-                f"text.{name}.vocabulary: {len(words)} words; at most {MAX_VOCABULARY}"
-            )
-        if not all(d in features for d in descriptor_names(name)):
-            raise ValueError(f"text.{name}: no such text feature (no {name}.* descriptor features)")
-        found[str(name)] = tuple(words)
-    return found
-
-
 def _probabilities(data: Any, key: str) -> tuple[float, ...]:
     values = tuple(float(c) for c in data)
     if not all(0 <= c <= 1 for c in values):  # False for NaN too
@@ -321,7 +305,7 @@ class Profile:
             "features": {name: f.to_dict() for name, f in self.features.items()},
             **({"prediction": self.prediction.to_dict()} if self.prediction else {}),
             **({"prediction_calibration": list(self.calibration)} if self.calibration else {}),
-            **({"text": _text_dict(self.vocabularies)} if self.vocabularies else {}),
+            **({"text": vocabularies_dict(self.vocabularies)} if self.vocabularies else {}),
             **(
                 {
                     "prediction_class_calibration": {
@@ -349,7 +333,7 @@ class Profile:
                 str(data["created_at"]),
                 FeatureProfile.from_dict("prediction", prediction) if prediction else None,
                 _probabilities(data.get("prediction_calibration", ()), "prediction_calibration"),
-                _vocabularies(data.get("text", {}), features),
+                parse_vocabularies(data.get("text", {}), set(features)),
                 parse_class_calibration(
                     data.get("prediction_class_calibration", {}), "prediction_class_calibration"
                 ),
@@ -422,6 +406,18 @@ def build_profile(
 ) -> Profile:
     """Profile the reference frame ``df`` for the features in ``column_types``; a text
     feature is profiled as its descriptors (``driftloop.drift.text``)."""
+    return profile_frame(df, column_types, bins, top_k, model)[0]
+
+
+def profile_frame(
+    df: pd.DataFrame,
+    column_types: dict[str, ColumnType],
+    bins: int = 10,
+    top_k: int = 20,
+    model: str | None = None,
+) -> tuple[Profile, pd.DataFrame]:
+    """The profile and ``df`` with its text features' descriptor columns (tokenised once:
+    ``compare`` then reuses them)."""
     if len(df) == 0:
         raise DataError("reference data has no rows")
     missing = [name for name in column_types if name not in df.columns]
@@ -444,4 +440,4 @@ def build_profile(
     workers = max(1, min(len(types), os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         features = dict(zip(types, pool.map(one, types.items()), strict=True))
-    return Profile(features, len(df), model, vocabularies=vocabularies)
+    return Profile(features, len(df), model, vocabularies=vocabularies), df

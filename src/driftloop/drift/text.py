@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,8 +24,10 @@ __all__ = [
     "WORD_PATTERN",
     "descriptor_columns",
     "descriptor_names",
+    "parse_vocabularies",
     "profile_text",
     "tokens",
+    "vocabularies_dict",
     "vocabulary",
     "with_descriptors",
 ]
@@ -100,11 +103,40 @@ def profile_text(
 
 
 def with_descriptors(df: pd.DataFrame, vocabularies: Mapping[str, frozenset[str]]) -> pd.DataFrame:
-    """``df`` plus the descriptor columns of each text feature it has (others untouched)."""
-    present = [name for name in vocabularies if name in df.columns]
+    """``df`` plus the descriptor columns of each text feature it has (others untouched;
+    descriptors already there, from ``profile_frame``, are kept)."""
+    present = [
+        name
+        for name in vocabularies
+        if name in df.columns and not all(d in df.columns for d in descriptor_names(name))
+    ]
     if not present:
         return df
     extra: dict[str, np.ndarray] = {}
     for name in present:
         extra |= descriptor_columns(name, df[name], vocabularies[name])
     return df.assign(**extra)
+
+
+def vocabularies_dict(vocabularies: dict[str, tuple[str, ...]]) -> dict[str, Any]:
+    """The profile's ``text`` block."""
+    return {name: {"vocabulary": list(words)} for name, words in vocabularies.items()}
+
+
+def parse_vocabularies(data: Any, features: Collection[str]) -> dict[str, tuple[str, ...]]:
+    """A profile's ``text`` block, checked against its ``features``' names."""
+    if not isinstance(data, dict):
+        raise TypeError("text must map each text feature to its vocabulary")
+    found = {}
+    for name, spec in data.items():
+        words = spec.get("vocabulary") if isinstance(spec, dict) else None
+        if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+            raise ValueError(f"text.{name}.vocabulary must be a list of words")
+        if len(words) > MAX_VOCABULARY:  # the server keeps it in memory
+            raise ValueError(
+                f"text.{name}.vocabulary: {len(words)} words; at most {MAX_VOCABULARY}"
+            )
+        if not all(d in features for d in descriptor_names(name)):
+            raise ValueError(f"text.{name}: no such text feature (no {name}.* descriptor features)")
+        found[str(name)] = tuple(words)
+    return found
