@@ -98,7 +98,12 @@ def bootstrap_delta(
             values.append(statistic(rows))
         except ValueError:  # a resample with one class only has no AUC
             continue
-    if not values:
+    return _interval(np.asarray(values, dtype=float), confidence)
+
+
+def _interval(values: np.ndarray, confidence: float) -> tuple[float, float] | None:
+    """The central ``confidence`` percentile interval of bootstrap deltas; None if none."""
+    if len(values) == 0:
         return None
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(values, [tail, 100 - tail])
@@ -165,12 +170,7 @@ def _weighted_delta(
         np.add.at(weights, (np.repeat(np.arange(size), n), rows.ravel()), 1.0)
         delta = statistic(weights)
         deltas.append(delta[np.isfinite(delta)])
-    values = np.concatenate(deltas)
-    if len(values) == 0:
-        return None
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(values, [tail, 100 - tail])
-    return float(low), float(high)
+    return _interval(np.concatenate(deltas), confidence)
 
 
 def bootstrap_auc_delta(

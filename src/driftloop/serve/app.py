@@ -94,7 +94,7 @@ def _count_feedback(state: ServerState, body: bytes, max_rows: int) -> int:
     numeric = state.bundle.spec.task == "regression"
     feedback = parse_feedback(body, max_rows, numeric)
     if not numeric:
-        check_classes(feedback, list(state.bundle.pipeline.classes_))
+        check_classes(feedback, state.telemetry.known)
     predictions, labels, scores, versions = feedback
     refused = state.telemetry.new_versions(versions)
     if refused:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -172,10 +173,15 @@ def class_of(value: object, classes: dict[str, object]) -> object | None:
     return classes.get(str(value))
 
 
-def check_classes(feedback: Feedback, classes: list[object]) -> None:
-    """Every prediction and label of a classifier's feedback is one of its classes; anything
-    else ("yes" for a 0/1 model, 7, 0.7, a 100 KB string) is refused, not counted."""
-    known = {str(c.item() if isinstance(c, np.generic) else c): c for c in classes}
+def known_classes(classes: Iterable[object]) -> dict[str, object]:
+    """A model's classes by their JSON spelling (numpy scalars as Python values)."""
+    return {str(c.item() if isinstance(c, np.generic) else c): c for c in classes}
+
+
+def check_classes(feedback: Feedback, known: dict[str, object]) -> None:
+    """Every prediction and label of a classifier's feedback is one of its classes
+    (``known_classes``); anything else ("yes" for a 0/1 model, 7, 0.7, a 100 KB string) is
+    refused, not counted."""
     predictions, labels, _, _ = feedback
     for name, values in (("prediction", predictions), ("label", labels)):
         for index, value in enumerate(values):

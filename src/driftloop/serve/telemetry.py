@@ -19,7 +19,7 @@ from driftloop.drift.columns import category_label
 from driftloop.drift.profile import Z_LIMIT, FeatureProfile, count_beyond
 from driftloop.drift.text import descriptor_columns, descriptor_names
 from driftloop.serve.confusion import Confusion, expected_correct
-from driftloop.serve.payload import class_of
+from driftloop.serve.payload import class_of, known_classes
 from driftloop.train.bundle import ModelBundle
 
 __all__ = ["LATENCY_BUCKETS", "Telemetry"]
@@ -321,7 +321,7 @@ class Telemetry:
         )
         self._ids = (bundle.name, bundle.version)
         classes = getattr(bundle.pipeline, "classes_", [])
-        self.known = {str(c.item() if isinstance(c, np.generic) else c): c for c in classes}
+        self.known = known_classes(classes)
         self.versions: set[str] = set()  # other versions feedback was counted for
         self.latency_child = self.latency.labels(*self._ids)
         self._init_series()
