@@ -10,6 +10,7 @@ import pytest
 from tests.support.bundles import ROOT, train_bundle
 
 from driftloop.config import load_model
+from driftloop.drift.text import tokenise
 from driftloop.serve.payload import parse_scoring
 from driftloop.synthetic import scenarios
 from driftloop.train.bundle import load_bundle
@@ -81,6 +82,9 @@ def test_the_text_path_matches_the_tickets_pipeline(tmp_path: Path) -> None:
     frame = frame.reindex(columns=bundle.spec.feature_names)  # plan dropped: all missing
     frame.iloc[::9, 0] = ""
     frame.iloc[1::9, 0] = "zzz qqq novaphone!!"
+    # repeats, capitals, pairs of known words, one-letter words, digits, non-ASCII words
+    frame.iloc[2::9, 0] = "Refund REFUND refund please please I I a 42 café—refund Über"
+    frame.iloc[3::9, 0] = "the the the order order order"
     records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
     body = pd.Series({"dataframe_records": records}).to_json().encode()
     columns = parse_scoring(body, bundle.spec, 10_000)
@@ -88,7 +92,27 @@ def test_the_text_path_matches_the_tickets_pipeline(tmp_path: Path) -> None:
     expected = bundle.pipeline.predict_proba(prepared)
     got = bundle.fast_path.model.predict_proba(bundle.fast_path.matrix(columns))  # type: ignore[attr-defined]
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+    # the text already tokenised (as the server shares it with the descriptors): the same
+    shared = bundle.fast_path.matrix(columns, tokenise(columns, ["message"]))  # type: ignore[attr-defined,call-arg]
+    assert (shared != bundle.fast_path.matrix(columns)).nnz == 0  # type: ignore[attr-defined]
     fast, slow = bundle.outputs_of_columns(columns), bundle.outputs(prepared)
     np.testing.assert_array_equal(fast[0], slow[0])
+    np.testing.assert_allclose(fast[1], slow[1], rtol=0, atol=1e-12)  # every class's probability
     assert compile_text_path(load_bundle(train_bundle("churn", tmp_path / "c", 1000)).pipeline,
                              load_model("churn", ROOT / "models")) is None  # fmt: skip
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+def test_the_linear_model_by_hand_gives_scikit_learns_probabilities(classes: int) -> None:
+    """Two classes take the logistic, more the softmax, as LogisticRegression does."""
+    from scipy import sparse
+    from sklearn.linear_model import LogisticRegression
+
+    from driftloop.train.textpath import _Linear
+
+    rng = np.random.default_rng(3)
+    x = sparse.random(400, 30, density=0.2, random_state=3, format="csr")
+    y = rng.integers(0, classes, 400)
+    model = LogisticRegression(C=4.0).fit(x, y)
+    linear = _Linear(model.coef_, model.intercept_, model.classes_)
+    np.testing.assert_allclose(linear.predict_proba(x), model.predict_proba(x), rtol=0, atol=1e-12)

@@ -38,8 +38,8 @@ CLASS_BINS = 10
 
 
 def _bins(probabilities: np.ndarray, n_bins: int) -> np.ndarray:
-    scaled = np.clip(np.asarray(probabilities, dtype=float), 0.0, 1.0) * n_bins
-    index: np.ndarray = np.minimum(scaled.astype(np.int64), n_bins - 1)
+    scaled = np.asarray(probabilities, dtype=float) * n_bins
+    index: np.ndarray = np.minimum(np.maximum(scaled, 0).astype(np.int64), n_bins - 1)
     return index
 
 
@@ -64,10 +64,10 @@ def calibrate(probabilities: np.ndarray, table: np.ndarray) -> np.ndarray:
     """Each row's calibrated class probabilities, normalised to sum to 1."""
     probabilities = np.asarray(probabilities, dtype=float)
     index = _bins(probabilities, table.shape[1])
-    calibrated = table[np.arange(table.shape[0]), index]
+    calibrated: np.ndarray = table[np.arange(table.shape[0]), index]
     total = calibrated.sum(axis=1, keepdims=True)
-    result: np.ndarray = calibrated / np.where(total > 0, total, 1.0)
-    return result
+    calibrated /= np.maximum(total, 1e-300)  # every bin reads > 0, so total > 0
+    return calibrated
 
 
 def expected_counts(calibrated: np.ndarray, served: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

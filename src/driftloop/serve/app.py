@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from driftloop.drift.text import tokenise
 from driftloop.serve.payload import RequestError, check_classes, parse_feedback, parse_scoring
 from driftloop.serve.telemetry import Telemetry
 from driftloop.train.bundle import ModelBundle
@@ -119,13 +120,14 @@ def create_app(
         try:
             body = await _body(request, settings.max_body_bytes)
             columns = parse_scoring(body, state.bundle.spec, settings.max_rows)
+            tokens = tokenise(columns, telemetry.texts)  # once, for model and telemetry
             try:
-                predictions, outputs = state.bundle.outputs_of_columns(columns)
+                predictions, outputs = state.bundle.outputs_of_columns(columns, tokens)
             except Exception:  # the model itself failed: a server error, logged
                 log.exception("prediction failed")
                 raise RequestError(500, "the model failed to score this batch") from None
             if settings.telemetry:
-                telemetry.observe(columns, outputs)
+                telemetry.observe(columns, outputs, tokens)
             response: Response = _answer(state.bundle, request, predictions, outputs)
         except RequestError as error:
             response = _error(error)

@@ -10,6 +10,9 @@ import numpy as np
 from prometheus_client.core import CounterMetricFamily
 
 from driftloop.drift.class_quality import calibrate, expected_counts
+from driftloop.drift.columns import category_label
+from driftloop.drift.profile import FeatureProfile
+from driftloop.train.bundle import ModelBundle
 
 __all__ = ["Confusion", "expected_correct"]
 
@@ -21,18 +24,19 @@ class Confusion:
     calibration table for every class, also the expected hits and rows per class and the
     expected correct rows among scored rows (this version's only)."""
 
-    def __init__(
-        self, model: str, version: str, classes: Iterable[object],
-        calibration: dict[str, tuple[float, ...]] | None = None,
-    ) -> None:  # fmt: skip
-        self.model, self.version = model, version
+    def __init__(self, bundle: ModelBundle, prediction: FeatureProfile) -> None:
+        self.model, self.version = bundle.name, bundle.version
+        classes = list(bundle.pipeline.classes_)
         self.classes = [str(c) for c in classes]
+        # each class's bin in the prediction profile: served rows are counted by index
+        labels = np.array([category_label(c) for c in classes], dtype=object)
+        self.bins = prediction.index_of_prepared(labels)
+        calibration, version = bundle.profile.class_calibration, bundle.version
         self.counts: dict[tuple[str, str, str], int] = {
             (version, actual, predicted): 0 for actual in self.classes for predicted in self.classes
         }
-        table = calibration or {}
-        known = all(c in table for c in self.classes)
-        self.table = np.array([table[c] for c in self.classes]) if known and table else None
+        known = bool(calibration) and all(c in calibration for c in self.classes)
+        self.table = np.array([calibration[c] for c in self.classes]) if known else None
         self.hits = np.zeros(len(self.classes))
         self.rows = np.zeros(len(self.classes))
         self.correct = 0.0

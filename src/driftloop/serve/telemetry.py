@@ -17,7 +17,7 @@ from prometheus_client.registry import Collector
 from driftloop.drift.binned_quality import below, expected_positives
 from driftloop.drift.columns import category_label
 from driftloop.drift.profile import Z_LIMIT, FeatureProfile, count_beyond
-from driftloop.drift.text import descriptor_columns, descriptor_names
+from driftloop.drift.text import Tokens, descriptor_columns, descriptor_names
 from driftloop.serve.confusion import Confusion, expected_correct
 from driftloop.serve.payload import class_of, known_classes
 from driftloop.train.bundle import ModelBundle
@@ -278,13 +278,8 @@ class Telemetry:
             if self.quality is not None and attribute is not None and attribute in self.features
             else None
         )
-        self.confusion = (
-            Confusion(
-                bundle.name, bundle.version, bundle.pipeline.classes_, profile.class_calibration
-            )
-            if bundle.spec.task == "multiclass_classification"
-            else None
-        )
+        multiclass = bundle.spec.task == "multiclass_classification"
+        self.confusion = Confusion(bundle, self.prediction) if multiclass else None
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(_BinCollector(self))
         labels = ("model", "version")
@@ -344,12 +339,16 @@ class Telemetry:
     def count_request(self, code: int) -> None:
         self.requests.labels(*self._ids, str(code)).inc()
 
-    def observe(self, columns: dict[str, np.ndarray], outputs: np.ndarray) -> None:
-        """Count one accepted batch of prepared columns (only after it was scored)."""
+    def observe(
+        self, columns: dict[str, np.ndarray], outputs: np.ndarray, tokens: Tokens | None = None
+    ) -> None:
+        """Count one accepted batch of prepared columns (only after it was scored);
+        ``tokens``: its text columns already tokenised (shared with the model)."""
         # binary classifiers' outputs are positive-class scores (for quality and groups)
         scores = np.asarray(outputs, dtype=float) if self.quality is not None else None
         for name, known in self.texts.items():
-            columns = columns | descriptor_columns(name, columns[name], known)
+            lists = (tokens or {}).get(name)
+            columns = columns | descriptor_columns(name, columns[name], known, lists)
         for name, feature in self.features.items():
             index = feature.index_of_prepared(columns[name])
             self.counts[name] += np.bincount(index, minlength=len(feature.bins))
@@ -358,10 +357,11 @@ class Telemetry:
         for name, (mean, std) in self.ranges.items():
             self.out_of_range[name] += count_beyond(columns[name], mean, std)
         if self.confusion is not None and np.ndim(outputs) == 2:  # class probabilities
-            outputs = self.bundle.pipeline.classes_[self.confusion.observe_probabilities(outputs)]
-        if self.prediction.type == "categorical":
-            outputs = np.array([category_label(v) for v in outputs], dtype=object)
-        index = self.prediction.index_of_prepared(outputs)
+            index = self.confusion.bins[self.confusion.observe_probabilities(outputs)]
+        else:
+            if self.prediction.type == "categorical":
+                outputs = np.array([category_label(v) for v in outputs], dtype=object)
+            index = self.prediction.index_of_prepared(outputs)
         self.prediction_counts += np.bincount(index, minlength=len(self.prediction.bins))
         if self.quality is not None and scores is not None:
             self.quality.observe_scores(scores)

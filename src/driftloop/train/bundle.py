@@ -27,9 +27,10 @@ from sklearn.pipeline import Pipeline
 from driftloop.config import ModelSpec
 from driftloop.config.base import parse_document
 from driftloop.drift import Profile
+from driftloop.drift.text import Tokens
 from driftloop.errors import ConfigError, DataError
 from driftloop.train.fastpath import FastPath, compile_fast_path
-from driftloop.train.fit import model_outputs
+from driftloop.train.fit import model_outputs, outputs_of_probabilities
 from driftloop.train.textpath import TextPath, compile_text_path
 
 __all__ = ["BUNDLE_FILE", "ModelBundle", "load_bundle", "save_bundle"]
@@ -57,10 +58,16 @@ class ModelBundle:
         """(predictions, telemetry values) for prepared features."""
         return model_outputs(self.pipeline, features, self.spec)
 
-    def outputs_of_columns(self, columns: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """The same for prepared columns, through the fast path when the pipeline has one."""
+    def outputs_of_columns(
+        self, columns: dict[str, np.ndarray], tokens: Tokens | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The same for prepared columns, through the fast path when the pipeline has one
+        (``tokens``: its text columns already tokenised, for the text path)."""
         if self.fast_path is None:
             return self.outputs(pd.DataFrame(columns, columns=self.spec.feature_names))
+        if isinstance(self.fast_path, TextPath):
+            probabilities = self.fast_path.probabilities(columns, tokens)
+            return outputs_of_probabilities(probabilities, self.fast_path.model.classes_, self.spec)
         return model_outputs(self.fast_path.model, self.fast_path.matrix(columns), self.spec)
 
 

@@ -21,7 +21,7 @@ from driftloop.train.data import data_digest, prepare_features, time_split, vali
 from driftloop.train.evaluate import evaluate
 from driftloop.train.pipeline import build_pipeline
 
-__all__ = ["FitResult", "fit_model", "model_outputs"]
+__all__ = ["FitResult", "fit_model", "model_outputs", "outputs_of_probabilities"]
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,13 @@ def model_outputs(pipeline: Any, features: Any, spec: ModelSpec) -> tuple[np.nda
     if spec.task == "regression":
         predicted = np.asarray(pipeline.predict(features), dtype=float)
         return predicted, predicted
-    probabilities = pipeline.predict_proba(features)
-    classes = pipeline.classes_
+    return outputs_of_probabilities(pipeline.predict_proba(features), pipeline.classes_, spec)
+
+
+def outputs_of_probabilities(
+    probabilities: np.ndarray, classes: np.ndarray, spec: ModelSpec
+) -> tuple[np.ndarray, np.ndarray]:
+    """A classifier's (predictions, telemetry values) from its class probabilities."""
     labels = classes[np.argmax(probabilities, axis=1)]
     if spec.task == "binary_classification":
         return labels, probabilities[:, 1]
