@@ -21,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -101,6 +102,34 @@ def measure(url: str, body: dict[str, object], workdir: Path) -> dict[str, float
     return {"p50_ms": latency["p50_ms"], "p99_ms": latency["p99_ms"], "rps": throughput["rps"]}
 
 
+def text_telemetry_ms(bundle: Path, body: dict[str, object]) -> float:
+    """In process: the telemetry work a text feature adds to one request (its descriptors
+    from the batch's shared tokens, their bins and out-of-range counts), median ms."""
+    import numpy as np
+
+    from driftloop.drift.profile import count_beyond
+    from driftloop.drift.text import descriptor_columns, tokenise
+    from driftloop.serve.payload import parse_scoring
+    from driftloop.serve.telemetry import Telemetry
+    from driftloop.train.bundle import load_bundle
+
+    telemetry = Telemetry(load_bundle(bundle))
+    columns = parse_scoring(json.dumps(body).encode(), telemetry.bundle.spec, 10_000)
+    tokens = tokenise(columns, telemetry.texts)
+    times = []
+    for _ in range(2000):
+        start = time.perf_counter()
+        for name, known in telemetry.texts.items():
+            described = descriptor_columns(name, columns[name], known, tokens[name])
+            for feature, values in described.items():
+                profile = telemetry.features[feature]
+                np.bincount(profile.index_of_prepared(values), minlength=len(profile.bins))
+                if feature in telemetry.ranges:
+                    count_beyond(values, *telemetry.ranges[feature])
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", choices=sorted(FEATURES), default="churn")
@@ -173,6 +202,10 @@ def main() -> None:
             f"\n{rows} row(s): telemetry adds {overhead:+.1f}% to p50; "
             f"throughput {on['rps'] / ml['rps']:.1f}x mlflow models serve"
         )
+        if model == "tickets":
+            text = text_telemetry_ms(bundle, payloads(rows, 1, model)[0])
+            print(f"  text telemetry (descriptors, in process): {text:.3f} ms = "
+                  f"{100 * text / on['p50_ms']:.1f}% of p50")  # fmt: skip
     shutil.rmtree(workdir, ignore_errors=True)
 
 

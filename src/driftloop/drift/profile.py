@@ -92,7 +92,7 @@ class FeatureProfile:
         category labels with None for missing (categorical). Cheap for small batches."""
         missing = len(self.bins) - 1
         if self.type == "numeric":
-            index = np.searchsorted(np.asarray(self.edges), values, side="left")
+            index = np.searchsorted(self._edges, values, side="left")
             index[np.isnan(values)] = missing
             return index
         lookup = self._lookup
@@ -113,6 +113,10 @@ class FeatureProfile:
                 "cannot tell values inside that bin apart"
             )
         return None
+
+    @functools.cached_property
+    def _edges(self) -> np.ndarray:
+        return np.asarray(self.edges, dtype=float)
 
     @functools.cached_property
     def _lookup(self) -> dict[str, int]:
@@ -206,11 +210,10 @@ def count_beyond(values: np.ndarray, mean: float | None, std: float | None) -> i
     out-of-range counter both count with it."""
     if mean is None or std is None:
         return 0
-    finite = np.asarray(values, dtype=float)
-    finite = finite[np.isfinite(finite)]
-    with np.errstate(over="ignore", invalid="ignore"):  # |1e308 - (-1e308)| is inf: beyond
-        deviations = np.abs(finite - mean)
-    return int(np.count_nonzero(deviations > Z_LIMIT * std if std > 0 else deviations > 0))
+    x = np.asarray(values, dtype=float)
+    # bounds, not |x - mean|: no overflow for values near 1e308, and no temporary per value
+    beyond = (x > mean + Z_LIMIT * std) | (x < mean - Z_LIMIT * std) if std > 0 else x != mean
+    return int(np.count_nonzero(beyond & np.isfinite(x)))
 
 
 def _finite(value: object, key: str) -> float:
