@@ -217,3 +217,55 @@ def test_retrain_gate_and_serve_through_mlflow_server(
         )
     finally:
         stop(process)
+
+
+HOSTILE_HOOK = '''"""A train hook that runs a shell command built from the spec."""
+import subprocess
+
+from sklearn.compose import make_column_transformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+
+def build_pipeline(spec):
+    subprocess.run("echo " + spec.name, shell=True, check=False)
+    numeric = [f.name for f in spec.features if f.type == "numeric"]
+    categorical = [f.name for f in spec.features if f.type == "categorical"]
+    return make_pipeline(
+        make_column_transformer(
+            (StandardScaler(), numeric), (OneHotEncoder(handle_unknown="ignore"), categorical)
+        ),
+        LogisticRegression(max_iter=500),
+    )
+'''
+
+
+def test_a_hook_with_a_new_high_finding_fails_the_bandit_gate(workspace: Path) -> None:
+    """#21.4: the champion's scan is stored with it by its own gate; a candidate whose
+    train.py adds a HIGH-severity Bandit finding fails bandit-high, and the finding is in
+    the report that the failed-gate issue is written from."""
+    registry = MlflowRegistry.from_environment()
+    retrain("churn", "demo://churn/reference", "v1.json")
+    code, report = gate("churn", "v1.json", "gate-v1.json")
+    assert code == 0, report["failed"]
+    assert report["evaluation"]["security"]["findings"] == []
+    assert "driftloop.bandit" in registry.version_tags("churn", "1")
+    registry.set_alias("churn", "champion", "1")
+
+    spec = workspace / "models/churn/model.yaml"
+    text = spec.read_text()
+    start, end = text.index("estimator:"), text.index("profile:")
+    spec.write_text(text[:start] + "train_hook: train.py\n" + text[end:])
+    (workspace / "models/churn/train.py").write_text(HOSTILE_HOOK)
+    retrain("churn", "demo://churn/persistent", "v2.json")
+    code, report = gate("churn", "v2.json", "gate-v2.json")
+    assert code == 1
+    assert "bandit-high" in report["failed"]
+    security = next(g for g in report["gates"] if g["name"] == "bandit-high")
+    assert (security["champion"], security["candidate"], security["delta"]) == (0, 1, 1)
+    assert "B602 HIGH train.py:11" in security["detail"]
+    (finding,) = [f for f in report["evaluation"]["security"]["findings"] if f["test_id"] == "B602"]
+    assert finding["code"] == 'subprocess.run("echo " + spec.name, shell=True, check=False)'
+    assert registry.alias_version("churn", "challenger") == "1"  # v2 is not staged
+    assert "bandit-high" in Path("gate-v2.json.md").read_text()

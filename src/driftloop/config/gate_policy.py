@@ -85,6 +85,11 @@ class GateSettings(Strict):
     canary_feedback: CanaryFeedback | None = Field(
         default=None, description="Labels arrive within a canary: compare live quality there."
     )
+    bandit_severity: Literal["low", "medium", "high"] = Field(
+        default="high",
+        description="Gate bandit-high: Bandit findings in models/<name>/ at this severity or "
+        "above that the champion's stored scan lacks fail it (seed 001: HIGH).",
+    )
 
 
 class GateOverride(Strict):
@@ -104,6 +109,7 @@ class GateOverride(Strict):
     absolute_floors: Floors | None = None
     golden_set: str | None = None
     canary_feedback: CanaryFeedback | None = None
+    bandit_severity: Literal["low", "medium", "high"] | None = None
     reviewers: list[str] | None = None
 
 

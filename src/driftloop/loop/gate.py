@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from driftloop.adapters.bandit import scan_folder
 from driftloop.adapters.registry import ModelRegistry
 from driftloop.attestation import bundle_digest
 from driftloop.config import GateSettings, ModelSpec, load_gate_policy, load_model
@@ -21,6 +22,8 @@ from driftloop.data.frames import read_frame
 from driftloop.errors import ConfigError, DataError
 from driftloop.gates import Evaluation, GateReport, evaluate_gates
 from driftloop.gates import metrics as gate_metrics
+from driftloop.gates.report import GateResult
+from driftloop.gates.security import Finding, findings_from_dict, scan_dict, security_gate
 from driftloop.train.assess import evaluate_bundle, paired_latency
 from driftloop.train.bundle import ModelBundle, load_bundle
 from driftloop.train.data import time_split, validate
@@ -38,6 +41,9 @@ __all__ = [
 # tag), so promote can refuse a pinned version that never passed a gate of its own.
 GATE_REPORT_ARTIFACT = "driftloop/gate-report.json"
 GATE_TAGS = ("driftloop.gate", "driftloop.gate_report", "driftloop.gate_report_sha256")
+# The Bandit scan of the model's code, stored with the version it was judged for.
+SCAN_ARTIFACT = "driftloop/bandit.json"
+SCAN_TAG = "driftloop.bandit"
 _VERSION = re.compile(r"^[1-9][0-9]{0,9}$")
 
 
@@ -88,6 +94,33 @@ def record_gate_report(registry: ModelRegistry, report: dict[str, Any]) -> dict[
     }
     registry.set_version_tags(model, version, tags)
     return tags
+
+
+def _stored_scan(registry: ModelRegistry, model: str, version: str) -> list[Finding] | None:
+    """The Bandit scan stored with ``version``; None when it has none (or an unreadable
+    one: nothing then vouches for any finding)."""
+    pointer = registry.version_tags(model, version).get(SCAN_TAG)
+    text = registry.read_artifact(pointer) if pointer else None
+    try:
+        return findings_from_dict(json.loads(text)) if text else None
+    except (TypeError, ValueError, KeyError):
+        return None
+
+
+def _security(
+    spec: ModelSpec, models_dir: Path, registry: ModelRegistry, version: str,
+    champion: str | None, settings: GateSettings,
+) -> tuple[GateResult, dict[str, Any]]:  # fmt: skip
+    """Scan the model's own code, store the scan with the candidate (it is the baseline once
+    the candidate is champion) and judge it against the champion's stored scan."""
+    findings = scan_folder(models_dir / spec.name)
+    scan = scan_dict(findings, "bandit")
+    text = json.dumps(scan, indent=2, sort_keys=True) + "\n"
+    uri = registry.write_version_artifact(spec.name, version, SCAN_ARTIFACT, text)
+    registry.set_version_tags(spec.name, version, {SCAN_TAG: uri})
+    baseline = _stored_scan(registry, spec.name, champion) if champion else None
+    scan["champion_findings"] = None if baseline is None else len(baseline)
+    return security_gate(findings, baseline, settings.bandit_severity), scan
 
 
 def _summaries(evaluations: dict[str, Evaluation], task: str) -> dict[str, dict[str, float]]:
@@ -191,6 +224,9 @@ def gate(
     positive = cand_bundle.pipeline.classes_[-1] if spec.task != "regression" else 1
     progress(f"judging the gates ({settings.bootstrap_samples} paired bootstrap resamples)")
     results = evaluate_gates(spec.task, cand_eval, champ_eval, settings, positive)
+    progress(f"scanning {models_dir / spec.name} with Bandit")
+    security, scan = _security(spec, models_dir, registry, version, champion_version, settings)
+    results.append(security)
     evaluation: dict[str, dict[str, Any]] = {"candidate": _summaries(cand_eval, spec.task)}
     if champ_eval:
         evaluation["champion"] = _summaries(champ_eval, spec.task)
@@ -198,6 +234,7 @@ def gate(
         "recent": uri,
         **({"golden": settings.golden_set} if settings.golden_set else {}),
     }
+    evaluation["security"] = scan
     report = GateReport(
         spec.name, version, champion_version, results, evaluation, candidate_digest=digest
     )
