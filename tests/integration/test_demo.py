@@ -51,7 +51,12 @@ def test_persistent_drift_ends_with_v2_promoted(tmp_path: Path) -> None:
     assert summary["outcome"] == "v2 promoted and serving"
     # never silent while gating: each step is announced as it starts
     steps = [line for line in log.splitlines() if "retrain.yml (local): gate: " in line]
-    assert [s.split("gate: ")[1].split(" ")[0] for s in steps] == ["scoring", "timing", "judging"]
+    assert [s.split("gate: ")[1].split(" ")[0] for s in steps] == [
+        "scoring",
+        "timing",
+        "judging",
+        "scanning",
+    ]
     assert summary["models"] == {
         "churn": {"decision": "trigger", "serving": "2"},
         "taxi": {"decision": "ok", "serving": "1"},
