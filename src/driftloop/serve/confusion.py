@@ -39,7 +39,6 @@ class Confusion:
         self.table = np.array([calibration[c] for c in self.classes]) if known else None
         self.hits = np.zeros(len(self.classes))
         self.rows = np.zeros(len(self.classes))
-        self.correct = 0.0
 
     def observe(self, version: str, actual: Iterable[object], predicted: Iterable[object]) -> None:
         for a, p in zip(actual, predicted, strict=True):
@@ -54,7 +53,6 @@ class Confusion:
             hits, rows = expected_counts(calibrated, served)
             self.hits += hits
             self.rows += rows
-            self.correct += float(hits.sum())
         return served
 
     def collect(self) -> Iterator[CounterMetricFamily]:
@@ -79,7 +77,8 @@ class Confusion:
             for label, value in zip(self.classes, values, strict=True):
                 family.add_metric([*labels, label], float(value))
             yield family
-        yield expected_correct(labels, self.correct)
+        # every expected hit is an expected correct row: accuracy's numerator is their sum
+        yield expected_correct(labels, float(self.hits.sum()))
 
 
 def expected_correct(labels: list[str], value: float) -> CounterMetricFamily:
