@@ -7,13 +7,18 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from driftloop.adapters.localhost import LocalRepoHost
 from driftloop.adapters.mlflow import MlflowRegistry
 from driftloop.cli.main import main
 from driftloop.gitops.overlay import OVERLAY_FILE, served_version
+from driftloop.loop.card import stored_card
 
+CARD_SCHEMA = json.loads(
+    (Path(__file__).resolve().parents[2] / "src/driftloop/card/model-card.schema.json").read_text()
+)
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -159,6 +164,18 @@ def test_pull_request_review_merge_promote(repo: Path, capsys: pytest.CaptureFix
     assert tags["head_sha"] == git(repo, "rev-parse", "driftloop/churn-v3").strip()
     assert tags["promotion"] == "reviewed"
     assert tags["pr_url"].endswith(f"{third['number']}.md")
+    # the card stored with v3 now names the approval; v2, refused, is only gated
+    card = stored_card(registry, "churn", "3")
+    assert card is not None
+    jsonschema.validate(card, CARD_SCHEMA)
+    assert card["stage"] == "champion"
+    assert card["approval"]["approved_by"] == ["bob"]
+    assert card["approval"]["pull_request_number"] == third["number"]
+    assert card["approval"]["bundle_digest"] == tags["approval_digest"]
+    assert card["approval"]["commit"] == tags["commit"]
+    refused = stored_card(registry, "churn", "2")
+    assert refused is not None
+    assert refused["approval"] is None
 
 
 def test_a_push_after_the_approval_makes_it_stale(

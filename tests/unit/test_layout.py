@@ -21,14 +21,14 @@ LAYERS: dict[str, int] = {
     "__init__": 0, "errors": 0,
     "config": 1, "synthetic": 1,
     "data": 2, "drift": 2,
-    "policy": 3, "gates": 3, "gitops": 3, "generate": 3, "attestation": 3,
+    "policy": 3, "gates": 3, "gitops": 3, "generate": 3, "attestation": 3, "card": 3,
     "train": 4,
     "adapters": 5,
     "serve": 6, "loop": 6, "doctor": 6,
     "demo": 7,
     "cli": 8, "__main__": 8,
 }  # fmt: skip
-PURE = ("config", "synthetic", "drift", "policy", "gates", "gitops", "attestation")
+PURE = ("config", "synthetic", "drift", "policy", "gates", "gitops", "attestation", "card")
 NETWORK = (
     "requests", "httpx", "urllib3", "github", "mlflow", "uvicorn", "starlette", "socket",
     "http.client", "http.server", "urllib.request", "fsspec", "prometheus_client",

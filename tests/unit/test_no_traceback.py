@@ -32,6 +32,7 @@ BASE = {
     "backtest": "--prometheus {empty} --model churn --start -1h",
     "retrain": "--model churn --data {ws}/missing.csv --out {ws}/fuzz/c.json",
     "gate": "--model churn --candidate {ws}/c.json --out {ws}/fuzz/g.json",
+    "card": "--model churn --version 1 --out {ws}/fuzz/card.md",
     "propose": "--model churn --candidate {ws}/missing.json --host local --repo {ws}",
     "pulls": "show 2 --repo {ws}",
     "promote": "--model churn --host local --repo {ws}",

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from driftloop import __version__
 from driftloop.cli import (
     backtest,
+    card,
     check,
     demo,
     doctor,
@@ -33,7 +34,7 @@ __all__ = ["INTERNAL_ERROR", "build_parser", "main"]
 INTERNAL_ERROR = 70  # EX_SOFTWARE (sysexits.h): a bug, not the input
 
 COMMANDS = (
-    profile, drift, serve, check, trigger, backtest, retrain, gate, propose, promote, release,
+    profile, drift, serve, check, trigger, backtest, retrain, gate, card, propose, promote, release,
     reconcile, demo, doctor,
 )  # fmt: skip
 

@@ -54,12 +54,13 @@ def run(args: argparse.Namespace) -> int:
     check_output(args.out, "--out")
     check_output(args.drift_report, "--drift-report", create_parent=True)
     check_alias(args.alias)
+    evidence = None
     if args.evidence is not None:
         try:
             text = args.evidence.read_text(encoding="utf-8")
         except OSError as error:
             raise DataError(f"{args.evidence}: cannot read evidence: {error.strerror}") from None
-        parse_evidence(text, str(args.evidence))
+        evidence = parse_evidence(text, str(args.evidence))
     candidate = retrain(
         args.model,
         args.models,
@@ -70,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
         args.alias,
         parse_time(args.until, flag="--until", future=True),
         args.drift_report,
+        evidence,
     )
     args.out.write_text(json.dumps(candidate, indent=2) + "\n", encoding="utf-8")
     metrics = ", ".join(f"{k}={v:.4f}" for k, v in candidate["metrics"].items())

@@ -71,6 +71,15 @@ class ModelSpec(Document):
     kind: Literal["Model"] = "Model"
     name: str = Field(pattern=NAME_PATTERN)
     description: str | None = None
+    intended_use: str | None = Field(
+        default=None, description="What the model is for and who uses it (the model card's)."
+    )
+    out_of_scope: list[str] = Field(
+        default_factory=list, description="Uses the model is not meant for (model card)."
+    )
+    limitations: list[str] = Field(
+        default_factory=list, description="Known limits a reviewer should weigh (model card)."
+    )
     task: Task
     target: str = Field(min_length=1)
     timestamp: str | None = Field(default=None, description="Column used for the time split.")

@@ -16,14 +16,17 @@ import pandas as pd
 from driftloop.adapters.bandit import scan_folder
 from driftloop.adapters.registry import ModelRegistry
 from driftloop.attestation import bundle_digest
+from driftloop.card import with_gate
 from driftloop.config import GateSettings, ModelSpec, load_gate_policy, load_model
 from driftloop.config.gate_policy import METRICS_FOR_TASK
 from driftloop.data.frames import read_frame
 from driftloop.errors import ConfigError, DataError
 from driftloop.gates import Evaluation, GateReport, evaluate_gates
 from driftloop.gates import metrics as gate_metrics
+from driftloop.gates.breakdown import breakdown, metric_names
 from driftloop.gates.report import GateResult
 from driftloop.gates.security import Finding, findings_from_dict, scan_dict, security_gate
+from driftloop.loop.card import update_card
 from driftloop.train.assess import evaluate_bundle, paired_latency
 from driftloop.train.bundle import ModelBundle, load_bundle
 from driftloop.train.data import time_split, validate
@@ -124,20 +127,32 @@ def _security(
 
 
 def _summaries(evaluations: dict[str, Evaluation], task: str) -> dict[str, dict[str, float]]:
-    names = (
-        ("roc_auc", "accuracy", "f1_macro", "brier")
-        if task != "regression"
-        else ("r2", "rmse", "mae")
-    )
     summary = {}
     for dataset, e in evaluations.items():
         values: dict[str, float] = {"rows": float(e.rows)}
-        for name in names:
-            if name in ("roc_auc", "brier") and task != "binary_classification":
-                continue
+        for name in metric_names(task):
             values[name] = gate_metrics.metric_value(name, e.y_true, e.y_pred, e.score)
         summary[dataset] = values
     return summary
+
+
+def _evaluation(
+    task: str,
+    candidate: dict[str, Evaluation],
+    champion: dict[str, Evaluation] | None,
+    data: dict[str, str],
+    confidence: float,
+) -> dict[str, dict[str, Any]]:
+    """The report's evaluation: both models' metrics per dataset, the data, and for the
+    model card the candidate's metrics with intervals, per class and per group."""
+    evaluation: dict[str, dict[str, Any]] = {"candidate": _summaries(candidate, task)}
+    if champion:
+        evaluation["champion"] = _summaries(champion, task)
+    evaluation["data"] = data
+    evaluation["breakdown"] = {
+        name: breakdown(e, task, confidence=confidence) for name, e in candidate.items()
+    }
+    return evaluation
 
 
 def _settings(spec: ModelSpec, path: Path) -> GateSettings:
@@ -227,18 +242,14 @@ def gate(
     progress(f"scanning {models_dir / spec.name} with Bandit")
     security, scan = _security(spec, models_dir, registry, version, champion_version, settings)
     results.append(security)
-    evaluation: dict[str, dict[str, Any]] = {"candidate": _summaries(cand_eval, spec.task)}
-    if champ_eval:
-        evaluation["champion"] = _summaries(champ_eval, spec.task)
-    evaluation["data"] = {
-        "recent": uri,
-        **({"golden": settings.golden_set} if settings.golden_set else {}),
-    }
+    data = {"recent": uri, **({"golden": settings.golden_set} if settings.golden_set else {})}
+    evaluation = _evaluation(spec.task, cand_eval, champ_eval, data, settings.confidence)
     evaluation["security"] = scan
     report = GateReport(
         spec.name, version, champion_version, results, evaluation, candidate_digest=digest
     )
     record_gate_report(registry, report.to_dict())
+    update_card(registry, spec.name, version, lambda card: with_gate(card, report.to_dict()))
     if report.passed:  # staging serves @challenger: only candidates that passed every gate
         registry.set_alias(spec.name, "challenger", version)
     return report

@@ -15,6 +15,7 @@ server serves a version only when that signature verifies.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,10 +27,12 @@ from driftloop.adapters.registry import ModelRegistry
 from driftloop.adapters.repohost import ProposalHost, PullRequest
 from driftloop.attestation import Approval, approval_statement, bundle_digest, sign_envelope
 from driftloop.attestation.statement import PAYLOAD_TYPE
+from driftloop.card import with_approval, with_withdrawal
 from driftloop.config import ApprovalSettings
 from driftloop.errors import ConfigError, UsageError
 from driftloop.gitops.approval import Refusal
 from driftloop.gitops.overlay import OVERLAY_FILE, generator_name, pinned_digest
+from driftloop.loop.card import update_card
 from driftloop.loop.gate import recorded_gate_report
 from driftloop.loop.judge import (
     approval_settings,
@@ -143,10 +146,15 @@ def _attest(
     envelope = sign_envelope(
         PAYLOAD_TYPE, approval_statement(approval), signing_key.key, signing_key.keyid
     )
+    text = envelope.to_json() + "\n"
     uri = registry.write_version_artifact(
-        approval.model, approval.version, ATTESTATION_ARTIFACT, envelope.to_json() + "\n"
+        approval.model, approval.version, ATTESTATION_ARTIFACT, text
     )
-    return {"approval_attestation": uri, "approval_key_id": signing_key.keyid}
+    return {
+        "approval_attestation": uri,
+        "approval_attestation_sha256": hashlib.sha256(text.encode()).hexdigest(),
+        "approval_key_id": signing_key.keyid,
+    }
 
 
 def _digest(registry: ModelRegistry, model: str, version: str) -> str:
@@ -223,6 +231,7 @@ def _approve(
             "approval will refuse this version"
         )
     registry.set_version_tags(model, version, tags)
+    update_card(registry, model, version, lambda card: with_approval(card, tags))
     registry.set_alias(model, "champion", version)
     return Promotion(model, version, True, reasons, tags)
 
@@ -312,4 +321,5 @@ def withdraw(registry: ModelRegistry, model: str, version: str, why: str) -> dic
     when = datetime.now(UTC).isoformat(timespec="seconds")
     tags = {"approval_withdrawn": f"{why.strip()[:300]} ({when})"}
     registry.set_version_tags(model, version, tags)
+    update_card(registry, model, version, lambda card: with_withdrawal(card, tags))
     return tags

@@ -60,15 +60,8 @@ def _context(
         "model_uri": candidate.get("model_uri", ""),
         "run_url": links.get("run_url"),
         "workflow_run_url": links.get("workflow_run_url"),
-        "description": spec.description,
-        "task": spec.task,
-        "target": spec.target,
         "sensitive": spec.sensitive_attribute,
         "data_uri": candidate.get("data_uri", ""),
-        "n_train": candidate.get("n_train", "?"),
-        "n_eval": candidate.get("n_eval", "?"),
-        "data_digest": candidate.get("data_digest", ""),
-        "metrics": candidate.get("metrics", {}),
         "failed": gate.get("failed", []),
     }
 

@@ -12,8 +12,10 @@ from typing import Any
 import pandas as pd
 
 from driftloop.adapters.registry import CandidateRun, ModelRegistry
+from driftloop.card import new_card
 from driftloop.config import ModelSpec, load_model
 from driftloop.errors import UsageError
+from driftloop.loop.card import store_card
 from driftloop.loop.provenance import git_commit, workflow_run_url
 from driftloop.train.bundle import ModelBundle, save_bundle
 from driftloop.train.data import load_training_data, prepare_features
@@ -78,10 +80,12 @@ def retrain(
     alias: str = "candidate",
     until: datetime | None = None,
     drift_report: Path | None = None,
+    evidence: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Fit ``model`` on its data (its window up to ``until`` when model.yaml sets one), log
-    and register it; ``drift_report``: an HTML report of model.yaml's reference data against
-    the training data, for the reviewer."""
+    and register it with its model card; ``drift_report``: an HTML report of model.yaml's
+    reference data against the training data, for the reviewer; ``evidence``: what
+    triggered it (the card records it)."""
     check_alias(alias)
     spec = load_model(model, models_dir)
     data = load_training_data(spec, data_uri, until)
@@ -128,7 +132,7 @@ def retrain(
             spec.name, bundle_dir, params, fitted.metrics, fitted.profile.to_dict(), tags
         )
         version = registry.register_candidate(run, alias)
-    return {
+    result = {
         "model": spec.name,
         "version": version.version,
         "run_id": version.run_id,
@@ -146,3 +150,8 @@ def retrain(
         "n_eval": fitted.n_eval,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    facts = {**result, **{key.split(".")[1]: value for key, value in provenance.items()}}
+    card = new_card(spec, facts, fitted.profile.to_dict(), spec.estimator.params
+                    if spec.estimator else {}, evidence)  # fmt: skip
+    store_card(registry, spec.name, version.version, card)
+    return result
