@@ -9,6 +9,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from tests.support.openlineage import validate_event
 
 from driftloop.adapters.localhost import LocalRepoHost
 from driftloop.adapters.mlflow import MlflowRegistry
@@ -78,7 +79,9 @@ def cycle(data: str, n: int) -> int:
                  "--evidence", f"e{n}.json", "--json"])  # fmt: skip
 
 
-def test_pull_request_review_merge_promote(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_pull_request_review_merge_promote(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert (
         main(
             ["retrain", "--model", "churn", "--data", "demo://churn/reference", "--out", "c1.json"]
@@ -153,8 +156,18 @@ def test_pull_request_review_merge_promote(repo: Path, capsys: pytest.CaptureFix
     assert main(["pulls", "approve", str(third["number"]), "--as", "bob"]) == 0
     assert main(["pulls", "merge", str(third["number"]), "--as", "alice"]) == 0
     capsys.readouterr()
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__TYPE", "file")
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__LOG_FILE_PATH", str(repo / "lineage.jsonl"))
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__APPEND", "true")
     assert main(["promote", "--model", "churn", "--json"]) == 0
     promoted = json.loads(capsys.readouterr().out)
+    start, done = (json.loads(line) for line in (repo / "lineage.jsonl").read_text().splitlines())
+    for event in (start, done):
+        validate_event(event)
+    assert (done["job"]["name"], done["eventType"]) == ("driftloop.promote", "COMPLETE")
+    assert [d["name"] for d in done["inputs"]] == ["models/churn/3"]
+    assert done["outputs"][0]["name"] == "models/churn/@champion"
+    assert done["outputs"][0]["facets"]["version"]["datasetVersion"] == "3"
     assert promoted["promoted"] is True
     assert registry.alias_version("churn", "champion") == "3"
     tags = registry.version_tags("churn", "3")

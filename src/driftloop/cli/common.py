@@ -276,3 +276,13 @@ def http_url(url: str, what: str) -> str:
     if not valid or any(c.isspace() for c in url):
         raise UsageError(f"{what} {url[:80]!r} is not an http(s) URL")
     return url
+
+
+def lineage_warnings(errors: list[str]) -> None:
+    """Lineage that could not be sent: a warning, never the job's failure."""
+    for error in errors:
+        sys.stderr.write(f"driftloop: warning: {error}\n")
+
+
+def tracking_uri() -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI", "")

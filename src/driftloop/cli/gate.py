@@ -7,7 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from driftloop.cli.common import check_output, emit, registry_from_environment
+from driftloop.cli.common import (
+    check_output,
+    emit,
+    lineage_warnings,
+    registry_from_environment,
+    tracking_uri,
+)
 from driftloop.errors import DataError, ExitCode
 
 __all__ = ["register"]
@@ -46,14 +52,22 @@ def _read_candidate(path: Path) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from driftloop.adapters.lineage import data_dataset, lineage_run, model_dataset
     from driftloop.loop.gate import gate
 
     candidate = _read_candidate(args.candidate)
     check_output(args.out, "--out")
     check_output(args.markdown, "--markdown")
-    report = gate(
-        args.model, candidate, registry_from_environment(), args.policy, args.models, args.data
-    )
+    registry = registry_from_environment()
+    inputs = [model_dataset(tracking_uri(), args.model, str(candidate["version"]))]
+    with lineage_run(f"driftloop.gate.{args.model}", inputs) as run:
+        report = gate(args.model, candidate, registry, args.policy, args.models, args.data)
+        if report.champion_version:
+            run.inputs.append(model_dataset(tracking_uri(), args.model, report.champion_version))
+        run.inputs += [data_dataset(uri, []) for uri in report.evaluation["data"].values()]
+        pointer = registry.version_tags(args.model, report.candidate_version)
+        run.outputs = [data_dataset(pointer.get("driftloop.gate_report", "gate-report"), [])]
+    lineage_warnings(run.errors)
     args.out.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
     if args.markdown is not None:
         args.markdown.write_text(report.to_markdown(), encoding="utf-8")

@@ -8,7 +8,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from driftloop.cli.common import emit, emit_json, http_url, registry_from_environment
+from driftloop.cli.common import (
+    emit,
+    emit_json,
+    http_url,
+    lineage_warnings,
+    registry_from_environment,
+    tracking_uri,
+)
 from driftloop.cli.propose import host_arguments, proposal_host
 from driftloop.errors import ExitCode, UsageError
 
@@ -164,7 +171,23 @@ def push(url: str, unapproved: int, refused: int) -> None:
         raise UpstreamError("Pushgateway", f"{url}: {error}") from None
 
 
+def _lineage(run: Any, promotions: list[Any]) -> None:
+    """Inputs: each judged version and the gate report it passed; outputs: the champion
+    alias of each model promoted, versioned, and its signed approval."""
+    from driftloop.adapters.lineage import data_dataset, model_dataset
+
+    for p in promotions:
+        run.inputs.append(model_dataset(tracking_uri(), p.model, p.version))
+        if p.promoted:
+            champion = model_dataset(tracking_uri(), p.model, p.version, alias="champion")
+            run.outputs.append(champion)
+            if p.tags.get("approval_attestation"):
+                run.outputs.append(data_dataset(p.tags["approval_attestation"], []))
+
+
 def run_promote(args: argparse.Namespace) -> int:
+    from driftloop.adapters.lineage import lineage_run
+
     if args.withdraw is not None:
         return _withdraw(args)
     if args.pushgateway:
@@ -172,12 +195,15 @@ def run_promote(args: argparse.Namespace) -> int:
     host = proposal_host(args)
     key = signing_key_from_environment()
     registry = registry_from_environment()
-    if args.commit and not args.model:
-        promotions, unapproved, ok = _audited(args, host, registry, key)
-    else:
-        promotions = _promotions(args, host, registry, key)
-        ok = all(p.promoted for p in promotions)
-        unapproved = 0
+    with lineage_run("driftloop.promote") as run:
+        if args.commit and not args.model:
+            promotions, unapproved, ok = _audited(args, host, registry, key)
+        else:
+            promotions = _promotions(args, host, registry, key)
+            ok = all(p.promoted for p in promotions)
+            unapproved = 0
+        _lineage(run, promotions)
+    lineage_warnings(run.errors)
     for promotion in promotions:
         if args.json:
             emit_json(promotion.to_dict())

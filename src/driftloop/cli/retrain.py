@@ -7,7 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from driftloop.cli.common import check_output, emit, parse_time, registry_from_environment
+from driftloop.cli.common import (
+    check_output,
+    emit,
+    lineage_warnings,
+    parse_time,
+    registry_from_environment,
+    tracking_uri,
+)
 from driftloop.errors import DataError, ExitCode
 from driftloop.gitops.inputs import check_reason, check_trigger_id, parse_evidence
 
@@ -45,7 +52,20 @@ def register(commands: Any) -> None:
     parser.set_defaults(handler=run)
 
 
+def _champion(registry: Any, model: str) -> list[Any]:
+    """The serving version the candidate is meant to replace, as a lineage input; none when
+    lineage is off (one registry call saved) or the model has no champion."""
+    from driftloop.adapters.lineage import lineage_enabled, model_dataset
+
+    if not lineage_enabled():
+        return []
+    version = registry.alias_version(model, "champion")
+    return [model_dataset(tracking_uri(), model, version)] if version else []
+
+
 def run(args: argparse.Namespace) -> int:
+    from driftloop.adapters.lineage import data_dataset, lineage_run, model_dataset
+    from driftloop.config import load_model
     from driftloop.loop.retrain import check_alias, retrain
 
     # workflow_dispatch inputs: refused before an hour of training, not after it
@@ -61,18 +81,28 @@ def run(args: argparse.Namespace) -> int:
         except OSError as error:
             raise DataError(f"{args.evidence}: cannot read evidence: {error.strerror}") from None
         evidence = parse_evidence(text, str(args.evidence))
-    candidate = retrain(
-        args.model,
-        args.models,
-        registry_from_environment(),
-        args.data,
-        reason,
-        trigger_id,
-        args.alias,
-        parse_time(args.until, flag="--until", future=True),
-        args.drift_report,
-        evidence,
-    )
+    spec = load_model(args.model, args.models)
+    schema = [(f.name, f.type) for f in spec.features]
+    registry = registry_from_environment()
+    champion = _champion(registry, spec.name)
+    trigger = {"reason": reason, "trigger_id": trigger_id, "evidence": evidence}
+    data = data_dataset(args.data or spec.data.train, schema)
+    with lineage_run(f"driftloop.retrain.{spec.name}", [data, *champion], trigger) as run:
+        candidate = retrain(
+            args.model,
+            args.models,
+            registry,
+            args.data,
+            reason,
+            trigger_id,
+            args.alias,
+            parse_time(args.until, flag="--until", future=True),
+            args.drift_report,
+            evidence,
+        )
+        run.inputs[0] = data_dataset(candidate["data_uri"], schema, candidate["data_digest"])
+        run.outputs = [model_dataset(tracking_uri(), spec.name, candidate["version"])]
+    lineage_warnings(run.errors)
     args.out.write_text(json.dumps(candidate, indent=2) + "\n", encoding="utf-8")
     metrics = ", ".join(f"{k}={v:.4f}" for k, v in candidate["metrics"].items())
     window = candidate["data_window"]
