@@ -4,14 +4,12 @@ a local HTTP receiver, each validated against the OpenLineage JSON Schemas."""
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from tests.integration.test_retrain_gate import gate, workspace  # noqa: F401
+from tests.support.canned_http import canned
 from tests.support.openlineage import validate_event
 
 from driftloop.cli.main import main
@@ -114,46 +112,20 @@ def test_lineage_is_off_when_no_transport_is_configured(
     assert not list(workspace.glob("*.jsonl"))
 
 
-class Receiver(BaseHTTPRequestHandler):
-    received: ClassVar[list[tuple[str, str, dict[str, Any]]]] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        auth = self.headers.get("Authorization", "")
-        self.received.append((self.path, auth, json.loads(body)))
-        self.send_response(201)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def receiver() -> Iterator[str]:
-    server = HTTPServer(("127.0.0.1", 0), Receiver)
-    Receiver.received = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-
-
 def test_http_transport_posts_to_the_lineage_api_with_the_api_key(
     workspace: Path,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
-    receiver: str,
 ) -> None:
-    monkeypatch.setenv("OPENLINEAGE_URL", receiver)
-    monkeypatch.setenv("OPENLINEAGE_API_KEY", "s3cret-key")
-    assert retrain(DATA, "v1.json") == 0
-    assert [event["eventType"] for _, _, event in Receiver.received] == ["START", "COMPLETE"]
-    for path, auth, event in Receiver.received:
+    received: list[tuple[str, dict[str, str], bytes]] = []
+    with canned("", status=201, record=received) as url:
+        monkeypatch.setenv("OPENLINEAGE_URL", url)
+        monkeypatch.setenv("OPENLINEAGE_API_KEY", "s3cret-key")
+        assert retrain(DATA, "v1.json") == 0
+    events = [json.loads(body) for _, _, body in received]
+    assert [event["eventType"] for event in events] == ["START", "COMPLETE"]
+    for (path, headers, _), event in zip(received, events, strict=True):
         assert path == "/api/v1/lineage"  # Marquez's endpoint, the client's default
-        assert auth == "Bearer s3cret-key"
+        assert headers["Authorization"] == "Bearer s3cret-key"
         validate_event(event)
 
 

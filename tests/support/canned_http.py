@@ -14,14 +14,20 @@ __all__ = ["canned"]
 
 @contextmanager
 def canned(
-    body: str | bytes, content_type: str = "application/json", status: int = 200
+    body: str | bytes,
+    content_type: str = "application/json",
+    status: int = 200,
+    record: list[tuple[str, dict[str, str], bytes]] | None = None,
 ) -> Iterator[str]:
-    """Serve ``body`` to every GET and POST until the block ends; yields the base URL."""
+    """Serve ``body`` to every GET and POST until the block ends; yields the base URL.
+    ``record`` receives each request's path, headers and body."""
     payload = body.encode() if isinstance(body, str) else body
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def _answer(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            request = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if record is not None:
+                record.append((self.path, dict(self.headers), request))
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(payload)))
