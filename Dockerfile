@@ -9,10 +9,14 @@
 FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
+COPY requirements/image.txt ./requirements/image.txt
 COPY src ./src
+# The locked versions release.yml audited (driftloop audit-deps), then driftloop itself
+# without resolving anything again.
 RUN python -m venv /opt/venv \
     && /opt/venv/bin/pip install --no-cache-dir --upgrade pip \
-    && /opt/venv/bin/pip install --no-cache-dir . \
+    && /opt/venv/bin/pip install --no-cache-dir -r requirements/image.txt \
+    && /opt/venv/bin/pip install --no-cache-dir --no-deps . \
     && find /opt/venv -name '__pycache__' -prune -exec rm -rf {} +
 
 FROM python:3.11-slim-bookworm

@@ -98,16 +98,8 @@ class World:
 def world(tmp_path: Path) -> Iterator[World]:
     with github_server(FakeGitHub(token=TOKEN)) as fake:
         world = World(tmp_path, fake)
-        source = world.source
-        for path in git(ROOT, "ls-files").splitlines():
-            if (ROOT / path).is_file():
-                (source / path).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(ROOT / path, source / path)
-        (source / ".venv").symlink_to(ROOT / ".venv")  # installed once, for every job
-        git(source, "init", "-q", "-b", "main")
+        source = checkout_copy(world.source)
         git(source, "remote", "add", "origin", "https://github.com/acme/models.git")
-        git(source, "add", ".")
-        git(source, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "repository")
         for path in (OVERLAY_FILE, ".github/CODEOWNERS", "policies/gates.yaml"):
             fake.add_file(path, (ROOT / path).read_text())
         fake.add_file(".github/workflows/retrain.yml", "on: workflow_dispatch\n")
@@ -191,3 +183,57 @@ def test_dispatched_retrain_on_degraded_labels_ends_in_an_issue(world: World) ->
     }
     assert "per\\_class\\_f1\\_min" in issue["body"] or "`per_class_f1_min`" in issue["body"]
     assert MlflowRegistry(world.mlflow).alias_version("churn", "champion") == "1"
+
+
+def checkout_copy(target: Path) -> Path:
+    """The repository's tracked files in a fresh git repository, as a workflow checks out."""
+    for path in git(ROOT, "ls-files").splitlines():
+        if (ROOT / path).is_file():
+            (target / path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / path, target / path)
+    (target / ".venv").symlink_to(ROOT / ".venv")  # installed once, for every job
+    git(target, "init", "-q", "-b", "main")
+    git(target, "add", ".")
+    git(target, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "repository")
+    return target
+
+
+def release_audit(source: Path, artifacts: Path, osv_url: str) -> subprocess.CompletedProcess[str]:
+    command = [
+        str(BIN / "act"), "push", "-W", ".github/workflows/release.yml", "-j", "audit",
+        "-P", "ubuntu-24.04=-self-hosted", "--var", f"DRIFTLOOP_OSV_URL={osv_url}",
+        "--env", "DRIFTLOOP_SETUP=skip", "--env", f"ACT_SOURCE={source}",
+        "--env", f"ACT_ARTIFACTS={artifacts}", *local_repositories(),
+    ]  # fmt: skip
+    env = {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}"}
+    return subprocess.run(command, cwd=source, env=env, capture_output=True, text=True,
+                          check=False, timeout=1200)  # fmt: skip
+
+
+def test_release_audits_the_locked_dependencies_and_stops_on_a_high_advisory(
+    tmp_path: Path,
+) -> None:
+    from tests.support.osv_server import Osv, advisory, locked_version, osv_server
+
+    source = checkout_copy(tmp_path / "repo")
+    sha = git(source, "rev-parse", "HEAD").strip()
+    database = Osv()
+    with osv_server(database) as url:
+        clean = release_audit(source, tmp_path / "clean", url)
+        assert clean.returncode == 0, clean.stdout[-3000:] + clean.stderr[-2000:]
+        record = json.loads((tmp_path / "clean" / f"dependency-audit-{sha}" / "audit.json")
+                            .read_text())  # fmt: skip
+        assert record["passed"] is True
+        assert record["packages"] == len(database.queries) > 50
+
+        database.records.append(
+            advisory("GHSA-fixt-high-0001", "mlflow", locked_version("mlflow"), "HIGH")
+        )
+        stopped = release_audit(source, tmp_path / "stopped", url)
+    assert database.errors == []
+    assert stopped.returncode != 0
+    assert "FAIL mlflow" in stopped.stdout
+    # the result is kept even when the audit stops the release (if: always())
+    failed = json.loads((tmp_path / "stopped" / f"dependency-audit-{sha}" / "audit.json")
+                        .read_text())  # fmt: skip
+    assert failed["failing"][0]["id"] == "GHSA-fixt-high-0001"

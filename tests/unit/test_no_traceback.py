@@ -33,6 +33,7 @@ BASE = {
     "retrain": "--model churn --data {ws}/missing.csv --out {ws}/fuzz/c.json",
     "gate": "--model churn --candidate {ws}/c.json --out {ws}/fuzz/g.json",
     "card": "--model churn --version 1 --out {ws}/fuzz/card.md",
+    "audit-deps": "--requirements {ws}/missing.txt --osv-url http://127.0.0.1:9 --out {ws}/fuzz/a.json",
     "propose": "--model churn --candidate {ws}/missing.json --host local --repo {ws}",
     "pulls": "show 2 --repo {ws}",
     "promote": "--model churn --host local --repo {ws}",

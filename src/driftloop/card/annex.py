@@ -4,6 +4,7 @@ cannot know is a marked placeholder for the provider to fill in."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from driftloop.card.render import datasheet_lines, gates_lines, metrics_lines
@@ -24,7 +25,7 @@ def _general(card: dict[str, Any]) -> list[str]:
     return [
         f"- **Intended purpose**: {escape_text(uses.get('primary_uses') or '—')}",
         "- **Not intended for**: "
-        + (", ".join(escape_text(u) for u in uses.get("out_of_scope", [])) or "—"),
+        + ("; ".join(escape_text(u) for u in uses.get("out_of_scope", [])) or "—"),
         (
             f"- **System and version**: {escape_text(d['name'])} v{escape_text(d['version'])} "
             f"({escape_text(d['model_uri'])}), {escape_text(d['task'])} of "
@@ -93,6 +94,21 @@ def _performance(card: dict[str, Any]) -> list[str]:
     ]
 
 
+def _flat(value: Any, prefix: str = "") -> list[str]:
+    """A nested policy setting as ``key.sub=value`` pairs."""
+    if not isinstance(value, dict):
+        return [f"{prefix}={value}" if prefix else str(value)]
+    return [pair for k, v in value.items() for pair in _flat(v, f"{prefix}.{k}" if prefix else k)]
+
+
+_LABEL = re.compile(r"\{\{\s*\$labels\.(\w+)\s*\}\}")
+
+
+def _plain_summary(text: str) -> str:
+    """An alert's summary template with its labels as <name>."""
+    return _LABEL.sub(lambda m: f"<{m.group(1)}>", text)
+
+
 def _monitoring(monitoring: dict[str, Any]) -> list[str]:
     settings = monitoring.get("settings", {})
     lines = [
@@ -101,13 +117,17 @@ def _monitoring(monitoring: dict[str, Any]) -> list[str]:
             "page the on-call:"
         ),
         "",
-        *(f"- **{escape_text(k)}**: {escape_text(v)}" for k, v in settings.items()),
+        *(
+            f"- **{escape_text(k)}**: {escape_text(', '.join(_flat(v)))}"
+            for k, v in settings.items()
+        ),
         "",
         "| alert | severity | summary |",
         "|---|---|---|",
     ]
     lines += [
-        f"| {escape_text(a['name'])} | {escape_text(a['severity'])} | {escape_text(a['summary'])} |"
+        f"| {escape_text(a['name'])} | {escape_text(a['severity'])} | "
+        f"{escape_text(_plain_summary(a['summary']))} |"
         for a in monitoring.get("alerts", [])
     ]
     return lines

@@ -112,7 +112,7 @@ def _md_fields(values: dict[str, Any] | None, skip: tuple[str, ...] = ()) -> lis
         if key in skip or value in (None, [], {}):
             continue
         if isinstance(value, list):
-            text = ", ".join(escape_text(v) for v in value)
+            text = "; ".join(escape_text(v) for v in value)
         elif isinstance(value, dict):
             text = ", ".join(f"{escape_text(k)} {escape_text(v)}" for k, v in value.items())
         else:
@@ -125,7 +125,11 @@ def datasheet_lines(training: dict[str, Any] | None) -> list[str]:
     if not training:
         return ["Not recorded."]
     lines = _md_fields(training, skip=("schema", "datasheet"))
-    lines += ["", "| feature | type | missing | range or top categories |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "| feature | type | missing | quantile range (inner bin edges) or top categories |",
+        "|---|---|---|---|",
+    ]
     for row in training.get("datasheet", []):
         if row["type"] == "numeric":
             low_high = row.get("quantile_range") or [None, None]

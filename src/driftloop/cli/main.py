@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from driftloop import __version__
 from driftloop.cli import (
+    audit,
     backtest,
     card,
     check,
@@ -35,7 +36,7 @@ INTERNAL_ERROR = 70  # EX_SOFTWARE (sysexits.h): a bug, not the input
 
 COMMANDS = (
     profile, drift, serve, check, trigger, backtest, retrain, gate, card, propose, promote, release,
-    reconcile, demo, doctor,
+    audit, reconcile, demo, doctor,
 )  # fmt: skip
 
 

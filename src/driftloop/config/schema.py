@@ -9,6 +9,7 @@ import json
 import sys
 from pathlib import Path
 
+from driftloop.config.audit_policy import DependencyAuditPolicy
 from driftloop.config.base import Document
 from driftloop.config.drift_policy import DriftPolicy
 from driftloop.config.gate_policy import GatePolicy
@@ -20,6 +21,7 @@ SCHEMAS: dict[str, type[Document]] = {
     "model.schema.json": ModelSpec,
     "drift-policy.schema.json": DriftPolicy,
     "gate-policy.schema.json": GatePolicy,
+    "dependency-audit.schema.json": DependencyAuditPolicy,
 }
 
 
