@@ -223,7 +223,7 @@ def lineage_run(
     from openlineage.client import OpenLineageClient
 
     client = OpenLineageClient()
-    namespace = os.environ.get("OPENLINEAGE_NAMESPACE", "driftloop")
+    namespace = os.environ.get("OPENLINEAGE_NAMESPACE") or "driftloop"
     _emit(client, run, "START", namespace)
     try:
         yield run

@@ -91,6 +91,8 @@ class MlflowRegistry(ModelRegistry):
                 mlflow.log_metrics(run.metrics)
                 mlflow.log_dict(run.profile, "profile.json")
                 mlflow.log_artifacts(str(run.bundle_dir), artifact_path="model")
+                for trial in run.trials:
+                    self._log_trial(trial, run.trial_metric)
             run_id = active.info.run_id
             self._ensure_registered_model(run.model)
             version = self.client.create_model_version(
@@ -100,6 +102,18 @@ class MlflowRegistry(ModelRegistry):
         return RegisteredVersion(
             run.model, str(version.version), run_id, f"models:/{run.model}/{version.version}"
         )
+
+    def _log_trial(self, trial: dict[str, Any], metric: str) -> None:
+        """One search trial as a child run of the retrain's run."""
+        mlflow = self._mlflow
+        tags = {
+            "driftloop.trial": str(trial["number"]),
+            "driftloop.trial_state": str(trial["state"]),
+        }
+        with mlflow.start_run(run_name=f"trial-{trial['number']}", nested=True, tags=tags):
+            mlflow.log_params({str(k): str(v) for k, v in dict(trial["params"]).items()})
+            if isinstance(trial.get("value"), int | float):
+                mlflow.log_metric(metric, float(trial["value"]))
 
     def _ensure_registered_model(self, name: str) -> None:
         from mlflow.exceptions import MlflowException

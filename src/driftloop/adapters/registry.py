@@ -19,6 +19,9 @@ class CandidateRun:
     metrics: dict[str, float]
     profile: dict[str, object]
     tags: dict[str, str] = field(default_factory=dict)
+    # a hyper-parameter search's trials, logged as child runs: number, state, value, params
+    trials: tuple[dict[str, object], ...] = ()
+    trial_metric: str = ""
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,12 @@ from driftloop.cli.common import (
     registry_from_environment,
     tracking_uri,
 )
-from driftloop.errors import DataError, ExitCode
+from driftloop.errors import DataError, ExitCode, UsageError
 from driftloop.gitops.inputs import check_reason, check_trigger_id, parse_evidence
 
 __all__ = ["register"]
+
+MAX_WORKERS = 64
 
 
 def register(commands: Any) -> None:
@@ -47,6 +50,11 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--drift-report", type=Path, help="write the reference-vs-training-data HTML report here"
     )
+    parser.add_argument(
+        "--workers", type=int, default=1,
+        help="processes sharing the hyper-parameter search (model.yaml estimator.search); "
+        "$DRIFTLOOP_STUDY_STORAGE, an Optuna RDB URL, lets workers on other machines join",
+    )  # fmt: skip
     parser.add_argument("--alias", default="candidate")
     parser.add_argument("--out", type=Path, required=True, help="where to write candidate.json")
     parser.set_defaults(handler=run)
@@ -74,6 +82,9 @@ def run(args: argparse.Namespace) -> int:
     check_output(args.out, "--out")
     check_output(args.drift_report, "--drift-report", create_parent=True)
     check_alias(args.alias)
+    if not 1 <= args.workers <= MAX_WORKERS:
+        raise UsageError(f"--workers {args.workers}: between 1 and {MAX_WORKERS}")
+    storage = os.environ.get("DRIFTLOOP_STUDY_STORAGE") or None
     evidence = None
     if args.evidence is not None:
         try:
@@ -99,6 +110,9 @@ def run(args: argparse.Namespace) -> int:
             parse_time(args.until, flag="--until", future=True),
             args.drift_report,
             evidence,
+            args.workers,
+            storage,
+            progress=emit,
         )
         run.inputs[0] = data_dataset(candidate["data_uri"], schema, candidate["data_digest"])
         run.outputs = [model_dataset(tracking_uri(), spec.name, candidate["version"])]

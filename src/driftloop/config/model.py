@@ -17,7 +17,16 @@ from driftloop.config.base import (
 )
 from driftloop.errors import ConfigError
 
-__all__ = ["DataSpec", "EstimatorSpec", "FeatureSpec", "ModelSpec", "ProfileSpec", "load_model"]
+__all__ = [
+    "DataSpec",
+    "EstimatorSpec",
+    "FeatureSpec",
+    "ModelSpec",
+    "ProfileSpec",
+    "SearchRange",
+    "SearchSpec",
+    "load_model",
+]
 
 FeatureType = Literal["numeric", "categorical", "text"]
 Task = Literal["binary_classification", "multiclass_classification", "regression"]
@@ -52,6 +61,50 @@ class DataSpec(Strict):
     )
 
 
+class SearchRange(Strict):
+    """One hyper-parameter's range: ``low``/``high`` (``log`` for a log scale, ``integer``
+    for whole numbers), or a list of ``choices``."""
+
+    low: float | None = Field(default=None, strict=False)
+    high: float | None = Field(default=None, strict=False)
+    log: bool = False
+    integer: bool = Field(default=False, description="Whole numbers between low and high.")
+    choices: list[str | bool | int | float | None] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _range(self) -> SearchRange:
+        if self.choices is not None:
+            if self.low is not None or self.high is not None:
+                raise KeyedValueError("choices", "give choices or low/high, not both")
+            return self
+        if self.low is None or self.high is None:
+            raise KeyedValueError(
+                "low" if self.low is None else "high", "a range needs low and high"
+            )
+        if self.low > self.high:
+            raise KeyedValueError("low", f"{self.low:g} is above high ({self.high:g})")
+        if self.log and self.low <= 0:
+            raise KeyedValueError("low", "a log-scale range must be above 0")
+        if self.integer and (self.low != int(self.low) or self.high != int(self.high)):
+            raise KeyedValueError("low", "an integer range needs whole-number bounds")
+        return self
+
+
+class SearchSpec(Strict):
+    """A hyper-parameter search (Optuna, TPE) run by retrain before the final fit."""
+
+    params: dict[str, SearchRange] = Field(min_length=1)
+    n_trials: int = Field(default=20, ge=1, le=10_000)
+    timeout: Duration | None = Field(
+        default=None, description="Stop starting trials after this long (e.g. 30m)."
+    )
+    seed: int = Field(default=0, ge=0, description="The TPE sampler's seed.")
+    validation_share: float = Field(
+        default=0.2, gt=0, le=0.5,
+        description="The newest share of the training rows each trial is scored on.",
+    )  # fmt: skip
+
+
 class EstimatorSpec(Strict):
     class_: str = Field(
         alias="class",
@@ -59,6 +112,9 @@ class EstimatorSpec(Strict):
         description="Dotted path of a scikit-learn estimator class.",
     )
     params: dict[str, Any] = Field(default_factory=dict)
+    search: SearchSpec | None = Field(
+        default=None, description="Search these parameters with Optuna before fitting."
+    )
 
 
 class ProfileSpec(Strict):

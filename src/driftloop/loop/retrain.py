@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -20,6 +21,7 @@ from driftloop.loop.provenance import git_commit, workflow_run_url
 from driftloop.train.bundle import ModelBundle, save_bundle
 from driftloop.train.data import load_training_data, prepare_features
 from driftloop.train.fit import fit_model
+from driftloop.train.search import SearchResult, search, with_params
 
 __all__ = ["LOOP_ALIASES", "check_alias", "retrain"]
 
@@ -70,6 +72,28 @@ def _requirements() -> list[str]:
     return pins
 
 
+def _search_params(result: SearchResult) -> dict[str, str]:
+    return {
+        "search.metric": result.metric,
+        "search.best_value": f"{result.best_value:.6g}",
+        "search.baseline_value": f"{result.baseline_value:.6g}"
+        if result.baseline_value is not None
+        else "",
+        "search.trials": str(len(result.trials)),
+        "search.workers": str(result.workers),
+    }
+
+
+def _search_summary(result: SearchResult) -> dict[str, Any]:
+    states = [t["state"] for t in result.trials]
+    return {
+        "metric": result.metric, "best_params": result.best_params,
+        "best_value": result.best_value, "baseline_value": result.baseline_value,
+        "trials": len(states), "complete": states.count("COMPLETE"),
+        "workers": result.workers, "seconds": round(result.seconds, 1),
+    }  # fmt: skip
+
+
 def retrain(
     model: str,
     models_dir: Path,
@@ -81,15 +105,25 @@ def retrain(
     until: datetime | None = None,
     drift_report: Path | None = None,
     evidence: dict[str, Any] | None = None,
+    workers: int = 1,
+    study_storage: str | None = None,
+    progress: Callable[[str], None] = lambda _: None,
 ) -> dict[str, Any]:
     """Fit ``model`` on its data (its window up to ``until`` when model.yaml sets one), log
     and register it with its model card; ``drift_report``: an HTML report of model.yaml's
     reference data against the training data, for the reviewer; ``evidence``: what
-    triggered it (the card records it)."""
+    triggered it (the card records it). With ``estimator.search`` in model.yaml an Optuna
+    study over ``workers`` processes (sharing ``study_storage``, an RDB URL, when given)
+    picks the parameters first; its trials are logged as child runs."""
     check_alias(alias)
     spec = load_model(model, models_dir)
     data = load_training_data(spec, data_uri, until)
     uri, frame = data.uri, data.frame
+    searched = None
+    if spec.estimator is not None and spec.estimator.search is not None:
+        searched = search(spec, frame, models_dir / model, workers, study_storage,
+                          progress=progress)  # fmt: skip
+        spec = with_params(spec, searched.best_params)
     fitted = fit_model(spec, frame, models_dir / model)
     window = (
         {
@@ -127,10 +161,12 @@ def retrain(
             "data_uri": uri,
             "n_train": str(fitted.n_train),
             "n_eval": str(fitted.n_eval),
+            **(_search_params(searched) if searched else {}),
         }
         run = CandidateRun(
-            spec.name, bundle_dir, params, fitted.metrics, fitted.profile.to_dict(), tags
-        )
+            spec.name, bundle_dir, params, fitted.metrics, fitted.profile.to_dict(), tags,
+            tuple(searched.trials) if searched else (), searched.metric if searched else "",
+        )  # fmt: skip
         version = registry.register_candidate(run, alias)
     result = {
         "model": spec.name,
@@ -149,6 +185,7 @@ def retrain(
         "n_train": fitted.n_train,
         "n_eval": fitted.n_eval,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "search": _search_summary(searched) if searched else None,
     }
     facts = {**result, **{key.split(".")[1]: value for key, value in provenance.items()}}
     card = new_card(spec, facts, fitted.profile.to_dict(), spec.estimator.params

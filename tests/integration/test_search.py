@@ -1,0 +1,140 @@
+"""Hyper-parameter search (estimator.search): a real Optuna study, trials as MLflow child
+runs, the best parameters registered and gated like any candidate; workers share one study
+and a worker killed mid-study loses no trial."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import mlflow
+import pytest
+from ruamel.yaml import YAML
+from tests.integration.test_retrain_gate import workspace  # noqa: F401
+
+from driftloop.cli.main import main
+
+pytestmark = pytest.mark.integration
+BIN = Path(sys.executable).parent
+DATA = "demo://churn/reference?rows=4000"
+
+
+def add_search(root: Path, n_trials: int, **ranges: dict[str, object]) -> None:
+    path = root / "models/churn/model.yaml"
+    yaml = YAML()
+    spec = yaml.load(path.read_text())
+    spec["estimator"]["params"] = {"max_iter": 40, "random_state": 0}
+    spec["estimator"]["search"] = {
+        "n_trials": n_trials, "seed": 7,
+        "params": ranges or {"learning_rate": {"low": 0.03, "high": 0.3, "log": True},
+                             "max_leaf_nodes": {"low": 8, "high": 48, "integer": True}},
+    }  # fmt: skip
+    with path.open("w") as out:
+        yaml.dump(spec, out)
+
+
+def test_the_best_trial_is_registered_and_every_trial_is_a_child_run(
+    workspace: Path,  # noqa: F811
+) -> None:
+    add_search(workspace, 5)
+    assert main(["retrain", "--model", "churn", "--data", DATA, "--out", "c.json"]) == 0
+    candidate = json.loads(Path("c.json").read_text())
+    found = candidate["search"]
+    assert found["complete"] >= 5
+    assert found["metric"] == "roc_auc"
+    client = mlflow.MlflowClient()
+    run = client.get_run(candidate["run_id"])
+    children = client.search_runs(
+        [run.info.experiment_id], f"tags.mlflow.parentRunId = '{run.info.run_id}'"
+    )
+    assert len(children) == found["trials"]
+    best = max((c for c in children if "roc_auc" in c.data.metrics),
+               key=lambda c: c.data.metrics["roc_auc"])  # fmt: skip
+    assert best.data.metrics["roc_auc"] == pytest.approx(found["best_value"])
+    # the registered version was fitted with the best trial's parameters
+    for name, value in found["best_params"].items():
+        assert run.data.params[f"param.{name}"] == str(value) == best.data.params[name]
+    assert run.data.params["search.trials"] == str(found["trials"])
+    # and is gated like any candidate
+    code = main(["gate", "--model", "churn", "--candidate", "c.json", "--out", "g.json"])
+    assert code in (0, 1)
+    assert json.loads(Path("g.json").read_text())["candidate_version"] == candidate["version"]
+
+
+def test_a_worker_killed_mid_study_loses_no_trial(workspace: Path) -> None:  # noqa: F811
+    import optuna
+
+    add_search(workspace, 10)
+    storage = f"sqlite:///{workspace / 'study.db'}"
+    env = {**os.environ, "DRIFTLOOP_STUDY_STORAGE": storage}
+    retrain = subprocess.Popen(
+        [str(BIN / "driftloop"), "retrain", "--model", "churn", "--data", DATA, "--workers", "2",
+         "--out", "c.json"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    from tests.conftest import _children
+
+    killed = None
+    try:
+        deadline = time.monotonic() + 600
+        while killed is None and time.monotonic() < deadline and retrain.poll() is None:
+            workers = [pid for pid, name in _children(retrain.pid) if "python" in name]
+            running = _trials(storage, optuna.trial.TrialState.RUNNING)
+            # both busy: the worker is mid-trial when it dies
+            if workers and len(running) >= 2 and _trials(storage, optuna.trial.TrialState.COMPLETE):
+                os.kill(workers[0], signal.SIGKILL)
+                killed = workers[0]
+            time.sleep(0.2)
+        _, err = retrain.communicate(timeout=900)
+    finally:
+        if retrain.poll() is None:
+            retrain.kill()
+            retrain.communicate()
+    assert killed is not None, "the worker finished before it could be killed"
+    assert retrain.returncode == 0, err[-2000:]
+    complete = _trials(storage, optuna.trial.TrialState.COMPLETE)
+    failed = _trials(storage, optuna.trial.TrialState.FAIL)
+    assert len(complete) >= 10
+    assert failed, "the killed worker's trial was not failed"
+    for trial in failed:  # each lost trial ran again with the same parameters
+        assert any(c.params == trial.params for c in complete)
+    assert not _trials(storage, optuna.trial.TrialState.RUNNING)
+    assert json.loads(Path("c.json").read_text())["search"]["workers"] == 2
+
+
+def _trials(storage: str, state: object) -> list[object]:
+    import optuna
+
+    try:
+        names = optuna.study.get_all_study_names(storage)
+    except Exception:  # not created yet
+        return []
+    if not names:
+        return []
+    study = optuna.load_study(study_name=names[0], storage=storage)
+    return list(study.get_trials(deepcopy=False, states=(state,)))
+
+
+@pytest.mark.parametrize(
+    ("ranges", "key"),
+    [({"learning_rate": {"low": 0.5, "high": 0.1}}, "estimator.search.params.learning_rate.low"),
+     ({"learning_rate": {"low": 0, "high": 0.1, "log": True}},
+      "estimator.search.params.learning_rate.low"),
+     ({"max_leaf_nodes": {"choices": []}}, "estimator.search.params.max_leaf_nodes.choices"),
+     ({"learning_rat": {"low": 0.1, "high": 0.2}}, "estimator.search.params.learning_rat")],
+)  # fmt: skip
+def test_a_bad_search_range_is_exit_two_naming_the_key(
+    workspace: Path,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+    ranges: dict[str, dict[str, object]],
+    key: str,
+) -> None:
+    add_search(workspace, 3, **ranges)
+    assert main(["retrain", "--model", "churn", "--data", DATA, "--out", "c.json"]) == 2
+    assert key in capsys.readouterr().err
+    assert not Path("c.json").exists()
+    assert main(["retrain", "--model", "taxi", "--workers", "0", "--out", "c.json"]) == 2
