@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from driftloop.cli.common import check_output, emit, http_url
-from driftloop.errors import ExitCode
+from driftloop.errors import ExitCode, UsageError
 
 __all__ = ["register"]
+
+MAX_TIMEOUT = 600
 
 
 def register(commands: Any) -> None:
@@ -38,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
     from driftloop.config.audit_policy import load_audit_policy
     from driftloop.gates.dependencies import judge_vulnerabilities
 
+    if not 1 <= args.timeout <= MAX_TIMEOUT:
+        raise UsageError(f"--timeout {args.timeout}: between 1 and {MAX_TIMEOUT} seconds")
     policy = load_audit_policy(args.policy)  # local files first: nothing asked of OSV
     pins = read_lock(args.requirements)
     http_url(args.osv_url, "--osv-url")

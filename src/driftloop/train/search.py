@@ -211,7 +211,10 @@ def search(
     data = _data(spec, frame, eval_fraction)
     started = time.time()
     deadline = started + plan.timeout.total_seconds() if plan.timeout else None
-    study_name = f"driftloop-{spec.name}-{os.getpid()}-{int(started)}"
+    # workers elsewhere (pods sharing DRIFTLOOP_STUDY_STORAGE) join by DRIFTLOOP_STUDY_NAME
+    study_name = os.environ.get("DRIFTLOOP_STUDY_NAME") or (
+        f"driftloop-{spec.name}-{os.getpid()}-{int(started)}"
+    )
     with tempfile.TemporaryDirectory(prefix="driftloop-search-") as tmp:
         url = storage_url or f"sqlite:///{Path(tmp) / 'study.db'}"
         study = _study(spec, url, study_name)
