@@ -12,16 +12,20 @@ import sys
 import time
 from pathlib import Path
 
+import jsonschema
 import mlflow
 import pytest
 from ruamel.yaml import YAML
 from tests.integration.test_retrain_gate import workspace  # noqa: F401
 
+from driftloop.adapters.mlflow import MlflowRegistry
 from driftloop.cli.main import main
+from driftloop.loop.card import stored_card
 
 pytestmark = pytest.mark.integration
 BIN = Path(sys.executable).parent
 DATA = "demo://churn/reference?rows=4000"
+SCHEMA = Path(__file__).resolve().parents[2] / "src/driftloop/card/model-card.schema.json"
 
 
 def add_search(root: Path, n_trials: int, **ranges: dict[str, object]) -> None:
@@ -60,6 +64,14 @@ def test_the_best_trial_is_registered_and_every_trial_is_a_child_run(
     for name, value in found["best_params"].items():
         assert run.data.params[f"param.{name}"] == str(value) == best.data.params[name]
     assert run.data.params["search.trials"] == str(found["trials"])
+    # the card says how the parameters were chosen
+    card = stored_card(MlflowRegistry.from_environment(), "churn", candidate["version"])
+    assert card is not None
+    jsonschema.validate(card, json.loads(SCHEMA.read_text()))
+    assert card["model_details"]["search"]["best_params"] == found["best_params"]
+    assert card["model_details"]["parameters"]["learning_rate"] == str(
+        found["best_params"]["learning_rate"]
+    )
     # and is gated like any candidate
     code = main(["gate", "--model", "churn", "--candidate", "c.json", "--out", "g.json"])
     assert code in (0, 1)

@@ -96,6 +96,8 @@ def new_card(
             "parameters": {str(k): str(v) for k, v in params.items()},
             "git_commit": candidate.get("git_commit"),
             "workflow_run_url": candidate.get("workflow_run_url"),
+            # the Optuna search that chose the parameters, when model.yaml asks for one
+            "search": candidate.get("search"),
         },
         "intended_use": {
             "primary_uses": spec.intended_use or spec.description,

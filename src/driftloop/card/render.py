@@ -143,6 +143,23 @@ def datasheet_lines(training: dict[str, Any] | None) -> list[str]:
     return lines
 
 
+def _search_lines(found: object) -> list[str]:
+    if not isinstance(found, dict):
+        return []
+    params = ", ".join(
+        f"{escape_text(k)}={escape_text(v)}" for k, v in found["best_params"].items()
+    )
+    return [
+        (
+            f"- **hyper-parameter search**: {found['complete']} of {found['trials']} trials "
+            f"complete on {found['workers']} worker(s); best validation "
+            f"{escape_text(found['metric'])} {number(found['best_value'])} ({params}) against "
+            f"{number(found['baseline_value'])} "
+            "for model.yaml's own parameters"
+        )
+    ]
+
+
 def _evidence_lines(evidence: object) -> list[str]:
     features = evidence.get("top_features") if isinstance(evidence, dict) else None
     if not isinstance(features, list) or not features:
@@ -181,6 +198,11 @@ def render_markdown(card: dict[str, Any]) -> str:
             out.append("Not promoted: no reviewed merge has approved this version.")
         elif key == "approval" and card.get("withdrawn"):
             out += [f"**Withdrawn**: {escape_text(card['withdrawn'])}", "", *_md_fields(value)]
+        elif key == "model_details":
+            out += [
+                *_md_fields(value, skip=("search",)),
+                *_search_lines((value or {}).get("search")),
+            ]
         elif key == "trigger":
             out += [
                 *_md_fields(value, skip=("evidence",)),
