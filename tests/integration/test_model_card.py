@@ -105,6 +105,14 @@ def test_card_of_v2_carries_its_runs_numbers(
     assert "| FeatureDriftCritical |" in annex  # an alert of the generated rules
     assert annex.count("[TO FILL IN]") >= 4
 
+    # a tag pointing at another version's card is not this version's card
+    v1_card = registry.version_tags("churn", "1")[CARD_TAG]
+    registry.set_version_tags("churn", "2", {CARD_TAG: v1_card})
+    code, _, err = card(capsys, "--version", "2")
+    assert code == 2
+    assert "describes churn v1" in err
+    registry.set_version_tags("churn", "2", {CARD_TAG: tags[CARD_TAG]})
+
     withdraw(registry, "churn", "2", "the canary showed a fault")
     after = stored_card(registry, "churn", "2")
     assert after is not None

@@ -53,6 +53,12 @@ def stored_card(registry: ModelRegistry, model: str, version: str) -> dict[str, 
         ) from None
     if not isinstance(card, dict) or not isinstance(card.get("model_details"), dict):
         raise DataError(f"the model card of {model} v{version} ({pointer}) is not a model card")
+    details = card["model_details"]
+    if (details.get("name"), str(details.get("version"))) != (model, str(version)):
+        raise DataError(
+            f"the card tagged on {model} v{version} ({pointer}) describes "
+            f"{details.get('name')} v{details.get('version')}: a tag pointing elsewhere"
+        )
     return card
 
 
