@@ -12,10 +12,14 @@ __all__ = [
     "bootstrap_auc_delta",
     "bootstrap_delta",
     "bootstrap_f1_macro_delta",
+    "bootstrap_interval",
     "demographic_parity_difference",
     "equal_opportunity_difference",
     "metric_value",
     "per_class_f1",
+    "percentile_interval",
+    "weighted_auc",
+    "weighted_f1_macro",
 ]
 
 LOWER_IS_BETTER = frozenset({"rmse", "mae", "brier"})
@@ -98,10 +102,10 @@ def bootstrap_delta(
             values.append(statistic(rows))
         except ValueError:  # a resample with one class only has no AUC
             continue
-    return _interval(np.asarray(values, dtype=float), confidence)
+    return percentile_interval(np.asarray(values, dtype=float), confidence)
 
 
-def _interval(values: np.ndarray, confidence: float) -> tuple[float, float] | None:
+def percentile_interval(values: np.ndarray, confidence: float) -> tuple[float, float] | None:
     """The central ``confidence`` percentile interval of bootstrap deltas; None if none."""
     if len(values) == 0:
         return None
@@ -153,12 +157,12 @@ def weighted_f1_macro(
     return macro
 
 
-def _weighted_delta(
+def bootstrap_interval(
     statistic: Callable[[np.ndarray], np.ndarray], n: int, samples: int, confidence: float,
-    seed: int, chunk: int = 100,
+    seed: int = 0, chunk: int = 100,
 ) -> tuple[float, float] | None:  # fmt: skip
-    """Percentile interval of ``statistic(weights)`` (candidate minus champion per resample)
-    over paired resamples given as row counts, ``chunk`` resamples at a time."""
+    """Percentile interval of ``statistic(weights)`` (e.g. candidate minus champion per
+    resample) over resamples given as row counts, ``chunk`` resamples at a time."""
     if samples <= 0 or n == 0:
         return None
     rng = np.random.default_rng(seed)
@@ -170,7 +174,7 @@ def _weighted_delta(
         np.add.at(weights, (np.repeat(np.arange(size), n), rows.ravel()), 1.0)
         delta = statistic(weights)
         deltas.append(delta[np.isfinite(delta)])
-    return _interval(np.concatenate(deltas), confidence)
+    return percentile_interval(np.concatenate(deltas), confidence)
 
 
 def bootstrap_auc_delta(
@@ -189,7 +193,7 @@ def bootstrap_auc_delta(
         )
         return difference
 
-    return _weighted_delta(delta, len(positive), samples, confidence, seed)
+    return bootstrap_interval(delta, len(positive), samples, confidence, seed)
 
 
 def bootstrap_f1_macro_delta(
@@ -214,4 +218,4 @@ def bootstrap_f1_macro_delta(
         )
         return difference
 
-    return _weighted_delta(delta, n, samples, confidence, seed)
+    return bootstrap_interval(delta, n, samples, confidence, seed)

@@ -142,6 +142,7 @@ def _evaluation(
     champion: dict[str, Evaluation] | None,
     data: dict[str, str],
     confidence: float,
+    positive: object,
 ) -> dict[str, dict[str, Any]]:
     """The report's evaluation: both models' metrics per dataset, the data, and for the
     model card the candidate's metrics with intervals, per class and per group."""
@@ -150,7 +151,8 @@ def _evaluation(
         evaluation["champion"] = _summaries(champion, task)
     evaluation["data"] = data
     evaluation["breakdown"] = {
-        name: breakdown(e, task, confidence=confidence) for name, e in candidate.items()
+        name: breakdown(e, task, confidence=confidence, positive=positive)
+        for name, e in candidate.items()
     }
     return evaluation
 
@@ -243,7 +245,7 @@ def gate(
     security, scan = _security(spec, models_dir, registry, version, champion_version, settings)
     results.append(security)
     data = {"recent": uri, **({"golden": settings.golden_set} if settings.golden_set else {})}
-    evaluation = _evaluation(spec.task, cand_eval, champ_eval, data, settings.confidence)
+    evaluation = _evaluation(spec.task, cand_eval, champ_eval, data, settings.confidence, positive)
     evaluation["security"] = scan
     report = GateReport(
         spec.name, version, champion_version, results, evaluation, candidate_digest=digest
