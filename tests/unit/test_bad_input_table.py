@@ -280,6 +280,38 @@ CASES = [
         "not in a valid JSON format",
         {"MLFLOW_TRACKING_URI": "{html}"},
     ),
+    # 14: the model card, the dependency audit and the search's workers
+    Case(
+        14, "card --model churn --version ../1", 2, "--version '../1': a version number or an alias"
+    ),
+    Case(14, "card --model Churn! --version 1", 2, "--model 'Churn!': not a model name"),
+    Case(
+        14,
+        "card --model churn --version 1 --format annex-iv --policy {ws}/binary.yaml",
+        2,
+        "not UTF-8 text",
+    ),
+    Case(14, "card --model churn --version 1 --format pdf", 2, "invalid choice: 'pdf'"),
+    Case(14, "audit-deps --timeout 0", 2, "--timeout 0: between 1 and 600 seconds"),
+    Case(14, "audit-deps --osv-url ftp://example.com", 2, "is not an http(s) URL"),
+    Case(
+        14,
+        "audit-deps --requirements {ws}/ref.csv --osv-url http://127.0.0.1:9",
+        2,
+        "ref.csv:1:",
+    ),
+    Case(
+        14,
+        "audit-deps --requirements {ws}/missing.txt --osv-url http://127.0.0.1:9",
+        2,
+        "cannot read the lock file",
+    ),
+    Case(
+        14,
+        "retrain --model churn --data {ws}/train.csv --workers 0 --out {ws}/c.json",
+        2,
+        "--workers 0: between 1 and 64",
+    ),
     # 14: profile and drift options that would silently judge nothing, or everything
     Case(
         14,

@@ -42,10 +42,10 @@ def run(args: argparse.Namespace) -> int:
 
     if not 1 <= args.timeout <= MAX_TIMEOUT:
         raise UsageError(f"--timeout {args.timeout}: between 1 and {MAX_TIMEOUT} seconds")
-    policy = load_audit_policy(args.policy)  # local files first: nothing asked of OSV
-    pins = read_lock(args.requirements)
     http_url(args.osv_url, "--osv-url")
     check_output(args.out, "--out", create_parent=True)
+    policy = load_audit_policy(args.policy)  # local files first: nothing asked of OSV
+    pins = read_lock(args.requirements)
     found = audit_requirements(args.requirements, args.osv_url, args.timeout)
     today = datetime.now(UTC).date()
     verdict = judge_vulnerabilities(found, policy, today)
