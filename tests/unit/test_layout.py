@@ -1,7 +1,7 @@
 """The tree shows the loop and stays layered: read with the standard library's ``ast``, the
 import graph has no circles, the pure packages reach no adapter, CLI or network client,
 every package imports only from its own layer or below, benchmarks and tests do not import
-each other, and no module grows past 450 lines."""
+each other, no module grows past 450 lines, and no two test modules share a name."""
 
 from __future__ import annotations
 
@@ -268,3 +268,12 @@ def test_a_long_module_is_named(tmp_path: Path) -> None:
     (tmp_path / "src/long.py").write_text("x = 1\n" * (MAX_LINES + 1))
     (tmp_path / "src/short.py").write_text("x = 1\n" * MAX_LINES)
     assert long_modules(tmp_path, "src") == [f"src/long.py: {MAX_LINES + 1} lines"]
+
+
+def test_no_two_test_modules_share_a_name() -> None:
+    """The test folders are not packages: two test_x.py files collide in one pytest session
+    and the whole suite fails to collect."""
+    names: dict[str, list[str]] = {}
+    for path in (ROOT / "tests").rglob("test_*.py"):
+        names.setdefault(path.name, []).append(str(path.relative_to(ROOT)))
+    assert {name: paths for name, paths in names.items() if len(paths) > 1} == {}
