@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -16,7 +17,13 @@ from driftloop.errors import ConfigError, DriftloopError
 
 T = TypeVar("T")
 
-__all__ = ["check_approval_keys", "check_configs", "check_gitops", "check_local_repo"]
+__all__ = [
+    "check_approval_keys",
+    "check_audit_policy",
+    "check_configs",
+    "check_gitops",
+    "check_local_repo",
+]
 
 
 def check_configs(models_dir: Path, policies_dir: Path) -> tuple[list[Check], list[str]]:
@@ -44,6 +51,9 @@ def check_configs(models_dir: Path, policies_dir: Path) -> tuple[list[Check], li
         )
     if not checks:
         checks.append(Check("configs", True, f"{len(specs)} model(s) and both policies valid"))
+    audit = check_audit_policy(policies_dir, datetime.now(UTC).date())
+    if audit is not None:
+        checks.append(audit)
     return checks, list(specs)
 
 
@@ -66,6 +76,35 @@ def _check_estimator(spec: ModelSpec, path: Path) -> None:
         raise ConfigError(str(path), "estimator.class", f"does not import: {error}") from None
     if not (isinstance(found, type) and hasattr(found, "fit")):
         raise ConfigError(str(path), "estimator.class", f"{found!r} is not an estimator class")
+    if spec.estimator.search is not None and hasattr(found, "get_params"):
+        try:
+            known = found().get_params()
+        except TypeError:  # needs arguments: the search checks it at retrain instead
+            return
+        for searched in spec.estimator.search.params:
+            if searched not in known:
+                raise ConfigError(str(path), f"estimator.search.params.{searched}",
+                                  f"not a parameter of {name}")  # fmt: skip
+
+
+def check_audit_policy(policies_dir: Path, today: date) -> Check | None:
+    """policies/dependencies.yaml (release.yml's dependency audit), when there is one: valid,
+    and no allowance past its expiry (the next release would fail on it)."""
+    from driftloop.config.audit_policy import load_audit_policy
+
+    path = policies_dir / "dependencies.yaml"
+    if not path.is_file():
+        return None
+    try:
+        policy = load_audit_policy(path)
+    except DriftloopError as error:
+        return Check(f"config {path}", False, str(error), "fix the key named above")
+    expired = [f"{a.id} ({a.expires})" for a in policy.allow if a.expires < today]
+    if expired:
+        fix = "fix the dependency or review the allowance again (docs/runbook.md)"
+        return Check("dependency audit", False, f"allowances expired: {', '.join(expired)}", fix)
+    return Check("dependency audit", True, f"{path}: fail at {policy.fail_at}, "
+                 f"{len(policy.allow)} allowance(s) in date")  # fmt: skip
 
 
 def check_approval_keys(root: Path) -> Check:
