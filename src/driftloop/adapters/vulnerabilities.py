@@ -4,6 +4,7 @@ carries none). ``osv_url`` is the OSV API's base (https://api.osv.dev, or a mirr
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import subprocess
@@ -15,7 +16,7 @@ from urllib.parse import quote
 
 import requests
 
-from driftloop.errors import DataError, UpstreamError
+from driftloop.errors import DataError, UpstreamError, UsageError
 from driftloop.gates.dependencies import Vulnerability, osv_severity
 
 __all__ = ["OSV_URL", "audit_requirements", "read_lock"]
@@ -46,6 +47,8 @@ def read_lock(path: Path) -> dict[str, str]:
 
 
 def _pip_audit(lock: Path, osv_url: str, timeout: int) -> dict[str, Any]:
+    if importlib.util.find_spec("pip_audit") is None:
+        raise UsageError("pip-audit is not installed: pip install 'driftloop[audit]'")
     with tempfile.TemporaryDirectory(prefix="driftloop-pip-audit-") as cache:
         command = [
             sys.executable, "-m", "pip_audit", "--requirement", str(lock), "--no-deps",
