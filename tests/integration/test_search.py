@@ -28,11 +28,12 @@ DATA = "demo://churn/reference?rows=4000"
 SCHEMA = Path(__file__).resolve().parents[2] / "src/driftloop/card/model-card.schema.json"
 
 
-def add_search(root: Path, n_trials: int, **ranges: dict[str, object]) -> None:
+def add_search(root: Path, n_trials: int, max_iter: int = 40, **ranges: dict[str, object]) -> None:
     path = root / "models/churn/model.yaml"
     yaml = YAML()
     spec = yaml.load(path.read_text())
-    spec["estimator"]["params"] = {"max_iter": 40, "random_state": 0}
+    spec["estimator"]["params"] = {"max_iter": max_iter, "early_stopping": False,
+                                   "random_state": 0}  # fmt: skip
     spec["estimator"]["search"] = {
         "n_trials": n_trials, "seed": 7,
         "params": ranges or {"learning_rate": {"low": 0.03, "high": 0.3, "log": True},
@@ -81,11 +82,12 @@ def test_the_best_trial_is_registered_and_every_trial_is_a_child_run(
 def test_a_worker_killed_mid_study_loses_no_trial(workspace: Path) -> None:  # noqa: F811
     import optuna
 
-    add_search(workspace, 10)
+    add_search(workspace, 10, max_iter=200)  # trials of a second or more: time to catch one
     storage = f"sqlite:///{workspace / 'study.db'}"
     env = {**os.environ, "DRIFTLOOP_STUDY_STORAGE": storage}
     retrain = subprocess.Popen(
-        [str(BIN / "driftloop"), "retrain", "--model", "churn", "--data", DATA, "--workers", "2",
+        [str(BIN / "driftloop"), "retrain", "--model", "churn", "--data",
+         "demo://churn/reference", "--workers", "2",
          "--out", "c.json"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     from tests.conftest import _children
@@ -100,7 +102,7 @@ def test_a_worker_killed_mid_study_loses_no_trial(workspace: Path) -> None:  # n
             if workers and len(running) >= 2 and _trials(storage, optuna.trial.TrialState.COMPLETE):
                 os.kill(workers[0], signal.SIGKILL)
                 killed = workers[0]
-            time.sleep(0.2)
+            time.sleep(0.05)
         _, err = retrain.communicate(timeout=900)
     finally:
         if retrain.poll() is None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from driftloop.config import ModelSpec
 from driftloop.config.model import SearchRange, SearchSpec
@@ -186,9 +187,19 @@ def _requeue_orphans(study: Any) -> None:
         study.enqueue_trial(trial.params)
 
 
-def _spawn(count: int, args: list[str]) -> list[subprocess.Popen[bytes]]:
+def _threads(workers: int) -> int:
+    """Native threads per worker: the machine's cores shared out, so N workers do not each
+    start one OpenMP thread per core and fight over them (gradient boosting does)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, (cores or 1) // workers)
+
+
+def _spawn(count: int, args: list[str], threads: int) -> list[subprocess.Popen[bytes]]:
     command = [sys.executable, "-m", "driftloop.train.search_worker", *args]
-    return [subprocess.Popen(command, stdin=subprocess.DEVNULL) for _ in range(count)]  # noqa: S603
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "OPENBLAS_NUM_THREADS": str(threads),
+           "MKL_NUM_THREADS": str(threads)}  # fmt: skip
+    return [subprocess.Popen(command, stdin=subprocess.DEVNULL, env=env)  # noqa: S603
+            for _ in range(count)]  # fmt: skip
 
 
 def search(
@@ -235,16 +246,18 @@ def search(
                     str(deadline or ""),
                     str(eval_fraction),
                 ],
+                _threads(workers),
             )
         progress(f"searching {len(plan.params)} parameters: {plan.n_trials} "
                  f"trials, {workers} worker(s), {SEARCH_METRIC[spec.task]} on the newest "
                  f"{plan.validation_share:.0%} of the training rows")  # fmt: skip
         try:
-            _optimize(spec, study, data, folder, deadline)
-            for child in children:
-                child.wait()
-            _requeue_orphans(study)  # a worker that died mid-trial: run its trial again here
-            _optimize(spec, study, data, folder, deadline)
+            with threadpool_limits(limits=_threads(workers) if workers > 1 else None):
+                _optimize(spec, study, data, folder, deadline)
+                for child in children:
+                    child.wait()
+                _requeue_orphans(study)  # a worker that died mid-trial: run its trial here
+                _optimize(spec, study, data, folder, deadline)
         finally:
             for child in children:
                 if child.poll() is None:
