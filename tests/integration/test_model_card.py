@@ -140,6 +140,13 @@ def test_versions_without_a_card_and_broken_cards_are_exit_two(
     assert "is not JSON" in err
     assert "Traceback" not in err
 
+    partial = json.dumps({"model_details": {"name": "churn", "version": "1"}})
+    uri = registry.write_version_artifact("churn", "1", "driftloop/model-card.json", partial)
+    registry.set_version_tags("churn", "1", {CARD_TAG: uri})
+    code, _, err = card(capsys, "--version", "1", "--format", "html")
+    assert code == 2
+    assert "lacks format, structure" in err
+
     registry.set_version_tags("churn", "1", {CARD_TAG: ""})
     code, _, err = card(capsys, "--version", "1")
     assert code == 2

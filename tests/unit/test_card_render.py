@@ -139,3 +139,13 @@ def test_annex_iv_marks_what_driftloop_cannot_know() -> None:
     assert "| FeatureDriftCritical | critical |" in annex
     assert "<script>" not in annex
     assert "alice, bob" in annex
+
+
+def test_a_card_stored_before_the_later_keys_still_renders() -> None:
+    """withdrawn and model_details.search came after the first cards were stored."""
+    card = _stages()[2]
+    del card["withdrawn"]
+    del card["model_details"]["search"]
+    assert "Approved by alice, bob" in render_html(card)
+    assert "## Approval" in render_markdown(card)
+    assert "## 9. Post-market" in render_annex_iv(card, {"settings": {}, "alerts": []})

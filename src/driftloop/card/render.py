@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import ChainableUndefined, Environment, PackageLoader, select_autoescape
 
 from driftloop.gitops.body import escape_text
 
@@ -215,10 +215,12 @@ def render_markdown(card: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
+# Cards stored by an older driftloop lack the keys added since (withdrawn, the search): they
+# render as absent, not as an error.
 _ENV = Environment(
     loader=PackageLoader("driftloop.card", "templates"),
     autoescape=select_autoescape(default=True, default_for_string=True),
-    undefined=StrictUndefined,
+    undefined=ChainableUndefined,
 )
 _ENV.globals["num"] = number
 

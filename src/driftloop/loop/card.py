@@ -28,6 +28,12 @@ __all__ = [
 CARD_ARTIFACT = "driftloop/model-card.json"
 CARD_MARKDOWN = "driftloop/model-card.md"
 CARD_TAG = "driftloop.model_card"
+# What every card has had since the first format (later keys, such as withdrawn, are optional)
+SECTIONS = (
+    "format", "structure", "stage", "model_details", "intended_use", "factors", "metrics",
+    "evaluation_data", "training_data", "quantitative_analyses", "ethical_considerations",
+    "caveats_and_recommendations", "trigger", "approval",
+)  # fmt: skip
 
 
 def store_card(registry: ModelRegistry, model: str, version: str, card: dict[str, Any]) -> str:
@@ -53,6 +59,11 @@ def stored_card(registry: ModelRegistry, model: str, version: str) -> dict[str, 
         ) from None
     if not isinstance(card, dict) or not isinstance(card.get("model_details"), dict):
         raise DataError(f"the model card of {model} v{version} ({pointer}) is not a model card")
+    missing = [key for key in SECTIONS if key not in card]
+    if missing:
+        raise DataError(
+            f"the model card of {model} v{version} ({pointer}) lacks {', '.join(missing)}"
+        )
     details = card["model_details"]
     if (details.get("name"), str(details.get("version"))) != (model, str(version)):
         raise DataError(
