@@ -139,3 +139,25 @@ def test_bad_policy_and_lock_are_exit_two_and_osv_down_is_exit_three(
     assert not out.exists()
     assert audit(down, policy(tmp_path), out) == 3
     assert "OSV" in capsys.readouterr().err
+
+
+def test_the_release_record_names_the_digest_beside_its_audit(tmp_path: Path) -> None:
+    """What release.yml's image job runs after the push (act cannot run the Docker actions
+    before it, so the script is run here as the job would)."""
+    import hashlib
+    import os
+    import subprocess
+
+    (tmp_path / "audit.json").write_text('{"passed": true}\n')
+    digest = "sha256:" + "ab" * 32
+    env = {**os.environ, "DIGEST": digest, "GITHUB_SHA": "c" * 40}
+    subprocess.run(["bash", str(ROOT / "scripts/release-record.sh"), str(tmp_path)], env=env,
+                   check=True, capture_output=True)  # fmt: skip
+    record = json.loads((tmp_path / "image.json").read_text())
+    assert record["digest"] == digest
+    assert record["commit"] == "c" * 40
+    assert record["dependency_audit_sha256"] == hashlib.sha256(b'{"passed": true}\n').hexdigest()
+    bad = subprocess.run(["bash", str(ROOT / "scripts/release-record.sh"), str(tmp_path)],
+                         env={**env, "DIGEST": "latest"}, capture_output=True, text=True, check=False)  # fmt: skip
+    assert bad.returncode == 2
+    assert "DIGEST is not sha256" in bad.stderr
