@@ -15,8 +15,6 @@ from driftloop.errors import DataError, ExitCode, UsageError
 __all__ = ["register"]
 
 FORMATS = ("md", "json", "html", "annex-iv")
-_NUMBER = re.compile(r"^[1-9][0-9]{0,9}$")
-_ALIAS = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 
 
 def register(commands: Any) -> None:
@@ -43,9 +41,12 @@ def register(commands: Any) -> None:
 
 
 def _version(registry: Any, model: str, version: str) -> str:
-    if _NUMBER.match(version):
+    from driftloop.loop.gate import VERSION_NUMBER
+    from driftloop.loop.retrain import ALIAS_NAME
+
+    if VERSION_NUMBER.match(version):
         return version
-    if not _ALIAS.match(version):
+    if not ALIAS_NAME.match(version):
         raise UsageError(f"--version {version!r}: a version number or an alias")
     resolved = registry.alias_version(model, version)
     if resolved is None:

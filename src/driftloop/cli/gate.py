@@ -52,7 +52,12 @@ def _read_candidate(path: Path) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from driftloop.adapters.lineage import data_dataset, lineage_run, model_dataset
+    from driftloop.adapters.lineage import (
+        data_dataset,
+        lineage_enabled,
+        lineage_run,
+        model_dataset,
+    )
     from driftloop.loop.gate import gate
 
     candidate = _read_candidate(args.candidate)
@@ -65,8 +70,9 @@ def run(args: argparse.Namespace) -> int:
         if report.champion_version:
             run.inputs.append(model_dataset(tracking_uri(), args.model, report.champion_version))
         run.inputs += [data_dataset(uri, []) for uri in report.evaluation["data"].values()]
-        pointer = registry.version_tags(args.model, report.candidate_version)
-        run.outputs = [data_dataset(pointer.get("driftloop.gate_report", "gate-report"), [])]
+        if lineage_enabled():  # the stored report's URI costs an MLflow call
+            tags = registry.version_tags(args.model, report.candidate_version)
+            run.outputs = [data_dataset(tags.get("driftloop.gate_report", "gate-report"), [])]
     lineage_warnings(run.errors)
     args.out.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
     if args.markdown is not None:

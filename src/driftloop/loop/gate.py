@@ -34,6 +34,7 @@ from driftloop.train.data import time_split, validate
 __all__ = [
     "GATE_REPORT_ARTIFACT",
     "GATE_TAGS",
+    "VERSION_NUMBER",
     "gate",
     "record_gate_report",
     "recorded_gate_report",
@@ -47,7 +48,7 @@ GATE_TAGS = ("driftloop.gate", "driftloop.gate_report", "driftloop.gate_report_s
 # The Bandit scan of the model's code, stored with the version it was judged for.
 SCAN_ARTIFACT = "driftloop/bandit.json"
 SCAN_TAG = "driftloop.bandit"
-_VERSION = re.compile(r"^[1-9][0-9]{0,9}$")
+VERSION_NUMBER = re.compile(r"^[1-9][0-9]{0,9}$")  # a registry version, as CLIs take it
 
 
 def scored_version(candidate: dict[str, Any], model: str, registry: ModelRegistry) -> str:
@@ -55,7 +56,7 @@ def scored_version(candidate: dict[str, Any], model: str, registry: ModelRegistr
     ``version`` and ``model_uri`` must agree and the version must exist, so the gate never
     scores one version and moves an alias to another."""
     version = str(candidate.get("version", ""))
-    if isinstance(candidate.get("version"), bool) or not _VERSION.match(version):
+    if isinstance(candidate.get("version"), bool) or not VERSION_NUMBER.match(version):
         raise DataError(f"candidate version {candidate.get('version')!r} is not a version number")
     expected = f"models:/{model}/{version}"
     if candidate.get("model_uri") != expected:
@@ -250,8 +251,9 @@ def gate(
     report = GateReport(
         spec.name, version, champion_version, results, evaluation, candidate_digest=digest
     )
-    record_gate_report(registry, report.to_dict())
-    update_card(registry, spec.name, version, lambda card: with_gate(card, report.to_dict()))
+    recorded = report.to_dict()
+    record_gate_report(registry, recorded)
+    update_card(registry, spec.name, version, lambda card: with_gate(card, recorded))
     if report.passed:  # staging serves @challenger: only candidates that passed every gate
         registry.set_alias(spec.name, "challenger", version)
     return report

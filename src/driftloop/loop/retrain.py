@@ -23,12 +23,12 @@ from driftloop.train.data import load_training_data, prepare_features
 from driftloop.train.fit import fit_model
 from driftloop.train.search import SearchResult, search, with_params
 
-__all__ = ["LOOP_ALIASES", "check_alias", "retrain"]
+__all__ = ["ALIAS_NAME", "LOOP_ALIASES", "check_alias", "retrain"]
 
 # Aliases the loop moves itself: the gate moves challenger, promote moves champion after a
 # reviewed merge. A retrain that set them would skip the gate and the human.
 LOOP_ALIASES = ("champion", "challenger")
-_ALIAS = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+ALIAS_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")  # what MLflow accepts as an alias
 
 
 def check_alias(alias: str) -> str:
@@ -39,7 +39,7 @@ def check_alias(alias: str) -> str:
             f"--alias {alias}: the loop owns {alias} (the gate moves challenger, promote moves "
             "champion after a reviewed merge); register as candidate or another name"
         )
-    if not _ALIAS.match(alias) or alias.lower() == "latest" or re.match(r"^[vV]\d+$", alias):
+    if not ALIAS_NAME.match(alias) or alias.lower() == "latest" or re.match(r"^[vV]\d+$", alias):
         raise UsageError(
             f"--alias {alias!r}: an MLflow alias is 1-255 letters, digits, '_' or '-', and "
             "not 'latest' or v<number>"

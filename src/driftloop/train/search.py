@@ -33,6 +33,7 @@ from driftloop.train.pipeline import build_pipeline
 __all__ = [
     "SEARCH_METRIC",
     "SearchResult",
+    "check_search_parameters",
     "run_worker",
     "search",
     "search_spec",
@@ -163,7 +164,7 @@ def run_worker(spec: ModelSpec, frame_path: Path, storage_url: str, study_name: 
               folder, deadline)  # fmt: skip
 
 
-def _known_parameters(spec: ModelSpec, folder: Path) -> None:
+def check_search_parameters(spec: ModelSpec, folder: Path) -> None:
     """Every searched name must be a parameter of the estimator (a typo would fail each
     trial the same way, after an hour of them)."""
     source = str(folder / "model.yaml")
@@ -218,7 +219,7 @@ def search(
 
     validate(frame, spec)
     plan = search_spec(spec)
-    _known_parameters(spec, folder)
+    check_search_parameters(spec, folder)
     data = _data(spec, frame, eval_fraction)
     started = time.time()
     deadline = started + plan.timeout.total_seconds() if plan.timeout else None
