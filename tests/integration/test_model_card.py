@@ -151,3 +151,24 @@ def test_versions_without_a_card_and_broken_cards_are_exit_two(
     code, _, err = card(capsys, "--version", "1")
     assert code == 2
     assert "has no model card" in err
+
+
+def test_a_broken_card_does_not_hold_back_a_reviewed_promotion(
+    workspace: Path,  # noqa: F811
+) -> None:
+    """The card reports, it does not vouch: whoever can break it (any MLflow writer) must
+    not be able to stop a reviewed merge from moving the champion."""
+    from driftloop.adapters.repohost import PullRequest
+    from driftloop.loop.promote import _approve
+
+    retrain("churn", "demo://churn/reference?rows=3000", "v1.json")
+    registry = MlflowRegistry.from_environment()
+    uri = registry.write_version_artifact("churn", "1", "driftloop/model-card.json", "{broken")
+    registry.set_version_tags("churn", "1", {CARD_TAG: uri})
+    pull = PullRequest(7, "https://github.com/o/r/pull/7", "driftloop/churn-v1", "t",
+                       merged=True, merged_by="carol", head_sha="a" * 40)  # fmt: skip
+    promotion = _approve("churn", "1", pull, ("bob",), "c" * 40, registry, "g" * 64, None,
+                         "o/r", "d" * 64)  # fmt: skip
+    assert promotion.promoted
+    assert registry.alias_version("churn", "champion") == "1"
+    assert any("model card not updated" in r and "not JSON" in r for r in promotion.reasons)

@@ -29,7 +29,7 @@ from driftloop.attestation import Approval, approval_statement, bundle_digest, s
 from driftloop.attestation.statement import PAYLOAD_TYPE
 from driftloop.card import with_approval, with_withdrawal
 from driftloop.config import ApprovalSettings
-from driftloop.errors import ConfigError, UsageError
+from driftloop.errors import ConfigError, DataError, UsageError
 from driftloop.gitops.approval import Refusal
 from driftloop.gitops.overlay import OVERLAY_FILE, generator_name, pinned_digest
 from driftloop.loop.card import update_card
@@ -231,8 +231,12 @@ def _approve(
             "approval will refuse this version"
         )
     registry.set_version_tags(model, version, tags)
-    update_card(registry, model, version, lambda card: with_approval(card, tags))
     registry.set_alias(model, "champion", version)
+    # The card reports, it does not vouch: a broken one must not hold back a reviewed merge.
+    try:
+        update_card(registry, model, version, lambda card: with_approval(card, tags))
+    except DataError as error:
+        reasons.append(f"model card not updated: {error}")
     return Promotion(model, version, True, reasons, tags)
 
 
