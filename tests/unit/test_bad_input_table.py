@@ -312,6 +312,13 @@ CASES = [
         2,
         "--workers 0: between 1 and 64",
     ),
+    Case(
+        14,
+        "retrain --model churn --data {ws}/train.csv --out {ws}/c.json",
+        2,
+        "DRIFTLOOP_STUDY_STORAGE is not a database URL",
+        {"DRIFTLOOP_STUDY_STORAGE": "notaurl"},
+    ),
     # 14: profile and drift options that would silently judge nothing, or everything
     Case(
         14,

@@ -61,3 +61,20 @@ def test_a_seeded_search_is_repeatable_and_overrides_only_what_it_searched(
     assert tuned.estimator.params["max_iter"] == 20  # fixed, not searched
     assert tuned.estimator.params["max_leaf_nodes"] in (8, 16, 31)
     assert isinstance(SearchSpec.model_validate({"params": {"a": {"choices": [1]}}}), SearchSpec)
+
+
+def test_a_study_storage_without_its_driver_or_unreachable_names_it_without_the_password(
+    tmp_path: Path,
+) -> None:
+    from driftloop.errors import UpstreamError, UsageError
+
+    spec = _spec({"params": {"learning_rate": {"low": 0.05, "high": 0.3}}, "n_trials": 1})
+    frame = read_frame("demo://churn/reference?rows=500")
+    folder = ROOT / "models/churn"
+    with pytest.raises(UsageError, match="not a database URL"):
+        search(spec, frame, folder, storage_url="notaurl")
+    with pytest.raises(UsageError, match="no postgresql driver") as missing:
+        search(spec, frame, folder, storage_url="postgresql://u:s3cret@127.0.0.1:9/x")
+    assert "s3cret" not in str(missing.value)
+    with pytest.raises(UpstreamError, match="study storage"):
+        search(spec, frame, folder, storage_url=f"sqlite:///{tmp_path}/missing/dir/s.db")

@@ -85,6 +85,10 @@ def run(args: argparse.Namespace) -> int:
     if not 1 <= args.workers <= MAX_WORKERS:
         raise UsageError(f"--workers {args.workers}: between 1 and {MAX_WORKERS}")
     storage = os.environ.get("DRIFTLOOP_STUDY_STORAGE") or None
+    if storage is not None:
+        from driftloop.train.search import study_storage_url
+
+        study_storage_url(storage)  # refused before the data is read, not after
     evidence = None
     if args.evidence is not None:
         try:

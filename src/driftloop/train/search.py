@@ -25,7 +25,7 @@ from threadpoolctl import threadpool_limits
 
 from driftloop.config import ModelSpec
 from driftloop.config.model import SearchRange, SearchSpec
-from driftloop.errors import ConfigError, DataError
+from driftloop.errors import ConfigError, DataError, UpstreamError, UsageError
 from driftloop.train.data import prepare_features, time_split, validate
 from driftloop.train.evaluate import evaluate
 from driftloop.train.pipeline import build_pipeline
@@ -37,6 +37,7 @@ __all__ = [
     "run_worker",
     "search",
     "search_spec",
+    "study_storage_url",
     "with_params",
 ]
 
@@ -105,19 +106,42 @@ def _data(spec: ModelSpec, frame: pd.DataFrame, eval_fraction: float) -> tuple[A
             prepare_features(val, spec), val[spec.target].to_numpy())  # fmt: skip
 
 
+def study_storage_url(url: str) -> str:
+    """``url`` as the workers' Optuna RDB storage, refused unless it reads as a database URL
+    (the password never in a message)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(url)
+    except ArgumentError:
+        raise UsageError("DRIFTLOOP_STUDY_STORAGE is not a database URL (driver://...)") from None
+    return url
+
+
 def _storage(url: str) -> Any:
     import warnings
 
     import optuna
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
 
+    shown = make_url(study_storage_url(url)).render_as_string(hide_password=True)
     with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna's terms
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.storages.RDBStorage(
-            url, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS,
-            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
-                max_retry=3),
-            engine_kwargs={"connect_args": {"timeout": 60}} if url.startswith("sqlite") else None,
-        )  # fmt: skip
+        try:
+            return optuna.storages.RDBStorage(
+                url, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS,
+                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
+                    max_retry=3),
+                engine_kwargs={"connect_args": {"timeout": 60}} if url.startswith("sqlite")
+                else None,
+            )  # fmt: skip
+        except ImportError:
+            driver = make_url(url).drivername
+            raise UsageError(f"study storage {shown}: no {driver} driver is installed") from None
+        except SQLAlchemyError as error:
+            raise UpstreamError("study storage", f"{shown}: {type(error).__name__}") from None
 
 
 def _study(spec: ModelSpec, storage_url: str, study_name: str) -> Any:
