@@ -413,6 +413,51 @@ CASES = [
     ),
     Case(14, "demo --scenario no-such", 2, "argument --scenario: invalid choice: 'no-such'"),
     Case(14, "demo approve --workdir {ws}/no-demo", 2, "no open pull request in"),
+    # 14: the retrain executor (#22): bad executors and resources, the Argo Server's token
+    *(
+        Case(
+            14,
+            f"trigger --model churn --reason x --dispatch {dispatch} --models {{ws}}/bad/{name}/models",
+            2,
+            phrase,
+            env,
+        )
+        for name, dispatch, phrase, env in (
+            (
+                "unknown-executor",
+                "argo",
+                "retrain.executor: Input should be 'github' or 'argo'",
+                {},
+            ),
+            ("negative-resource", "argo", "retrain.resources.requests.cpu: '-1' is negative", {}),
+            ("argo-model", "argo", "DRIFTLOOP_ARGO_SERVER is not set", {}),
+            (
+                "argo-model",
+                "argo",
+                "missing-token: no such file",
+                {
+                    "DRIFTLOOP_ARGO_SERVER": "http://127.0.0.1:9",
+                    "DRIFTLOOP_ARGO_TOKEN_FILE": "{ws}/missing-token",
+                },
+            ),
+            (
+                "argo-model",
+                "argo",
+                ": cannot be read",
+                {
+                    "DRIFTLOOP_ARGO_SERVER": "http://127.0.0.1:9",
+                    "DRIFTLOOP_ARGO_TOKEN_FILE": "{ws}",
+                },
+            ),
+            ("argo-model", "github", "churn: retrain.executor is argo in model.yaml", {}),
+        )
+    ),
+    Case(
+        14,
+        f"{DOCTOR.replace('{name}', 'unknown-executor')}",
+        1,
+        "retrain.executor: Input should be 'github' or 'argo'",
+    ),
     # 14: trigger and the local pull requests
     Case(14, "trigger --model churn --reason x --dispatch none", 2, "invalid choice: 'none'"),
     Case(14, "trigger --model churn --reason '' --repo {ws}", 2, "--reason: empty"),
@@ -507,6 +552,13 @@ BROKEN = {
     "auc-on-regressor": ("policies/drift.yaml", "  thresholds:\n    psi: {warn: 0.1, critical: 0.25}\n",
                          ("  thresholds:\n    psi: {warn: 0.1, critical: 0.25}\n  performance:\n"
                           "    thresholds: {roc_auc: {warn: 0.8, critical: 0.75}}\n")),
+    "unknown-executor": ("models/churn/model.yaml", "profile: {bins: 10, top_k: 20}",
+                         "profile: {bins: 10, top_k: 20}\nretrain: {executor: lambda}"),
+    "negative-resource": ("models/churn/model.yaml", "profile: {bins: 10, top_k: 20}",
+                          ("profile: {bins: 10, top_k: 20}\nretrain: {executor: argo, "
+                           "resources: {requests: {cpu: '-1'}}}")),
+    "argo-model": ("models/churn/model.yaml", "profile: {bins: 10, top_k: 20}",
+                   "profile: {bins: 10, top_k: 20}\nretrain: {executor: argo}"),
 }  # fmt: skip
 
 
@@ -579,7 +631,14 @@ def test_bad_input(
     ws = Path(places["ws"])
     monkeypatch.chdir(ws)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{ws / 'mlflow.db'}")
-    for name in ("GITHUB_API_URL", "GITHUB_REPOSITORY", "GITHUB_TOKEN", "DRIFTLOOP_DEBUG"):
+    for name in (
+        "GITHUB_API_URL",
+        "GITHUB_REPOSITORY",
+        "GITHUB_TOKEN",
+        "DRIFTLOOP_DEBUG",
+        "DRIFTLOOP_ARGO_SERVER",
+        "DRIFTLOOP_ARGO_TOKEN_FILE",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name, value in case.env.items():
         monkeypatch.setenv(name, value.format(**places))

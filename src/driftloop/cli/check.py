@@ -33,20 +33,38 @@ def add_repo_host_arguments(
 ) -> None:
     parser.add_argument(
         "--dispatch",
-        choices=("github", "local", "none") if nowhere else ("github", "local"),
+        choices=("github", "argo", "local", "none") if nowhere else ("github", "argo", "local"),
         default=default,
         help="where retrains are dispatched: GitHub (retrain.yml via workflow_dispatch; "
-        "GITHUB_REPOSITORY, GITHUB_API_URL, GITHUB_TOKEN or a GitHub App), the local repo "
-        "host (records under REPO/.driftloop/)" + (", or nowhere" if nowhere else ""),
+        "GITHUB_REPOSITORY, GITHUB_API_URL, GITHUB_TOKEN or a GitHub App); argo: each model "
+        "where its retrain.executor says, the Argo Server for argo (DRIFTLOOP_ARGO_SERVER, "
+        "DRIFTLOOP_ARGO_NAMESPACE, DRIFTLOOP_ARGO_TOKEN_FILE) and GitHub for github; the "
+        "local repo host (records under REPO/.driftloop/)" + (", or nowhere" if nowhere else ""),
     )
     parser.add_argument("--repo", type=Path, default=Path(), help="the local repo host's root")
 
 
-def repo_host(args: argparse.Namespace) -> RepoHost | None:
-    if args.dispatch == "github":
+def repo_host(args: argparse.Namespace, models: list[str]) -> RepoHost | None:
+    """Where ``models`` retrain. An ``argo`` model is never dispatched to GitHub; the Argo
+    Server is configured (and its token read) only when a model retrains there."""
+    if args.dispatch in ("github", "argo"):
         from driftloop.adapters.github import GitHubHost
+        from driftloop.config import load_model
 
-        return GitHubHost.from_environment()
+        executors = {m: load_model(m, args.models).retrain.executor for m in models}
+        on_argo = sorted(m for m, executor in executors.items() if executor == "argo")
+        if args.dispatch == "github" and on_argo:
+            raise UsageError(
+                f"{', '.join(on_argo)}: retrain.executor is argo in model.yaml; "
+                "dispatch with --dispatch argo (nothing was dispatched)"
+            )
+        if not on_argo:
+            return GitHubHost.from_environment()
+        from driftloop.adapters.argo import ArgoServer
+        from driftloop.adapters.routed import RoutedHost
+
+        argo = ArgoServer.from_environment()  # its token is read before anything is sent
+        return RoutedHost(GitHubHost.from_environment(), argo, executors)
     if args.dispatch == "local":
         from driftloop.adapters.git import Git
         from driftloop.adapters.localhost import LocalRepoHost
@@ -126,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
     check_tasks(policy, args.models, models, str(args.policy))
     now, step = parse_time(args.at, flag="--at"), parse_step(args.step)
     with PrometheusSource(prometheus_url(args.prometheus), timeout=args.timeout) as source:
-        result = run_check(models, source, repo_host(args), policy, now, step, args.dry_run)
+        result = run_check(models, source, repo_host(args, models), policy, now, step, args.dry_run)
     for decision in result.decisions:
         if args.json:
             data = decision.to_dict()

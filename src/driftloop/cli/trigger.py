@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     load_model(args.model, args.models)
     args.reason = check_reason(args.reason, "--reason")
     check_reason(f"manual: {args.reason}", "--reason")  # what the retrain will be told
-    host = repo_host(args)
+    host = repo_host(args, [args.model])
     assert host is not None  # --dispatch none is not offered
     now = datetime.now(UTC)
     settings = load_drift_policy(args.policy).settings_for(args.model)

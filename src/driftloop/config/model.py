@@ -15,6 +15,7 @@ from driftloop.config.base import (
     Strict,
     load_document,
 )
+from driftloop.config.retrain import RetrainSpec
 from driftloop.errors import ConfigError
 
 __all__ = [
@@ -149,6 +150,10 @@ class ModelSpec(Document):
         default=None, description="A train.py beside model.yaml defining build_pipeline(spec)."
     )
     profile: ProfileSpec = Field(default_factory=ProfileSpec)
+    retrain: RetrainSpec = Field(
+        default_factory=RetrainSpec,
+        description="Where the model retrains: GitHub Actions (default) or Argo Workflows.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelSpec:
@@ -173,6 +178,8 @@ class ModelSpec(Document):
             raise KeyedValueError(
                 "data.reference", "a {date} template needs the reference data drift is judged by"
             )
+        if self.retrain.workers > 1 and (self.estimator is None or self.estimator.search is None):
+            raise KeyedValueError("retrain.workers", "fans out estimator.search, which is not set")
         return self
 
     @property
