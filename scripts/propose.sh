@@ -6,8 +6,10 @@
 set -euo pipefail
 out=${1:?usage: scripts/propose.sh OUT_DIR}
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-export PATH="$PWD/.venv/bin:$PATH"
+if [ "${DRIFTLOOP_INSTALLED:-}" != 1 ]; then  # the image (Argo's propose step) has it
+    bash scripts/setup.sh
+    export PATH="$PWD/.venv/bin:$PATH"
+fi
 if [ ! -f "$out/candidate.json" ]; then
     exec driftloop propose --host github --model "$MODEL" --retrain-failed "$out/retrain.log" \
         --reason "${REASON:-manual}" --trigger-id "${TRIGGER_ID:-}"

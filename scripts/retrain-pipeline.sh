@@ -5,12 +5,24 @@
 # 2: an empty window, a schema change, too few rows) ends here with exit 0 and no candidate:
 # the propose job then opens an issue naming the problem. Inputs come from the environment:
 # MODEL, REASON, TRIGGER_ID, EVIDENCE (never interpolated into this script's text).
+# PHASE `retrain` or `gate` runs only that half (the Argo WorkflowTemplate's train and gate
+# steps, k8s/workflows); DRIFTLOOP_INSTALLED=1 (the image) skips the setup.
 set -euo pipefail
-out=${1:?usage: scripts/retrain-pipeline.sh OUT_DIR}
+out=${1:?usage: scripts/retrain-pipeline.sh OUT_DIR [retrain|gate]}
+phase=${2:-all}
+case "$phase" in all|retrain|gate) ;; *) echo "unknown phase $phase" >&2; exit 2 ;; esac
 cd "$(dirname "$0")/.."
 mkdir -p "$out"
-bash scripts/setup.sh
-export PATH="$PWD/.venv/bin:$PATH"
+if [ "${DRIFTLOOP_INSTALLED:-}" != 1 ]; then
+    bash scripts/setup.sh
+    export PATH="$PWD/.venv/bin:$PATH"
+fi
+if [ "$phase" = gate ]; then
+    if [ ! -f "$out/candidate.json" ]; then
+        echo "no candidate (the retrain refused its data): nothing to gate"
+        exit 0
+    fi
+else
 printf '%s' "${EVIDENCE:-{\}}" > "$out/evidence.json"
 # The inputs are checked (length, characters, evidence shape) before anything is trained.
 set +e
@@ -25,6 +37,10 @@ if [ "$status" = 2 ] && grep -q "driftloop retrain: error:" "$out/retrain.log"; 
     exit 0
 elif [ "$status" != 0 ]; then
     exit "$status"
+fi
+if [ "$phase" = retrain ]; then
+    exit 0
+fi
 fi
 set +e
 driftloop gate --model "$MODEL" --candidate "$out/candidate.json" \

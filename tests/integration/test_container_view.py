@@ -25,6 +25,7 @@ import httpx
 import pytest
 import yaml
 from tests.support.approvals import key_folder, sign_approval
+from tests.support.argo_server import FakeArgo, argo_server
 from tests.support.bundles import train_bundle
 from tests.support.github_server import FakeGitHub, github_server
 from tests.support.processes import free_port, prometheus, running, stop, wait_for
@@ -91,6 +92,11 @@ class Container:
                 for key, text in secrets[volume["secret"]["secretName"]].items():
                     (target / key).write_text(text)
                     (target / key).chmod(volume["secret"].get("defaultMode", 0o644))
+            elif "projected" in volume:  # the kubelet writes the account's token
+                for source in volume["projected"]["sources"]:
+                    path = source["serviceAccountToken"]["path"]
+                    (target / path).write_text(secrets["serviceAccountToken"]["token"])
+                    (target / path).chmod(volume["projected"].get("defaultMode", 0o644))
 
     def environment(self, overrides: dict[str, str]) -> dict[str, str]:
         env = {k: v for k, v in self.image["env"].items() if not k.startswith("PATH")}
@@ -137,24 +143,28 @@ def services(tmp_path: Path) -> Iterator[dict[str, Any]]:
     port = free_port()
     with (
         github_server(FakeGitHub(token="ghs_app", owner="driftloop", repo="driftloop")) as fake,  # noqa: S106
+        argo_server(FakeArgo(token="projected-sa-token")) as argo,  # noqa: S106
         prometheus(tmp_path / "prom", [], groups) as prom,
         running([binary, f"--web.listen-address=127.0.0.1:{port}"],
                 f"http://127.0.0.1:{port}/-/ready", "pushgateway", tmp_path / "pg.log") as gateway,
     ):  # fmt: skip
         fake.add_file(".github/workflows/retrain.yml", "on: workflow_dispatch\n")
-        yield {"github": fake, "prometheus": prom, "pushgateway": gateway}
+        yield {"github": fake, "prometheus": prom, "pushgateway": gateway, "argo": argo}
         assert fake.contract_errors == []
+        assert argo.contract_errors == []
 
 
 def run_check(repo: Path, root: Path, services: dict[str, Any]) -> subprocess.CompletedProcess[str]:
     docs = build(repo)
     pod = docs[("CronJob", "drift-check")]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     container = Container(root, docs, pod)
-    container.mount({"driftloop-github-app": app_credentials(services["github"])})
+    container.mount({"driftloop-github-app": app_credentials(services["github"]),
+                     "serviceAccountToken": {"token": services["argo"].token}})  # fmt: skip
     env = container.environment(
         {
             "DRIFTLOOP_PROMETHEUS_URL": services["prometheus"],
             "GITHUB_API_URL": services["github"].base,
+            "DRIFTLOOP_ARGO_SERVER": services["argo"].base,
         }
     )
     command = [
@@ -174,6 +184,8 @@ def test_the_cronjobs_exact_command_runs_in_the_images_filesystem(
     assert sorted(d["model"] for d in decisions) == ["churn", "taxi", "tickets"]
     assert {d["decision"] for d in decisions} == {"insufficient_data"}  # checked, no telemetry
     assert services["github"].app_token_requests >= 1  # the mounted App key authenticated
+    # taxi retrains on Argo: its history was read with the projected token, in one list
+    assert [m for m, _ in services["argo"].requests] == ["GET"]
     metrics = httpx.get(f"{services['pushgateway']}/metrics").text
     assert "driftloop_check_last_success_timestamp_seconds{" in metrics
 

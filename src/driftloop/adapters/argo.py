@@ -21,6 +21,7 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from driftloop.errors import UpstreamError, UsageError
+from driftloop.generate.workflow import MODEL_LABEL, template_name
 from driftloop.policy.signals import Dispatch, History
 
 __all__ = [
@@ -31,7 +32,6 @@ __all__ = [
     "template_name",
 ]
 
-MODEL_LABEL = "driftloop.dev/model"
 TRIGGER_LABEL = "driftloop.dev/trigger-id"
 MANUAL_LABEL = "driftloop.dev/manual"
 TOKEN_FILE = "/var/run/secrets/driftloop-argo/token"  # noqa: S105 - a path
@@ -45,11 +45,6 @@ FIELDS = (
 )
 PAGE = 500
 _LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
-
-
-def template_name(model: str) -> str:
-    """The model's WorkflowTemplate (`make manifests`)."""
-    return f"retrain-{model}"
 
 
 def label_value(text: str) -> str:

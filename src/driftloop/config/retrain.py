@@ -136,10 +136,6 @@ class RetrainSpec(Strict):
         default=2, ge=0, le=10,
         description="Retries of the training step when its pod is lost (a spot node reclaimed).",
     )  # fmt: skip
-    workers: int = Field(
-        default=1, ge=1, le=64,
-        description="Pods an estimator.search fans out to on the cluster, sharing one study.",
-    )  # fmt: skip
 
     @field_validator("node_selector")
     @classmethod

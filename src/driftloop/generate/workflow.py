@@ -1,0 +1,186 @@
+"""The WorkflowTemplate of a model that retrains on the cluster (``retrain.executor: argo``):
+what retrain.yml does on a runner, as Argo Workflows steps in the same image.
+
+checkout (the default branch, into the workflow's volume) -> train (retrain, with the model's
+resources, node selector and tolerations; retried when its pod is lost) -> gate -> propose (the
+pull request, or the issue when a gate failed or the data was refused). The steps run the
+repository's own scripts/retrain-pipeline.sh and scripts/propose.sh, as the GitHub jobs do.
+MLflow's settings reach every step; the GitHub App's credentials only the propose step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from driftloop.config import ModelSpec
+
+__all__ = ["IMAGE", "KEEP_SECONDS", "MODEL_LABEL", "template_name", "workflow_template"]
+
+MODEL_LABEL = "driftloop.dev/model"
+
+IMAGE = (
+    "ghcr.io/driftloop/driftloop-server@sha256:"
+    "0000000000000000000000000000000000000000000000000000000000000000"
+)
+SOURCE = "/work/src"  # the checkout, on the workflow's volume
+OUT = "/work/out"  # what retrain.yml passes between its jobs as an artifact
+# Finished workflows are the check's retrain history (cooldown, weekly cap, a monthly
+# schedule's period): kept 35 days, their pods deleted as soon as they succeed.
+KEEP_SECONDS = 35 * 24 * 3600
+USER = 10001
+
+
+def template_name(model: str) -> str:
+    """The model's WorkflowTemplate, which the check submits."""
+    return f"retrain-{model}"
+
+
+_PARAMETERS = ("reason", "trigger-id", "evidence")
+_DEFAULTS = {"reason": "manual", "trigger-id": "", "evidence": "{}"}
+
+
+def _container(command: list[str], env: list[dict[str, Any]], mounts: list[dict[str, Any]],
+               resources: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+    return {
+        "image": IMAGE,
+        "imagePullPolicy": "IfNotPresent",
+        "command": command,
+        "workingDir": SOURCE,
+        # retrain.yml's inputs, as the environment (never interpolated into a script)
+        "env": [
+            {"name": "MODEL", "value": "{{workflow.parameters.model}}"},
+            {"name": "REASON", "value": "{{workflow.parameters.reason}}"},
+            {"name": "TRIGGER_ID", "value": "{{workflow.parameters.trigger-id}}"},
+            {"name": "EVIDENCE", "value": "{{workflow.parameters.evidence}}"},
+            # the image has driftloop installed: the scripts skip scripts/setup.sh
+            {"name": "DRIFTLOOP_INSTALLED", "value": "1"},
+            *env,
+        ],
+        # MLflow's URI (retrain-config) and its token (optional Secret) in every step
+        "envFrom": [
+            {"configMapRef": {"name": "retrain-config"}},
+            {"secretRef": {"name": "driftloop-mlflow", "optional": True}},
+        ],
+        "resources": resources,
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": [
+            {"name": "work", "mountPath": "/work"},
+            {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - the pod's own emptyDir
+            *mounts,
+        ],
+    }
+
+
+_SMALL = {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"memory": "2Gi"}}
+
+
+def _train(spec: ModelSpec) -> dict[str, Any]:
+    retrain = spec.retrain
+    resources = {key: value for key, value in
+                 (("requests", retrain.resources.requests), ("limits", retrain.resources.limits))
+                 if value}  # fmt: skip
+    template: dict[str, Any] = {
+        "name": "train",
+        # a pod lost with its node (a spot node reclaimed) is an error, not a failure: retry
+        # it; a retrain that fails on its own does not run again
+        "retryStrategy": {
+            "limit": retrain.retries,
+            "retryPolicy": "OnError",
+            "backoff": {"duration": "1m", "factor": 2},
+        },
+        "container": _container(
+            ["bash", f"{SOURCE}/scripts/retrain-pipeline.sh", OUT, "retrain"],
+            [],
+            [],
+            resources or {"requests": {"cpu": "1", "memory": "2Gi"}},
+        ),
+    }
+    if retrain.node_selector:
+        template["nodeSelector"] = dict(retrain.node_selector)
+    if retrain.tolerations:
+        template["tolerations"] = [t.manifest() for t in retrain.tolerations]
+    return template
+
+
+def workflow_template(spec: ModelSpec, repository: str) -> dict[str, Any]:
+    """``repository`` (owner/name on GitHub) is checked out at its default branch."""
+    name = spec.name
+    github_app = [{"name": "GITHUB_APP_CREDENTIALS_DIR",
+                   "value": "/var/run/secrets/driftloop-github-app"}]  # fmt: skip
+    app_mount = [{"name": "github-app", "mountPath": "/var/run/secrets/driftloop-github-app",
+                  "readOnly": True}]  # fmt: skip
+    checkout = {
+        "name": "checkout",
+        "inputs": {"artifacts": [{
+            "name": "repository",
+            "path": SOURCE,  # inside the work volume: loaded into it, seen by every step
+            "git": {
+                "repo": f"https://github.com/{repository}.git",
+                "depth": 1,  # no revision: the default branch, what review let in
+                # a read-only token (or deploy credentials) for a private repository
+                "usernameSecret": {"name": "driftloop-git", "key": "username", "optional": True},
+                "passwordSecret": {"name": "driftloop-git", "key": "password", "optional": True},
+            },
+        }]},
+        # the model must exist on the default branch, or nothing is trained
+        "container": _container(["test", "-f", f"{SOURCE}/models/{name}/model.yaml"], [], [],
+                                {"requests": {"cpu": "50m", "memory": "64Mi"}}),
+    }  # fmt: skip
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "WorkflowTemplate",
+        "metadata": {"name": template_name(name), "labels": {MODEL_LABEL: name}},
+        "spec": {
+            "entrypoint": "retrain",
+            "arguments": {"parameters": [
+                # a submission for another model is refused by the Argo Server
+                {"name": "model", "value": name, "enum": [name]},
+                *({"name": p, "value": _DEFAULTS[p]} for p in _PARAMETERS),
+            ]},
+            "serviceAccountName": "driftloop-retrain",
+            "automountServiceAccountToken": False,
+            # the executor reports step results with its own, narrowly bound account
+            "executor": {"serviceAccountName": "driftloop-retrain-executor"},
+            "activeDeadlineSeconds": int(spec.retrain.timeout.total_seconds()),
+            # one retrain of a model at a time, however it was submitted
+            "synchronization": {"mutexes": [{"name": template_name(name)}]},
+            "podGC": {"strategy": "OnPodSuccess"},  # failed pods stay for their logs
+            "ttlStrategy": {"secondsAfterCompletion": KEEP_SECONDS},
+            "workflowMetadata": {"labels": {MODEL_LABEL: name}},
+            "securityContext": {
+                "runAsNonRoot": True, "runAsUser": USER, "runAsGroup": USER, "fsGroup": USER,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "volumeClaimTemplates": [{
+                "metadata": {"name": "work"},
+                "spec": {"accessModes": ["ReadWriteOnce"],
+                         "resources": {"requests": {"storage": "4Gi"}}},
+            }],
+            "volumeClaimGC": {"strategy": "OnWorkflowCompletion"},
+            "volumes": [
+                {"name": "tmp", "emptyDir": {"sizeLimit": "4Gi"}},
+                {"name": "github-app", "secret": {"secretName": "driftloop-github-app",
+                                                  "defaultMode": 0o440}},
+            ],
+            "templates": [
+                {"name": "retrain", "steps": [
+                    [{"name": "checkout", "template": "checkout"}],
+                    [{"name": "train", "template": "train"}],
+                    [{"name": "gate", "template": "gate"}],
+                    [{"name": "propose", "template": "propose"}],
+                ]},
+                checkout,
+                _train(spec),
+                {"name": "gate", "container": _container(
+                    ["bash", f"{SOURCE}/scripts/retrain-pipeline.sh", OUT, "gate"], [], [],
+                    _SMALL)},
+                {"name": "propose", "container": _container(
+                    ["bash", f"{SOURCE}/scripts/propose.sh", OUT], github_app, app_mount,
+                    _SMALL)},
+            ],
+        },
+    }  # fmt: skip
