@@ -27,7 +27,7 @@ import yaml
 from tests.support.approvals import key_folder, sign_approval
 from tests.support.argo_server import FakeArgo, argo_server
 from tests.support.bundles import train_bundle
-from tests.support.github_server import FakeGitHub, github_server
+from tests.support.github_server import FakeGitHub, app_credentials, github_server
 from tests.support.processes import free_port, prometheus, running, stop, wait_for
 
 from driftloop.adapters.mlflow import MlflowRegistry
@@ -118,21 +118,6 @@ class Container:
         words = self.spec.get("command") or self.image["entrypoint"] + self.spec.get("args", [])
         words = [re.sub(r"\$\((\w+)\)", lambda m: env[m.group(1)], w) for w in words]
         return [str(self.path(w)) if w.startswith("/etc/") else w for w in words]
-
-
-def app_credentials(fake: FakeGitHub) -> dict[str, str]:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    fake.app_id, fake.installation_id = 4242, 77
-    fake.app_public_key = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return {"app-id": "4242\n", "installation-id": "77\n", "private-key": pem.decode()}
 
 
 @pytest.fixture

@@ -802,3 +802,19 @@ def github_server(fake: FakeGitHub | None = None) -> Iterator[FakeGitHub]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def app_credentials(fake: FakeGitHub) -> dict[str, str]:
+    """A GitHub App's key for ``fake``: the files of the driftloop-github-app Secret."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    fake.app_id, fake.installation_id = 4242, 77
+    fake.app_public_key = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return {"app-id": "4242\n", "installation-id": "77\n", "private-key": pem.decode()}
