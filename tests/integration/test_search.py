@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -120,6 +121,69 @@ def test_a_worker_killed_mid_study_loses_no_trial(workspace: Path) -> None:  # n
     assert json.loads(Path("c.json").read_text())["search"]["workers"] == 2
 
 
+def test_search_pods_join_one_study_and_a_lost_pods_trial_runs_again(
+    workspace: Path,  # noqa: F811
+) -> None:
+    """The Argo fan-out: the train pod's retrain and two `retrain --search-worker` pods share
+    one study by DRIFTLOOP_STUDY_NAME; one pod dies mid-trial (its node reclaimed): its trial
+    goes stale, is failed and runs again, and the retrain waits for the live pod's trial."""
+    import optuna
+
+    add_search(workspace, 10, max_iter=200)
+    storage = f"sqlite:///{workspace / 'study.db'}"
+    env = {
+        **os.environ,
+        "DRIFTLOOP_STUDY_STORAGE": storage,
+        "DRIFTLOOP_STUDY_NAME": "retrain-churn-x1",
+    }
+    data = ["--data", "demo://churn/reference"]
+    pods = [subprocess.Popen([str(BIN / "driftloop"), "retrain", "--model", "churn", *data,
+                              "--search-worker"], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for _ in range(2)]  # fmt: skip
+    retrain = subprocess.Popen(
+        [str(BIN / "driftloop"), "retrain", "--model", "churn", *data, "--out", "c.json"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and pods[0].poll() is None:
+            if _trials(storage, optuna.trial.TrialState.RUNNING) and _trials(
+                storage, optuna.trial.TrialState.COMPLETE
+            ):
+                pods[0].kill()  # mid-trial: it has one running, the study has completed some
+                break
+            time.sleep(0.05)
+        _, err = retrain.communicate(timeout=900)
+        # the retrain waited for the live pod's trial instead of failing it
+        running_at_exit = _trials(storage, optuna.trial.TrialState.RUNNING)
+        outputs = [pod.communicate(timeout=900) for pod in pods]
+    finally:
+        for process in (*pods, retrain):
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    assert pods[0].returncode == -signal.SIGKILL, "the pod finished before it could be killed"
+    assert retrain.returncode == 0, err[-2000:]
+    assert pods[1].returncode == 0, outputs[1][1][-2000:]
+    assert optuna.study.get_all_study_names(storage) == ["retrain-churn-x1"]  # one study
+    complete = _trials(storage, optuna.trial.TrialState.COMPLETE)
+    assert len(complete) >= 10
+    assert running_at_exit == []
+    failed = _trials(storage, optuna.trial.TrialState.FAIL)
+    assert len(failed) <= 1  # the lost pod's trial only: never a live pod's
+    for trial in failed:
+        assert any(c.params == trial.params for c in complete)  # ran again
+    candidate = json.loads(Path("c.json").read_text())
+    best = max(complete, key=lambda t: t.value)  # type: ignore[attr-defined]
+    assert candidate["search"]["best_value"] == pytest.approx(best.value)  # type: ignore[attr-defined]
+
+
+def test_a_search_worker_without_a_shared_study_is_exit_2(workspace: Path) -> None:  # noqa: F811
+    add_search(workspace, 3)
+    assert main(["retrain", "--model", "churn", "--data", DATA, "--search-worker"]) == 2
+    assert main(["retrain", "--model", "churn", "--data", DATA]) == 2  # no --out
+
+
 def _trials(storage: str, state: object) -> list[object]:
     import optuna
 
@@ -152,3 +216,35 @@ def test_a_bad_search_range_is_exit_two_naming_the_key(
     assert key in capsys.readouterr().err
     assert not Path("c.json").exists()
     assert main(["retrain", "--model", "taxi", "--workers", "0", "--out", "c.json"]) == 2
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage")  # ask/tell stand in for pods
+def test_the_train_pod_waits_for_a_live_pods_trial_and_fails_a_lost_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the train pod does once its own trials are done: a trial whose pod still beats
+    is waited for (never failed, as a local worker's orphan is); one whose heartbeat went
+    stale is failed and queued again."""
+    import optuna
+
+    from driftloop.config import load_model
+    from driftloop.train import search
+
+    monkeypatch.setattr(search, "GRACE_SECONDS", 1)
+    shutil.copytree(Path(__file__).resolve().parents[2] / "models", tmp_path / "models")
+    add_search(tmp_path, 3)
+    spec = load_model("churn", tmp_path / "models")
+    study = search._study(spec, f"sqlite:///{tmp_path / 's.db'}", "shared")
+    live, lost = study.ask(), study.ask()
+    storage = study._storage
+    storage.record_heartbeat(lost._trial_id)
+    time.sleep(1.5)  # lost's heartbeat is now stale
+    storage.record_heartbeat(live._trial_id)
+    search._settle(study, deadline=time.time() + 0.5)  # live still running at the deadline
+    states = {t.number: t.state for t in study.get_trials(deepcopy=False)}
+    assert states[live.number] == optuna.trial.TrialState.RUNNING
+    assert states[lost.number] == optuna.trial.TrialState.FAIL
+    assert len(states) == 3  # lost's parameters queued again
+    study.tell(live, 0.5)
+    search._settle(study, deadline=None)  # returns once nothing runs (the queued one waits)
+    assert study.get_trials(deepcopy=False)[live.number].state == optuna.trial.TrialState.COMPLETE

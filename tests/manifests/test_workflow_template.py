@@ -38,12 +38,18 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], dic
     for part in ("k8s", "policies", "models"):
         shutil.copytree(ROOT / part, repo / part)
     spec = repo / "models/churn/model.yaml"
-    spec.write_text(spec.read_text() + (
-        "retrain:\n  executor: argo\n  timeout: 90m\n  retries: 4\n"
-        "  resources: {requests: {cpu: '4', nvidia.com/gpu: 1}, limits: {nvidia.com/gpu: 1}}\n"
-        "  node_selector: {cloud.google.com/gke-spot: 'true'}\n"
-        "  tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]\n"
-    ))  # fmt: skip
+    data = yaml.safe_load(spec.read_text())
+    data["estimator"]["search"] = {
+        "n_trials": 30,
+        "params": {"learning_rate": {"low": 0.03, "high": 0.3, "log": True}},
+    }
+    data["retrain"] = yaml.safe_load(
+        "{executor: argo, timeout: 90m, retries: 4, workers: 3,"
+        " resources: {requests: {cpu: '4', nvidia.com/gpu: 1}, limits: {nvidia.com/gpu: 1}},"
+        " node_selector: {cloud.google.com/gke-spot: 'true'},"
+        " tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]}"
+    )
+    spec.write_text(yaml.safe_dump(data, sort_keys=False))  # fmt: skip
     assert write_manifests([str(repo)]) == 0
     base = repo / "k8s/base/kustomization.yaml"
     base.write_text(set_image_digest(base.read_text(), DIGEST))
@@ -71,6 +77,7 @@ def test_the_template_runs_the_released_image_as_retrain_yml_runs_its_jobs(built
     spec = template["spec"]
     order = [step[0]["name"] for step in steps(template)["retrain"]["steps"]]
     assert order == ["checkout", "train", "gate", "propose"]
+    order.append("search-worker")
     configs = {k[1] for k in built if k[0] == "ConfigMap"}
     for name in order:
         container = steps(template)[name]["container"]
@@ -87,6 +94,10 @@ def test_the_template_runs_the_released_image_as_retrain_yml_runs_its_jobs(built
         mounts = {m["name"] for m in container["volumeMounts"]}
         # the GitHub App's key only where the pull request is opened
         assert ("github-app" in mounts) == (name == "propose")
+    secrets = {e["name"]: e["valueFrom"]["secretKeyRef"]
+               for name in ("train", "search-worker")
+               for e in steps(template)[name]["container"]["env"] if "valueFrom" in e}  # fmt: skip
+    assert secrets == {"DRIFTLOOP_STUDY_STORAGE": {"name": "driftloop-study-storage", "key": "url"}}
     assert spec["securityContext"]["runAsNonRoot"] is True
     assert spec["automountServiceAccountToken"] is False
     assert spec["activeDeadlineSeconds"] == 90 * 60
@@ -116,6 +127,32 @@ def test_the_training_step_gets_the_models_resources_placement_and_retries(built
     spec = load_model("taxi", ROOT / "models").retrain
     assert taxi["container"]["resources"]["requests"] == spec.resources.requests
     assert "tolerations" not in taxi
+
+
+def test_a_search_fans_out_to_pods_beside_the_training_step(built: dict) -> None:  # type: ignore[type-arg]
+    churn = steps(templates(built)["retrain-churn"])
+    (train, search) = churn["retrain"]["steps"][1]  # one group: they run at the same time
+    assert train["template"] == "train"
+    assert search == {"name": "search", "template": "search-worker", "withSequence": {"count": "2"}}
+    worker = churn["search-worker"]
+    assert worker["container"]["command"] == [
+        "driftloop",
+        "retrain",
+        "--model",
+        "churn",
+        "--search-worker",
+    ]
+    for step in (churn["train"], worker):  # one study, named after the workflow
+        env = {e["name"]: e.get("value") for e in step["container"]["env"]}
+        assert env["DRIFTLOOP_STUDY_NAME"] == "{{workflow.name}}"
+    # its own checkout: pods on other nodes cannot mount the ReadWriteOnce work volume
+    assert "work" not in {m["name"] for m in worker["container"]["volumeMounts"]}
+    assert worker["inputs"]["artifacts"][0]["path"] == worker["container"]["workingDir"]
+    assert worker["nodeSelector"] == churn["train"]["nodeSelector"]
+    assert worker["container"]["resources"] == churn["train"]["container"]["resources"]
+    taxi = steps(templates(built)["retrain-taxi"])  # no search: no workers
+    assert [s["name"] for s in taxi["retrain"]["steps"][1]] == ["train"]
+    assert "DRIFTLOOP_STUDY_NAME" not in str(taxi["train"])
 
 
 def test_the_argo_server_accepts_what_the_check_submits_for_that_template(built: dict) -> None:  # type: ignore[type-arg]

@@ -69,6 +69,8 @@ def test_an_argo_model_with_gpu_spot_settings(tmp_path: Path) -> None:
          "operator Exists"),
         ({"tolerations": [{"key": "a", "operator": "Exists", "value": "x"}]},
          "retrain.tolerations[0].value", "no value"),
+        ({"workers": 4}, "retrain.workers", "estimator.search"),
+        ({"workers": 0}, "retrain.workers", "greater than or equal to 1"),
         ({"executor": "argo", "gpu": 1}, "retrain.gpu", "unknown key"),
     ],
 )  # fmt: skip

@@ -55,8 +55,14 @@ def register(commands: Any) -> None:
         help="processes sharing the hyper-parameter search (model.yaml estimator.search); "
         "$DRIFTLOOP_STUDY_STORAGE, an Optuna RDB URL, lets workers on other machines join",
     )  # fmt: skip
+    parser.add_argument(
+        "--search-worker", action="store_true",
+        help="only run trials of the shared study ($DRIFTLOOP_STUDY_STORAGE, "
+        "$DRIFTLOOP_STUDY_NAME) until it has n_trials, then exit: no fit, nothing registered "
+        "(the Argo template's extra search pods)",
+    )  # fmt: skip
     parser.add_argument("--alias", default="candidate")
-    parser.add_argument("--out", type=Path, required=True, help="where to write candidate.json")
+    parser.add_argument("--out", type=Path, help="where to write candidate.json (required)")
     parser.set_defaults(handler=run)
 
 
@@ -71,10 +77,31 @@ def _champion(registry: Any, model: str) -> list[Any]:
     return [model_dataset(tracking_uri(), model, version)] if version else []
 
 
+def search_worker(args: argparse.Namespace) -> int:
+    from driftloop.loop.retrain import search_worker as join
+    from driftloop.train.search import study_storage_url
+
+    storage = os.environ.get("DRIFTLOOP_STUDY_STORAGE") or ""
+    name = os.environ.get("DRIFTLOOP_STUDY_NAME") or ""
+    if not storage or not name:
+        raise UsageError("--search-worker joins a shared study: set DRIFTLOOP_STUDY_STORAGE "
+                         "and DRIFTLOOP_STUDY_NAME")  # fmt: skip
+    study_storage_url(storage)  # refused before the data is read, not after
+    until = parse_time(args.until, flag="--until", future=True)
+    complete = join(args.model, args.models, storage, name, args.data, until)
+    emit(f"{args.model}: study {name} has {complete} complete trials")
+    return ExitCode.OK
+
+
 def run(args: argparse.Namespace) -> int:
     from driftloop.adapters.lineage import data_dataset, lineage_run, model_dataset
     from driftloop.config import load_model
     from driftloop.loop.retrain import check_alias, retrain
+
+    if args.search_worker:
+        return search_worker(args)
+    if args.out is None:
+        raise UsageError("--out is required (where candidate.json is written)")
 
     # workflow_dispatch inputs: refused before an hour of training, not after it
     reason = check_reason(args.reason, "--reason")

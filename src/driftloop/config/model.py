@@ -178,6 +178,8 @@ class ModelSpec(Document):
             raise KeyedValueError(
                 "data.reference", "a {date} template needs the reference data drift is judged by"
             )
+        if self.retrain.workers > 1 and (self.estimator is None or self.estimator.search is None):
+            raise KeyedValueError("retrain.workers", "fans out estimator.search, which is not set")
         return self
 
     @property

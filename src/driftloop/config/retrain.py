@@ -132,6 +132,11 @@ class RetrainSpec(Strict):
         default=timedelta(hours=3),
         description="The whole retrain's deadline (argo: activeDeadlineSeconds).",
     )
+    workers: int = Field(
+        default=1, ge=1, le=64,
+        description="Pods an estimator.search fans out to (argo): the training step and "
+        "workers - 1 search pods sharing one Optuna study (Secret driftloop-study-storage).",
+    )  # fmt: skip
     retries: int = Field(
         default=2, ge=0, le=10,
         description="Retries of the training step when its pod is lost (a spot node reclaimed).",

@@ -192,7 +192,9 @@ _WORKFLOW_CONFIG = {
             {"path": "spec/templates/container/envFrom/configMapRef/name",
              "kind": "WorkflowTemplate"}]},
         {"kind": "Secret", "version": "v1", "fieldSpecs": [
-            {"path": "spec/volumes/secret/secretName", "kind": "WorkflowTemplate"}]},
+            {"path": "spec/volumes/secret/secretName", "kind": "WorkflowTemplate"},
+            {"path": "spec/templates/container/env/valueFrom/secretKeyRef/name",
+             "kind": "WorkflowTemplate"}]},
     ],
 }  # fmt: skip
 

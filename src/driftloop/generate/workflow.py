@@ -40,12 +40,16 @@ _DEFAULTS = {"reason": "manual", "trigger-id": "", "evidence": "{}"}
 
 
 def _container(command: list[str], env: list[dict[str, Any]], mounts: list[dict[str, Any]],
-               resources: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+               resources: dict[str, Any], source: str = SOURCE) -> dict[str, Any]:  # fmt: skip
+    # the workflow's volume, or a search pod's own checkout (pods on several nodes cannot
+    # share a ReadWriteOnce volume)
+    volume = {"name": "work", "mountPath": "/work"} if source == SOURCE else {
+        "name": "src", "mountPath": source}  # fmt: skip
     return {
         "image": IMAGE,
         "imagePullPolicy": "IfNotPresent",
         "command": command,
-        "workingDir": SOURCE,
+        "workingDir": source,
         # retrain.yml's inputs, as the environment (never interpolated into a script)
         "env": [
             {"name": "MODEL", "value": "{{workflow.parameters.model}}"},
@@ -68,7 +72,7 @@ def _container(command: list[str], env: list[dict[str, Any]], mounts: list[dict[
             "capabilities": {"drop": ["ALL"]},
         },
         "volumeMounts": [
-            {"name": "work", "mountPath": "/work"},
+            volume,
             {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - the pod's own emptyDir
             *mounts,
         ],
@@ -76,6 +80,41 @@ def _container(command: list[str], env: list[dict[str, Any]], mounts: list[dict[
 
 
 _SMALL = {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"memory": "2Gi"}}
+
+
+# a search spread over pods: one Optuna study in a database they share, named per workflow
+_STUDY: list[dict[str, Any]] = [
+    {"name": "DRIFTLOOP_STUDY_STORAGE",
+     "valueFrom": {"secretKeyRef": {"name": "driftloop-study-storage", "key": "url"}}},
+    {"name": "DRIFTLOOP_STUDY_NAME", "value": "{{workflow.name}}"},
+]  # fmt: skip
+
+
+def _checkout(repository: str, path: str) -> dict[str, Any]:
+    return {"artifacts": [{
+        "name": "repository",
+        "path": path,  # inside a mounted volume: loaded into it, seen by the container
+        "git": {
+            "repo": f"https://github.com/{repository}.git",
+            "depth": 1,  # no revision: the default branch, what review let in
+            # a read-only token (or deploy credentials) for a private repository
+            "usernameSecret": {"name": "driftloop-git", "key": "username", "optional": True},
+            "passwordSecret": {"name": "driftloop-git", "key": "password", "optional": True},
+        },
+    }]}  # fmt: skip
+
+
+def _search_worker(spec: ModelSpec, repository: str) -> dict[str, Any]:
+    """A search pod: trials of the shared study on the same data, nothing registered."""
+    template = _train(spec)
+    template["name"] = "search-worker"
+    template["inputs"] = _checkout(repository, "/src")
+    resources = template["container"]["resources"]
+    template["container"] = _container(
+        ["driftloop", "retrain", "--model", spec.name, "--search-worker"], _STUDY, [],
+        resources, source="/src",
+    )  # fmt: skip
+    return template
 
 
 def _train(spec: ModelSpec) -> dict[str, Any]:
@@ -94,7 +133,7 @@ def _train(spec: ModelSpec) -> dict[str, Any]:
         },
         "container": _container(
             ["bash", f"{SOURCE}/scripts/retrain-pipeline.sh", OUT, "retrain"],
-            [],
+            _STUDY if retrain.workers > 1 else [],
             [],
             resources or {"requests": {"cpu": "1", "memory": "2Gi"}},
         ),
@@ -113,19 +152,18 @@ def workflow_template(spec: ModelSpec, repository: str) -> dict[str, Any]:
                    "value": "/var/run/secrets/driftloop-github-app"}]  # fmt: skip
     app_mount = [{"name": "github-app", "mountPath": "/var/run/secrets/driftloop-github-app",
                   "readOnly": True}]  # fmt: skip
+    workers = spec.retrain.workers
+    train: list[dict[str, Any]] = [{"name": "train", "template": "train"}]
+    extra: list[dict[str, Any]] = []
+    volumes: list[dict[str, Any]] = []
+    if workers > 1:  # the search's other pods, beside the training step
+        train.append({"name": "search", "template": "search-worker",
+                      "withSequence": {"count": str(workers - 1)}})  # fmt: skip
+        extra.append(_search_worker(spec, repository))
+        volumes.append({"name": "src", "emptyDir": {"sizeLimit": "1Gi"}})
     checkout = {
         "name": "checkout",
-        "inputs": {"artifacts": [{
-            "name": "repository",
-            "path": SOURCE,  # inside the work volume: loaded into it, seen by every step
-            "git": {
-                "repo": f"https://github.com/{repository}.git",
-                "depth": 1,  # no revision: the default branch, what review let in
-                # a read-only token (or deploy credentials) for a private repository
-                "usernameSecret": {"name": "driftloop-git", "key": "username", "optional": True},
-                "passwordSecret": {"name": "driftloop-git", "key": "password", "optional": True},
-            },
-        }]},
+        "inputs": _checkout(repository, SOURCE),  # on the work volume every step mounts
         # the model must exist on the default branch, or nothing is trained
         "container": _container(["test", "-f", f"{SOURCE}/models/{name}/model.yaml"], [], [],
                                 {"requests": {"cpu": "50m", "memory": "64Mi"}}),
@@ -165,16 +203,18 @@ def workflow_template(spec: ModelSpec, repository: str) -> dict[str, Any]:
                 {"name": "tmp", "emptyDir": {"sizeLimit": "4Gi"}},
                 {"name": "github-app", "secret": {"secretName": "driftloop-github-app",
                                                   "defaultMode": 0o440}},
+                *volumes,
             ],
             "templates": [
                 {"name": "retrain", "steps": [
                     [{"name": "checkout", "template": "checkout"}],
-                    [{"name": "train", "template": "train"}],
+                    train,
                     [{"name": "gate", "template": "gate"}],
                     [{"name": "propose", "template": "propose"}],
                 ]},
                 checkout,
                 _train(spec),
+                *extra,
                 {"name": "gate", "container": _container(
                     ["bash", f"{SOURCE}/scripts/retrain-pipeline.sh", OUT, "gate"], [], [],
                     _SMALL)},

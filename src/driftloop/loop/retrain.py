@@ -21,7 +21,7 @@ from driftloop.loop.provenance import git_commit, workflow_run_url
 from driftloop.train.bundle import ModelBundle, save_bundle
 from driftloop.train.data import load_training_data, prepare_features
 from driftloop.train.fit import fit_model
-from driftloop.train.search import SearchResult, search, with_params
+from driftloop.train.search import SearchResult, join_study, search, with_params
 
 __all__ = ["ALIAS_NAME", "LOOP_ALIASES", "check_alias", "retrain"]
 
@@ -92,6 +92,19 @@ def _search_summary(result: SearchResult) -> dict[str, Any]:
         "trials": len(states), "complete": states.count("COMPLETE"),
         "workers": result.workers, "seconds": round(result.seconds, 1),
     }  # fmt: skip
+
+
+def search_worker(
+    model: str, models_dir: Path, storage: str, study_name: str, data_uri: str | None = None,
+    until: datetime | None = None,
+) -> int:  # fmt: skip
+    """Run trials of ``model``'s shared study (one of the pods a search fans out to) on the
+    same training data retrain reads; returns the study's complete trials."""
+    spec = load_model(model, models_dir)
+    if spec.estimator is None or spec.estimator.search is None:
+        raise UsageError(f"--search-worker: {spec.name} has no estimator.search in model.yaml")
+    data = load_training_data(spec, data_uri, until)
+    return join_study(spec, data.frame, models_dir / model, storage, study_name)
 
 
 def retrain(

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -180,6 +181,35 @@ def _complete(study: Any) -> int:
     return len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
 
 
+def join_study(spec: ModelSpec, frame: pd.DataFrame, folder: Path, storage_url: str,
+               study_name: str, eval_fraction: float = 0.2) -> int:  # fmt: skip
+    """One pod of a search spread over several (Argo): run trials of the shared study until
+    it has ``n_trials`` complete ones (or the search's timeout); the complete count."""
+    validate(frame, spec)
+    check_search_parameters(spec, folder)
+    plan = search_spec(spec)
+    deadline = time.time() + plan.timeout.total_seconds() if plan.timeout else None
+    study = _study(spec, storage_url, study_name)
+    _optimize(spec, study, _data(spec, frame, eval_fraction), folder, deadline)
+    return _complete(study)
+
+
+def _settle(study: Any, deadline: float | None) -> None:
+    """Wait for trials that pods elsewhere are running: each ends, or its heartbeat goes
+    stale and Optuna fails it and queues its parameters again (up to the search's deadline:
+    a trial still running then does not count)."""
+    import optuna
+
+    running = (optuna.trial.TrialState.RUNNING,)
+    while deadline is None or time.time() < deadline:
+        with warnings.catch_warnings():  # "experimental" in Optuna's terms, as heartbeats are
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(study)
+        if not study.get_trials(deepcopy=False, states=running):
+            return
+        time.sleep(HEARTBEAT_SECONDS / 2)
+
+
 def run_worker(spec: ModelSpec, frame_path: Path, storage_url: str, study_name: str,
                folder: Path, deadline: float | None, eval_fraction: float) -> None:  # fmt: skip
     """One worker process of a shared study (``python -m driftloop.train.search_worker``)."""
@@ -248,6 +278,7 @@ def search(
     started = time.time()
     deadline = started + plan.timeout.total_seconds() if plan.timeout else None
     # workers elsewhere (pods sharing DRIFTLOOP_STUDY_STORAGE) join by DRIFTLOOP_STUDY_NAME
+    remote = storage_url is not None and bool(os.environ.get("DRIFTLOOP_STUDY_NAME"))
     study_name = os.environ.get("DRIFTLOOP_STUDY_NAME") or (
         f"driftloop-{spec.name}-{os.getpid()}-{int(started)}"
     )
@@ -281,7 +312,10 @@ def search(
                 _optimize(spec, study, data, folder, deadline)
                 for child in children:
                     child.wait()
-                _requeue_orphans(study)  # a worker that died mid-trial: run its trial here
+                if remote:  # pods elsewhere may still be running trials
+                    _settle(study, deadline)
+                else:
+                    _requeue_orphans(study)  # a worker that died mid-trial: run its trial here
                 _optimize(spec, study, data, folder, deadline)
         finally:
             for child in children:
