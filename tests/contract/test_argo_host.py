@@ -191,10 +191,11 @@ def repository(tmp_path: Path, executor: str = "argo") -> Path:
     repo = tmp_path / "repo"
     shutil.copytree(ROOT / "models", repo / "models")
     shutil.copytree(ROOT / "policies", repo / "policies")
-    spec = repo / "models/churn/model.yaml"
-    data = yaml.safe_load(spec.read_text())
-    data["retrain"] = {"executor": executor}
-    spec.write_text(yaml.safe_dump(data, sort_keys=False))
+    for model, where in (("churn", executor), ("taxi", "github")):
+        spec = repo / f"models/{model}/model.yaml"
+        data = yaml.safe_load(spec.read_text())
+        data["retrain"] = {"executor": where}
+        spec.write_text(yaml.safe_dump(data, sort_keys=False))
     return repo
 
 
@@ -268,3 +269,33 @@ def test_bad_argo_settings_are_exit_2_and_nothing_is_submitted(
     assert TOKEN not in err
     assert fake.requests == []
     assert services.dispatches == []
+
+
+def test_doctor_checks_the_argo_models_templates_on_the_server(
+    fake: FakeArgo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from driftloop.doctor import check_argo
+
+    assert check_argo([]) is None  # nothing on argo: nothing to check
+    monkeypatch.delenv("DRIFTLOOP_ARGO_SERVER", raising=False)
+    unset = check_argo(["taxi"])
+    assert unset is not None
+    assert not unset.ok
+    assert "taxi retrain on argo; no server is set" in unset.detail
+    token = tmp_path / "token"
+    token.write_text(TOKEN)
+    monkeypatch.setenv("DRIFTLOOP_ARGO_SERVER", fake.base)
+    monkeypatch.setenv("DRIFTLOOP_ARGO_TOKEN_FILE", str(token))
+    for name in list(fake.templates):  # as make manifests labels them
+        fake.templates[name]["metadata"]["labels"] = {"driftloop.dev/model": name[8:]}
+    found = check_argo(["churn", "taxi"])
+    assert found is not None
+    assert found.ok, found.detail
+    missing = check_argo(["churn", "fraud"])
+    assert missing is not None
+    assert not missing.ok
+    assert "no WorkflowTemplate retrain-fraud in driftloop" in missing.detail
+    token.write_text("wrong")
+    refused = check_argo(["taxi"])
+    assert refused is not None
+    assert "the token was refused" in refused.detail

@@ -147,7 +147,8 @@ class FakeArgo:
             self._check(schema["schema"], answer, f"{what} answer {status}")
             return status, answer
 
-    def _operate(self, operation: str, args: dict[str, str], query: dict[str, list[str]],
+    def _operate(  # noqa: PLR0911 - one branch per operation
+        self, operation: str, args: dict[str, str], query: dict[str, list[str]],
                  body: Any) -> tuple[int, JSON]:  # fmt: skip
         if operation == "WorkflowService_SubmitWorkflow":
             return self._submit(body or {})
@@ -156,6 +157,11 @@ class FakeArgo:
         if operation == "WorkflowService_GetWorkflow":
             found = [w for w in self.workflows if w["metadata"]["name"] == args["name"]]
             return (200, found[0]) if found else (404, {"code": 5, "message": "not found"})
+        if operation == "WorkflowTemplateService_ListWorkflowTemplates":
+            selector = query.get("listOptions.labelSelector", [""])[0]
+            items = [t for t in self.templates.values()
+                     if not selector or selector in t["metadata"].get("labels", {})]  # fmt: skip
+            return 200, {"metadata": {}, "items": items}
         if operation == "WorkflowTemplateService_GetWorkflowTemplate":
             template = self.templates.get(args["name"])
             if template is None:

@@ -130,6 +130,13 @@ class ArgoServer:
                 return found
             params = {**params, "listOptions.continue": token}
 
+    def templates(self) -> set[str]:
+        """The driftloop retrain WorkflowTemplates the namespace holds (doctor)."""
+        path = f"/api/v1/workflow-templates/{quote(self.namespace)}"
+        params = {"listOptions.labelSelector": MODEL_LABEL}
+        found = self._call("GET", path, "listing WorkflowTemplates", params=params)
+        return {str((t.get("metadata") or {}).get("name")) for t in found.get("items") or []}
+
     # ---- RepoHost ----------------------------------------------------------------------
     def retrain_history(self, model: str, now: datetime) -> History:
         return self.retrain_histories([model], now)[model]

@@ -36,9 +36,25 @@ def register(commands: Any) -> None:
     parser.set_defaults(handler=run)
 
 
+def executors(models_dir: Path, models: list[str], executor: str) -> list[str]:
+    """The valid models whose retrain.executor is ``executor``."""
+    from driftloop.config import load_model
+    from driftloop.errors import DriftloopError
+
+    found = []
+    for model in models:
+        try:
+            if load_model(model, models_dir).retrain.executor == executor:
+                found.append(model)
+        except DriftloopError:  # reported by the configuration checks
+            continue
+    return found
+
+
 def run(args: argparse.Namespace) -> int:
     from driftloop.doctor import (
         check_approval_keys,
+        check_argo,
         check_configs,
         check_github,
         check_gitops,
@@ -53,9 +69,12 @@ def run(args: argparse.Namespace) -> int:
         checks.append(check_approval_keys(args.repo))
     checks.append(check_prometheus(args.prometheus or os.environ.get("DRIFTLOOP_PROMETHEUS_URL")))
     checks += check_mlflow(models)
-    checks += (
-        check_github(args.environment) if args.host == "github" else check_local_repo(args.repo)
-    )
+    if args.host == "github":  # where the cluster's check dispatches: GitHub and Argo
+        checks += check_github(args.environment)
+        argo = check_argo(executors(args.models, models, "argo"))
+        checks += [argo] if argo else []
+    else:
+        checks += check_local_repo(args.repo)
     if args.json:
         emit_json([{"name": c.name, "ok": c.ok, "detail": c.detail, "fix": c.fix} for c in checks])
     else:

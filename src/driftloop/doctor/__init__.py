@@ -15,11 +15,12 @@ from driftloop.doctor.repository import (
     check_github,
     check_protection,
 )
-from driftloop.doctor.services import check_mlflow, check_prometheus
+from driftloop.doctor.services import check_argo, check_mlflow, check_prometheus
 
 __all__ = [
     "Check",
     "check_approval_keys",
+    "check_argo",
     "check_codeowners",
     "check_configs",
     "check_environment",

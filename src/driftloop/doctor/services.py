@@ -7,7 +7,7 @@ import httpx
 
 from driftloop.doctor.check import Check, guard
 
-__all__ = ["check_mlflow", "check_prometheus"]
+__all__ = ["check_argo", "check_mlflow", "check_prometheus"]
 
 
 def check_prometheus(url: str | None) -> Check:
@@ -59,3 +59,38 @@ def check_mlflow(models: list[str]) -> list[Check]:
 
         out.append(guard(f"MLflow {model}", "set MLFLOW_TRACKING_URI to a reachable server", one))
     return out
+
+
+def check_argo(on_argo: list[str]) -> Check | None:
+    """The models whose retrain.executor is argo have their WorkflowTemplate on the Argo
+    Server the drift check submits to, and the check's settings reach it."""
+    import os
+
+    from driftloop.adapters.argo import ArgoServer
+    from driftloop.errors import DriftloopError
+    from driftloop.generate.workflow import template_name
+
+    if not on_argo:
+        return None
+    name = "Argo Server"
+    if not os.environ.get("DRIFTLOOP_ARGO_SERVER"):
+        return Check(
+            name,
+            False,
+            f"{', '.join(on_argo)} retrain on argo; no server is set",
+            "set DRIFTLOOP_ARGO_SERVER and DRIFTLOOP_ARGO_TOKEN_FILE as the CronJob does",
+        )
+    try:
+        argo = ArgoServer.from_environment()
+        found = argo.templates()
+    except DriftloopError as error:
+        return Check(name, False, str(error), "check the URL, the token file and its Role")
+    missing = [template_name(m) for m in on_argo if template_name(m) not in found]
+    if missing:
+        return Check(
+            name,
+            False,
+            f"no WorkflowTemplate {', '.join(missing)} in {argo.namespace}",
+            "make manifests, commit k8s/workflows/, let Argo CD sync",
+        )
+    return Check(name, True, f"{argo.namespace} has {', '.join(template_name(m) for m in on_argo)}")
