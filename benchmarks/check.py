@@ -42,9 +42,8 @@ HOURS = 12
 
 
 def write_history(
-    path: Path, models: int, features: int, end: int, onset: int, quality: bool = False,
-    shifted: int = 1,
-) -> None:  # fmt: skip
+    path: Path, models: int, features: int, end: int, onset: int, quality: bool = False
+) -> None:
     rng = random.Random(0)
     start = end - HOURS * 3600
     with path.open("w") as out:
@@ -66,10 +65,10 @@ def write_history(
                     for ts in range(start, end + 1, STEP):
                         if kind == "rows":
                             value = 2000.0
-                        else:  # the first `shifted` models shift for good at onset in f00
+                        else:  # model m000 shifts for good at onset in feature f00
                             value = (
                                 0.4
-                                if (m < shifted and f == 0 and ts >= onset)
+                                if (m == 0 and f == 0 and ts >= onset)
                                 else rng.uniform(0.0, 0.05)
                             )
                         out.write(f"{name}{labels} {value:.5f} {ts}\n")

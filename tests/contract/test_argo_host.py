@@ -25,6 +25,11 @@ TOKEN = "argo-secret-TOKEN-value"  # noqa: S105 - a test token
 NOW = datetime.now(UTC)
 
 
+def later() -> datetime:
+    """After anything submitted so far (the module may have been imported long ago)."""
+    return datetime.now(UTC) + timedelta(minutes=1)
+
+
 def template(model: str) -> dict:  # type: ignore[type-arg]
     params = [{"name": n} for n in ("model", "reason", "trigger-id", "evidence")]
     return {"apiVersion": "argoproj.io/v1alpha1", "kind": "WorkflowTemplate",
@@ -104,7 +109,7 @@ def test_a_long_trigger_id_is_labelled_by_its_digest_and_still_found(fake: FakeA
     assert fake.workflows[0]["metadata"]["labels"]["driftloop.dev/trigger-id"] == label_value(
         trigger
     )
-    history = argo.retrain_history("churn", NOW + timedelta(minutes=1))
+    history = argo.retrain_history("churn", later())
     assert [(d.trigger_id, d.manual) for d in history.dispatches] == [(trigger, True)]
 
 
@@ -117,7 +122,7 @@ def test_the_fleets_history_is_one_list_whatever_its_size(fake: FakeArgo) -> Non
     fake.set_phase(fake.workflows[0]["metadata"]["name"], "Succeeded")
     fake.set_phase(fake.workflows[1]["metadata"]["name"], "Running")
     before = len(fake.requests)
-    found = argo.retrain_histories(models, NOW + timedelta(minutes=1))
+    found = argo.retrain_histories(models, later())
     assert len(fake.requests) - before == 1
     assert [d.trigger_id for d in found["m000"].dispatches] == ["m000-1"]
     assert found["m000"].active_run is None
@@ -133,7 +138,7 @@ def test_the_history_reads_every_page(fake: FakeArgo, monkeypatch: pytest.Monkey
     argo = host(fake)
     for i in range(5):
         argo.dispatch_retrain("churn", "r", f"churn-{i}", "{}", NOW, False)
-    history = argo.retrain_history("churn", NOW + timedelta(minutes=1))
+    history = argo.retrain_history("churn", later())
     assert sorted(d.trigger_id for d in history.dispatches) == [f"churn-{i}" for i in range(5)]
 
 
@@ -164,7 +169,7 @@ def test_a_routed_fleet_dispatches_each_model_by_its_executor(fake: FakeArgo) ->
     )
     assert github.dispatched == ["taxi"]
     assert len(fake.workflows) == 1
-    found = routed.retrain_histories(["churn", "taxi"], NOW + timedelta(minutes=1))
+    found = routed.retrain_histories(["churn", "taxi"], later())
     # a model moved to Argo keeps its GitHub dispatches (cooldown, cap) and its open PR
     assert [d.trigger_id for d in found["churn"].dispatches] == ["churn-old", "churn-1"]
     assert found["churn"].open_pull_request == "#7"
