@@ -9,7 +9,6 @@ Workflow before it answers, so a lost answer is found at once).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Sequence
@@ -21,7 +20,7 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from driftloop.errors import UpstreamError, UsageError
-from driftloop.generate.workflow import MODEL_LABEL, template_name
+from driftloop.generate.workflow import MODEL_LABEL, label_value, template_name
 from driftloop.policy.signals import Dispatch, History
 
 __all__ = [
@@ -44,15 +43,6 @@ FIELDS = (
     "items.metadata.creationTimestamp,items.spec.arguments,items.status.phase"
 )
 PAGE = 500
-_LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
-
-
-def label_value(text: str) -> str:
-    """``text`` as a label value: itself when it is one, else a digest of it (a label value
-    is at most 63 characters, alphanumeric at both ends)."""
-    if _LABEL_VALUE.match(text):
-        return text
-    return "h" + hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
 def _parameters(workflow: dict[str, Any]) -> dict[str, str]:

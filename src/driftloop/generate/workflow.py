@@ -10,13 +10,23 @@ MLflow's settings reach every step; the GitHub App's credentials only the propos
 
 from __future__ import annotations
 
+import hashlib
+import re
 from typing import Any
 
 from driftloop.config import ModelSpec
 
-__all__ = ["IMAGE", "KEEP_SECONDS", "MODEL_LABEL", "template_name", "workflow_template"]
+__all__ = [
+    "IMAGE",
+    "KEEP_SECONDS",
+    "MODEL_LABEL",
+    "label_value",
+    "template_name",
+    "workflow_template",
+]
 
 MODEL_LABEL = "driftloop.dev/model"
+_LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 
 IMAGE = (
     "ghcr.io/driftloop/driftloop-server@sha256:"
@@ -28,6 +38,14 @@ OUT = "/work/out"  # what retrain.yml passes between its jobs as an artifact
 # schedule's period): kept 35 days, their pods deleted as soon as they succeed.
 KEEP_SECONDS = 35 * 24 * 3600
 USER = 10001
+
+
+def label_value(text: str) -> str:
+    """``text`` as a label value: itself when it is one, else a digest of it (a label value
+    is at most 63 characters, alphanumeric at both ends)."""
+    if _LABEL_VALUE.match(text):
+        return text
+    return "h" + hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
 def template_name(model: str) -> str:
@@ -171,7 +189,7 @@ def workflow_template(spec: ModelSpec, repository: str) -> dict[str, Any]:
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "WorkflowTemplate",
-        "metadata": {"name": template_name(name), "labels": {MODEL_LABEL: name}},
+        "metadata": {"name": template_name(name), "labels": {MODEL_LABEL: label_value(name)}},
         "spec": {
             "entrypoint": "retrain",
             "arguments": {"parameters": [
@@ -188,7 +206,7 @@ def workflow_template(spec: ModelSpec, repository: str) -> dict[str, Any]:
             "synchronization": {"mutexes": [{"name": template_name(name)}]},
             "podGC": {"strategy": "OnPodSuccess"},  # failed pods stay for their logs
             "ttlStrategy": {"secondsAfterCompletion": KEEP_SECONDS},
-            "workflowMetadata": {"labels": {MODEL_LABEL: name}},
+            "workflowMetadata": {"labels": {MODEL_LABEL: label_value(name)}},
             "securityContext": {
                 "runAsNonRoot": True, "runAsUser": USER, "runAsGroup": USER, "fsGroup": USER,
                 "seccompProfile": {"type": "RuntimeDefault"},
