@@ -17,30 +17,31 @@ if [ "${DRIFTLOOP_INSTALLED:-}" != 1 ]; then
     bash scripts/setup.sh
     export PATH="$PWD/.venv/bin:$PATH"
 fi
-if [ "$phase" = gate ]; then
-    if [ ! -f "$out/candidate.json" ]; then
-        echo "no candidate (the retrain refused its data): nothing to gate"
+retrain() {
+    printf '%s' "${EVIDENCE:-{\}}" > "$out/evidence.json"
+    # The inputs are checked (length, characters, evidence shape) before anything is trained.
+    set +e
+    driftloop retrain --model "$MODEL" --reason "${REASON:-manual}" \
+        --trigger-id "${TRIGGER_ID:-}" --evidence "$out/evidence.json" \
+        --drift-report "$out/drift-report.html" --out "$out/candidate.json" 2> "$out/retrain.log"
+    local status=$?
+    set -e
+    cat "$out/retrain.log" >&2
+    if [ "$status" = 2 ] && grep -q "driftloop retrain: error:" "$out/retrain.log"; then
+        echo "the retrain refused its data: no candidate; the propose job opens an issue"
+        exit 0
+    elif [ "$status" != 0 ]; then
+        exit "$status"
+    fi
+}
+if [ "$phase" != gate ]; then
+    retrain
+    if [ "$phase" = retrain ]; then
         exit 0
     fi
-else
-printf '%s' "${EVIDENCE:-{\}}" > "$out/evidence.json"
-# The inputs are checked (length, characters, evidence shape) before anything is trained.
-set +e
-driftloop retrain --model "$MODEL" --reason "${REASON:-manual}" --trigger-id "${TRIGGER_ID:-}" \
-    --evidence "$out/evidence.json" --drift-report "$out/drift-report.html" \
-    --out "$out/candidate.json" 2> "$out/retrain.log"
-status=$?
-set -e
-cat "$out/retrain.log" >&2
-if [ "$status" = 2 ] && grep -q "driftloop retrain: error:" "$out/retrain.log"; then
-    echo "the retrain refused its data: no candidate; the propose job opens an issue"
+elif [ ! -f "$out/candidate.json" ]; then
+    echo "no candidate (the retrain refused its data): nothing to gate"
     exit 0
-elif [ "$status" != 0 ]; then
-    exit "$status"
-fi
-if [ "$phase" = retrain ]; then
-    exit 0
-fi
 fi
 set +e
 driftloop gate --model "$MODEL" --candidate "$out/candidate.json" \
