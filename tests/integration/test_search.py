@@ -230,7 +230,9 @@ def test_the_train_pod_waits_for_a_live_pods_trial_and_fails_a_lost_ones(
     from driftloop.config import load_model
     from driftloop.train import search
 
-    monkeypatch.setattr(search, "GRACE_SECONDS", 1)
+    # a short grace, but not shorter than SQLite's one-second clock: a beat just recorded
+    # must not read as stale
+    monkeypatch.setattr(search, "GRACE_SECONDS", 2)
     shutil.copytree(Path(__file__).resolve().parents[2] / "models", tmp_path / "models")
     add_search(tmp_path, 3)
     spec = load_model("churn", tmp_path / "models")
@@ -238,7 +240,10 @@ def test_the_train_pod_waits_for_a_live_pods_trial_and_fails_a_lost_ones(
     live, lost = study.ask(), study.ask()
     storage = study._storage
     storage.record_heartbeat(lost._trial_id)
-    time.sleep(1.5)  # lost's heartbeat is now stale
+    waited = time.monotonic() + 60
+    while lost._trial_id not in storage._get_stale_trial_ids(study._study_id):
+        assert time.monotonic() < waited, "the lost pod's heartbeat never went stale"
+        time.sleep(0.2)
     storage.record_heartbeat(live._trial_id)
     search._settle(study, deadline=time.time() + 0.5)  # live still running at the deadline
     states = {t.number: t.state for t in study.get_trials(deepcopy=False)}
