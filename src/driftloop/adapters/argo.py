@@ -60,7 +60,6 @@ class ArgoServer:
         self.timeout, self.retries = timeout, retries
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token}"
-        self.requests = 0
 
     @classmethod
     def from_environment(cls) -> ArgoServer:
@@ -82,7 +81,6 @@ class ArgoServer:
 
     # ---- HTTP --------------------------------------------------------------------------
     def _call(self, method: str, path: str, action: str, **kwargs: Any) -> Any:
-        self.requests += 1
         try:
             response = self.session.request(
                 method, f"{self.url}{path}", timeout=self.timeout, **kwargs
